@@ -1,0 +1,62 @@
+# gridgov — two commands for a new user: `make demo` and `make test`.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SCALE ?= 1
+export GRIDGOV_PG_PORT ?= 54329
+
+.PHONY: demo test setup venv db assets browser migrate demo-data serve stop lint typecheck pytest bench clean
+
+## setup: everything both commands need (idempotent)
+setup: venv db assets migrate
+
+venv: $(BIN)/.installed
+$(BIN)/.installed: pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c requirements.lock -e '.[dev]'
+	@touch $@
+
+db:
+	@scripts/postgis.sh start
+
+assets:
+	@scripts/assets.sh
+
+browser:
+	@scripts/browser.sh
+
+migrate: venv db
+	$(BIN)/gridgov db upgrade
+
+demo-data: migrate
+	$(BIN)/gridgov demo load --scale $(SCALE)
+
+## demo: set up, load the demo 街道 and serve on http://$(HOST):$(PORT)
+demo: setup demo-data
+	$(BIN)/gridgov serve --host $(HOST) --port $(PORT) --with-worker
+
+stop:
+	-@pkill -f "gridgov serve" 2>/dev/null || true
+	@scripts/postgis.sh stop
+
+## test: the same set-up, then ruff, mypy and pytest against real PostGIS
+test: setup browser lint typecheck pytest
+
+lint: venv
+	$(BIN)/ruff check .
+
+typecheck: venv
+	$(BIN)/mypy gis api maps
+
+pytest: setup
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python -m bench.run
+
+clean: stop
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

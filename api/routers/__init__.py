@@ -1,0 +1,7 @@
+"""All routers, in the order they are mounted. A new area adds its module here."""
+
+from fastapi import APIRouter
+
+from api.routers import auth, features, health, locate
+
+ROUTERS: list[APIRouter] = [health.router, auth.router, locate.router, features.router]
