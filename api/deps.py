@@ -47,8 +47,10 @@ def current_user(
     session: SessionDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> User:
     if creds is None or creds.scheme.lower() != "bearer":
-        raise Unauthorized("需要登录 / authentication required: send 'Authorization: Bearer <token>' "
-                           "(get one from POST /v1/auth/login)")
+        raise Unauthorized(
+            "需要登录 / authentication required: send 'Authorization: Bearer <token>' "
+            "(get one from POST /v1/auth/login)"
+        )
     return auth.user_for_token(session, creds.credentials)
 
 
@@ -74,7 +76,9 @@ class WGS84Point:
 def point_query(
     lon: Annotated[float, Query(description="longitude (x)", ge=-180, le=180)],
     lat: Annotated[float, Query(description="latitude (y)", ge=-90, le=90)],
-    crs: Annotated[InputCRS, Query(description="CRS of lon/lat: wgs84, gcj02, bd09, cgcs2000")] = InputCRS.wgs84,
+    crs: Annotated[
+        InputCRS, Query(description="CRS of lon/lat: wgs84, gcj02, bd09, cgcs2000")
+    ] = InputCRS.wgs84,
 ) -> WGS84Point:
     x, y = to_wgs84(lon, lat, crs)
     return WGS84Point(x, y, crs.value)
@@ -96,7 +100,9 @@ def bbox_query(
         raise InvalidInput(f"bbox must be four numbers 'minlon,minlat,maxlon,maxlat', got {bbox!r}")
     x1, y1, x2, y2 = parts
     if not (-180 <= x1 < x2 <= 180 and -90 <= y1 < y2 <= 90):
-        raise InvalidInput("bbox must satisfy -180 <= minlon < maxlon <= 180 and -90 <= minlat < maxlat <= 90")
+        raise InvalidInput(
+            "bbox must satisfy -180 <= minlon < maxlon <= 180 and -90 <= minlat < maxlat <= 90"
+        )
     return (x1, y1, x2, y2)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import Row, and_, bindparam, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from gis.errors import OutsideServiceArea
-from gis.models import AdminArea, CellStaff, Compound, GridCell, Organization, ServiceResource, User
+from gis.models import AdminArea, CellStaff, Compound, GridCell, Organization, User
 from gis.resources import RESOURCE_TYPES, is_open
 
 
@@ -128,9 +128,10 @@ def person(user: User | None) -> dict[str, Any] | None:
 
 def cell_staff(session: Session, cell_code: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     rows = session.execute(
-        select(CellStaff.duty, User).join(User, User.id == CellStaff.user_id).where(
-            CellStaff.cell_code == cell_code
-        ).order_by(CellStaff.duty, User.full_name)
+        select(CellStaff.duty, User)
+        .join(User, User.id == CellStaff.user_id)
+        .where(CellStaff.cell_code == cell_code)
+        .order_by(CellStaff.duty, User.full_name)
     ).all()
     manager = next((person(u) for duty, u in rows if duty == "manager"), None)
     workers = [p for duty, u in rows if duty == "worker" and (p := person(u)) is not None]
@@ -186,7 +187,11 @@ def locate(
     sub = session.scalar(select(parent).where(parent.id == community.parent_id)) if community else None
     manager, workers = cell_staff(session, cell.code)
     compound = compound_at(session, lon, lat)
-    company = session.get(Organization, compound.property_company_id) if compound and compound.property_company_id else None
+    company = (
+        session.get(Organization, compound.property_company_id)
+        if compound and compound.property_company_id
+        else None
+    )
     resources = nearest_resources(
         session, lon, lat, k=resources_per_type, types=list(RESOURCE_TYPES), radius_m=resource_radius_m
     )

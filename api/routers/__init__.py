@@ -2,6 +2,6 @@
 
 from fastapi import APIRouter
 
-from api.routers import auth, features, health, locate
+from api.routers import auth, avatars, features, health, locate
 
-ROUTERS: list[APIRouter] = [health.router, auth.router, locate.router, features.router]
+ROUTERS: list[APIRouter] = [health.router, auth.router, locate.router, features.router, avatars.router]

@@ -1,0 +1,156 @@
+"""`gridgov` command line: db upgrade, demo load, serve, user add, stats."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import time
+from typing import Annotated
+
+import typer
+
+from gis.settings import get_settings
+
+app = typer.Typer(help="gridgov: 网格化管理 on PostGIS", no_args_is_help=True)
+db_app = typer.Typer(help="database schema")
+demo_app = typer.Typer(help="demo data")
+user_app = typer.Typer(help="users")
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(user_app, name="user")
+
+log = logging.getLogger("gridgov")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply Alembic migrations."""
+    from gis.migrate import upgrade
+
+    upgrade(get_settings().sqlalchemy_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@demo_app.command("load")
+def demo_load(
+    scale: Annotated[
+        int, typer.Option(min=1, max=1000, help="1 = one 街道 (~320 cells); N = N times as big")
+    ] = 1,
+    seed: int = 42,
+    replace: Annotated[bool, typer.Option(help="delete the demo data and load it again")] = False,
+) -> None:
+    """Load the demo 街道 (idempotent: a second run changes nothing unless --replace)."""
+    from data.demo import load_demo
+
+    from gis.db import session_scope
+
+    t0 = time.perf_counter()
+    with session_scope() as session:
+        counts = load_demo(session, scale=scale, seed=seed, replace=replace)
+    typer.echo(
+        f"demo data ({time.perf_counter() - t0:.1f} s): " + ", ".join(f"{k}={v}" for k, v in counts.items())
+    )
+
+
+@user_app.command("add")
+def user_add(
+    username: str,
+    role: Annotated[str, typer.Option(help="admin, planner, manager, grid_worker, department, resident")],
+    full_name: Annotated[str, typer.Option("--name")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    jurisdiction: Annotated[str, typer.Option(help="comma-separated community/cell codes")] = "",
+    phone: str | None = None,
+) -> None:
+    """Create a user."""
+    from gis.auth import create_user
+    from gis.db import session_scope
+    from gis.errors import GridError
+
+    try:
+        with session_scope() as session:
+            user = create_user(
+                session,
+                username=username,
+                password=password,
+                full_name=full_name,
+                role=role,
+                phone=phone,
+                jurisdiction=[c for c in jurisdiction.split(",") if c],
+            )
+            typer.echo(f"created user {user.username} (id {user.id}, role {user.role})")
+    except GridError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def stats() -> None:
+    """Counts of what is loaded, and database versions."""
+    from gis.db import session_scope
+    from gis.meta import database_versions, table_counts
+
+    with session_scope() as session:
+        typer.echo(
+            json.dumps({**database_versions(session), **table_counts(session)}, ensure_ascii=False, indent=2)
+        )
+
+
+def _useful_urls(host: str, port: int) -> list[str]:
+    from gis.db import session_scope
+    from gis.models import Compound
+
+    base = f"http://{host}:{port}"
+    urls = [f"{base}/docs  (API docs)", f"{base}/health"]
+    try:
+        from sqlalchemy import func, select
+
+        with session_scope() as session:
+            row = session.execute(
+                select(
+                    Compound.code,
+                    func.ST_X(func.ST_PointOnSurface(Compound.geom)),
+                    func.ST_Y(func.ST_PointOnSurface(Compound.geom)),
+                )
+                .order_by(Compound.code)
+                .limit(1)
+            ).first()
+        if row:
+            code, lon, lat = row
+            urls.append(f"{base}/v1/locate?lon={lon:.6f}&lat={lat:.6f}  (who is responsible here)")
+            urls.append(f"{base}/maps/compounds/{code}  (小区服务资源地图)")
+            urls.append(f"{base}/v1/resources?near={lon:.6f},{lat:.6f},800  (resources within 800 m)")
+    except Exception as exc:  # the server still starts; the list is a convenience
+        log.warning("could not list demo URLs: %s", exc)
+    return urls
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    with_worker: Annotated[bool, typer.Option(help="also run the periodic-task worker")] = False,
+) -> None:
+    """Serve the API and maps with uvicorn."""
+    import uvicorn
+
+    typer.echo("gridgov is starting. Useful URLs:")
+    for url in _useful_urls(host, port):
+        typer.echo(f"  {url}")
+    typer.echo("demo logins: admin / planner / mgr001 … password 'gridgov-demo'")
+    worker = None
+    if with_worker:
+        worker = subprocess.Popen([sys.executable, "-m", "api.cli", "worker"])
+    try:
+        uvicorn.run(
+            "api.app:app_factory", factory=True, host=host, port=port, workers=workers, log_level="info"
+        )
+    finally:
+        if worker is not None:
+            worker.terminate()
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,279 @@
+"""GeoJSON feature pages for the read API, built in SQL (ST_AsGeoJSON, jsonb_build_object).
+
+One layer = a table, the columns published as properties, and the columns that carry its codes for
+jurisdiction checks. Filters compose as SQLAlchemy expressions with bound parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, cast, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session, aliased
+
+from gis.errors import InvalidInput, NotFound
+from gis.locate import cell_version_filter, point_sql
+from gis.models import AdminArea, Building, Compound, GridCell, Organization, ServiceResource
+from gis.resources import RESOURCE_TYPES
+
+Community = aliased(AdminArea, name="community")
+PropertyCompany = aliased(Organization, name="property_company")
+ParentCompound = aliased(Compound, name="parent_compound")
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    model: Any
+    properties: dict[str, Any]
+    scope_columns: tuple[Any, ...]
+    joins: tuple[tuple[Any, Any], ...] = ()
+    base_filter: Any = None
+    type_column: Any = None
+    type_values: tuple[str, ...] = ()
+    public: bool = False
+
+    @property
+    def geom(self) -> Any:
+        return self.model.geom
+
+    @property
+    def code(self) -> Any:
+        return self.model.code
+
+
+def _layers() -> dict[str, Layer]:
+    return {
+        "communities": Layer(
+            name="communities",
+            model=AdminArea,
+            properties={
+                "code": AdminArea.code,
+                "name": AdminArea.name,
+                "level": AdminArea.level,
+                "party_org": AdminArea.party_org,
+                "secretary": AdminArea.secretary,
+                "phone": AdminArea.phone,
+            },
+            scope_columns=(AdminArea.code,),
+            base_filter=AdminArea.level == "community",
+        ),
+        "cells": Layer(
+            name="cells",
+            model=GridCell,
+            properties={
+                "code": GridCell.code,
+                "name": GridCell.name,
+                "cell_type": GridCell.cell_type,
+                "households": GridCell.households,
+                "population": GridCell.population,
+                "community_code": Community.code,
+                "community_name": Community.name,
+                "valid_from": GridCell.valid_from,
+                "valid_to": GridCell.valid_to,
+            },
+            scope_columns=(GridCell.code,),
+            joins=((Community, Community.id == GridCell.community_id),),
+            type_column=GridCell.cell_type,
+            type_values=("basic", "dedicated"),
+        ),
+        "compounds": Layer(
+            name="compounds",
+            model=Compound,
+            properties={
+                "code": Compound.code,
+                "name": Compound.name,
+                "kind": Compound.kind,
+                "address": Compound.address,
+                "households": Compound.households,
+                "cell_code": Compound.cell_code,
+                "community_code": Community.code,
+                "party_branch": Compound.party_branch,
+                "property_company": PropertyCompany.name,
+                "contacts": Compound.contacts,
+            },
+            scope_columns=(Compound.code, Compound.cell_code),
+            joins=(
+                (Community, Community.id == Compound.community_id),
+                (PropertyCompany, PropertyCompany.id == Compound.property_company_id),
+            ),
+            type_column=Compound.kind,
+            type_values=("closed", "open"),
+        ),
+        "buildings": Layer(
+            name="buildings",
+            model=Building,
+            properties={
+                "code": Building.code,
+                "name": Building.name,
+                "compound_code": ParentCompound.code,
+                "compound_name": ParentCompound.name,
+                "cell_code": Building.cell_code,
+                "households": Building.households,
+                "floors": Building.floors,
+                "party_group_leader": Building.party_group_leader,
+                "party_member_households": Building.party_member_households,
+            },
+            scope_columns=(Building.code, Building.cell_code),
+            joins=((ParentCompound, ParentCompound.id == Building.compound_id),),
+        ),
+        "resources": Layer(
+            name="resources",
+            model=ServiceResource,
+            properties={
+                "code": ServiceResource.code,
+                "type": ServiceResource.type,
+                "name": ServiceResource.name,
+                "address": ServiceResource.address,
+                "phone": ServiceResource.phone,
+                "opening_hours": ServiceResource.opening_hours,
+                "hours": ServiceResource.hours,
+                "features": ServiceResource.features,
+                "photo_url": ServiceResource.photo_url,
+                "cell_code": ServiceResource.cell_code,
+            },
+            scope_columns=(ServiceResource.code,),
+            type_column=ServiceResource.type,
+            type_values=tuple(RESOURCE_TYPES),
+            public=True,
+        ),
+    }
+
+
+LAYERS = _layers()
+
+
+@dataclass
+class FeatureQuery:
+    """Filters for a feature page; every field optional."""
+
+    codes: list[str] = field(default_factory=list)
+    bbox: tuple[float, float, float, float] | None = None
+    within: str | None = None
+    near: tuple[float, float, float] | None = None  # lon, lat, radius_m
+    nearest: tuple[float, float, int] | None = None  # lon, lat, k
+    types: list[str] = field(default_factory=list)
+    at: datetime | None = None
+    simplify_m: float | None = None
+    limit: int = 100
+    offset: int = 0
+    scope: list[str] | None = None  # jurisdiction codes; None = unrestricted
+
+
+def in_scope(columns: tuple[Any, ...], scope: list[str]) -> ColumnElement[bool]:
+    """A feature is visible when one of its codes lies under (or above) a jurisdiction code."""
+    if not scope:
+        return literal(False)
+    clauses = []
+    for col in columns:
+        for code in scope:
+            clauses.append(col.startswith(code, autoescape=True))
+            clauses.append(literal(code).startswith(col))
+    return or_(*clauses)
+
+
+def area_geometry(session: Session, code: str) -> Any:
+    """Geometry of a community/subdistrict, live cell or compound by its code (for `within`)."""
+    for stmt in (
+        select(AdminArea.geom).where(AdminArea.code == code),
+        select(GridCell.geom).where(GridCell.code == code, GridCell.valid_to.is_(None)),
+        select(Compound.geom).where(Compound.code == code),
+    ):
+        geom = session.scalar(stmt)
+        if geom is not None:
+            return geom
+    raise NotFound(f"no community, cell or compound with code {code!r} (used in 'within')")
+
+
+def _filtered(session: Session, layer: Layer, q: FeatureQuery) -> Select[Any]:
+    stmt: Select[Any] = select(layer.model.id).select_from(layer.model)
+    for target, on in layer.joins:
+        stmt = stmt.outerjoin(target, on)
+    if layer.base_filter is not None:
+        stmt = stmt.where(layer.base_filter)
+    if layer.model is GridCell:
+        stmt = stmt.where(cell_version_filter(q.at))
+    if q.codes:
+        stmt = stmt.where(layer.code.in_(q.codes))
+    if q.types:
+        if layer.type_column is None:
+            raise InvalidInput(f"layer {layer.name!r} has no type filter")
+        unknown = sorted(set(q.types) - set(layer.type_values))
+        if unknown:
+            raise InvalidInput(
+                f"unknown type(s) {', '.join(unknown)} for {layer.name}; use: {', '.join(layer.type_values)}"
+            )
+        stmt = stmt.where(layer.type_column.in_(q.types))
+    if q.bbox is not None:
+        stmt = stmt.where(layer.geom.intersects(func.ST_MakeEnvelope(*q.bbox, 4326)))
+    if q.within is not None:
+        area = area_geometry(session, q.within)
+        # a feature is within an area when its representative point is covered by it
+        stmt = stmt.where(func.ST_Covers(area, func.ST_PointOnSurface(layer.geom)))
+    if q.near is not None:
+        lon, lat, radius_m = q.near
+        stmt = stmt.where(
+            func.ST_DWithin(func.Geography(layer.geom), func.Geography(point_sql(lon, lat)), radius_m)
+        )
+    if q.scope is not None and not layer.public:
+        stmt = stmt.where(in_scope(layer.scope_columns, q.scope))
+    return stmt
+
+
+def feature_page(session: Session, layer_name: str, q: FeatureQuery) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection page with numberMatched / numberReturned."""
+    layer = LAYERS.get(layer_name)
+    if layer is None:
+        raise NotFound(f"unknown layer {layer_name!r}; layers: {', '.join(LAYERS)}")
+    ids = _filtered(session, layer, q)
+    matched = session.scalar(select(func.count()).select_from(ids.subquery())) or 0
+
+    geom = layer.geom
+    if q.simplify_m:
+        geom = func.ST_SimplifyPreserveTopology(geom, q.simplify_m / 111_000.0)
+    pairs: list[Any] = []
+    for key, col in layer.properties.items():
+        pairs.extend((literal(key), col))
+    feature = func.jsonb_build_object(
+        "type",
+        "Feature",
+        "id",
+        layer.code,
+        "geometry",
+        cast(func.ST_AsGeoJSON(geom, 7), JSONB),
+        "properties",
+        func.jsonb_build_object(*pairs),
+    )
+    stmt = select(feature).select_from(layer.model)
+    for target, on in layer.joins:
+        stmt = stmt.outerjoin(target, on)
+    stmt = stmt.where(layer.model.id.in_(ids.scalar_subquery()))
+    if q.nearest is not None:
+        lon, lat, k = q.nearest
+        stmt = stmt.order_by(layer.geom.op("<->")(point_sql(lon, lat)), layer.code).limit(k)
+        matched = min(matched, k)
+    else:
+        stmt = stmt.order_by(layer.code, layer.model.id).limit(q.limit).offset(q.offset)
+    features = list(session.scalars(stmt))
+    if layer.model is ServiceResource:
+        for f in features:
+            f["properties"]["type_label"] = RESOURCE_TYPES.get(f["properties"]["type"])
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "numberMatched": matched,
+        "numberReturned": len(features),
+    }
+
+
+def feature_by_code(
+    session: Session, layer_name: str, code: str, *, scope: list[str] | None
+) -> dict[str, Any]:
+    page = feature_page(session, layer_name, FeatureQuery(codes=[code], limit=1, scope=scope))
+    if not page["features"]:
+        raise NotFound(f"no {layer_name[:-1]} with code {code!r} (or it is outside your jurisdiction)")
+    feature: dict[str, Any] = page["features"][0]
+    return feature

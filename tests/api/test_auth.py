@@ -1,0 +1,62 @@
+"""Login, tokens, health, body limits, error shape."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+Maker = Callable[..., tuple[Any, dict[str, str]]]
+
+
+def test_login_me_logout(client: TestClient, make_user: Maker) -> None:
+    user, _ = make_user("manager", jurisdiction=["370102010001"])
+    r = client.post("/v1/auth/login", json={"username": user.username, "password": "test-password"})
+    assert r.status_code == 200
+    token = r.json()["access_token"]
+    h = {"Authorization": f"Bearer {token}"}
+    me = client.get("/v1/auth/me", headers=h).json()
+    assert me["role"] == "manager" and me["jurisdiction"] == ["370102010001"]
+    assert client.post("/v1/auth/logout", headers=h).status_code == 204
+    assert client.get("/v1/auth/me", headers=h).status_code == 401
+
+
+def test_wrong_password_is_401_without_telling_which(client: TestClient, make_user: Maker) -> None:
+    user, _ = make_user("resident")
+    a = client.post("/v1/auth/login", json={"username": user.username, "password": "wrong-password"})
+    b = client.post("/v1/auth/login", json={"username": "nobody-here", "password": "wrong-password"})
+    assert a.status_code == b.status_code == 401
+    assert a.json()["message"] == b.json()["message"]
+
+
+def test_demo_user_can_log_in(client: TestClient) -> None:
+    from data.demo import DEMO_PASSWORD
+
+    r = client.post("/v1/auth/login", json={"username": "admin", "password": DEMO_PASSWORD})
+    assert r.status_code == 200 and r.json()["user"]["role"] == "admin"
+
+
+def test_malformed_login_body_is_422(client: TestClient) -> None:
+    r = client.post("/v1/auth/login", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert r.status_code == 422 and r.json()["error"] == "invalid_request"
+
+
+def test_oversize_body_is_413(client: TestClient) -> None:
+    r = client.post("/v1/auth/login", content=b"x" * 300_000, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413
+    assert r.json()["error"] == "payload_too_large"
+
+
+def test_health_reports_versions(client: TestClient) -> None:
+    body = client.get("/health").json()
+    assert body["status"] == "ok"
+    assert body["postgresql"].startswith("15") or body["postgresql"][:2].isdigit()
+    assert body["postgis"].startswith("3.")
+
+
+def test_docs_are_served_without_a_cdn(client: TestClient) -> None:
+    html = client.get("/docs").text
+    assert "swagger" in html.lower()
+    for host in ("cdn.jsdelivr", "unpkg.com", "cdnjs."):
+        assert host not in html
