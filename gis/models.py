@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -215,3 +216,16 @@ class ServiceResource(Base):
     cell_code: Mapped[str | None] = mapped_column(String(15), index=True)
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
     geom: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=4326, spatial_index=True))
+
+
+class Street(Base):
+    """A walkable street segment (graph edge) for pgRouting isochrones (15-minute reach)."""
+
+    __tablename__ = "streets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(80))
+    source: Mapped[int] = mapped_column(Integer, index=True)  # graph node ids
+    target: Mapped[int] = mapped_column(Integer, index=True)
+    length_m: Mapped[float] = mapped_column(Float)
+    geom: Mapped[WKBElement] = mapped_column(Geometry("LINESTRING", srid=4326, spatial_index=True))

@@ -19,10 +19,10 @@ as_root() {
 }
 
 install_if_missing() {
-  if [ -x "$PGBIN/initdb" ] && [ -f /usr/share/postgresql/15/extension/postgis.control ]; then return; fi
+  if [ -x "$PGBIN/initdb" ] && [ -f /usr/share/postgresql/15/extension/postgis.control ] && [ -f /usr/share/postgresql/15/extension/pgrouting.control ]; then return; fi
   log "installing postgresql-15-postgis-3 from Debian packages"
   as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15-postgis-3 >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15-postgis-3 postgresql-15-pgrouting >/dev/null
 }
 
 # The postgres system user (used when we run as root) cannot enter a private home directory:
