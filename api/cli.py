@@ -25,7 +25,7 @@ log = logging.getLogger("gridgov")
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
+def db_upgrade(revision: str = "heads") -> None:
     """Apply Alembic migrations."""
     from gis.migrate import upgrade
 
