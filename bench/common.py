@@ -10,9 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from gis.db import ensure_database  # noqa: F401  (re-exported for the benches)
 from gis.settings import Settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -24,24 +24,6 @@ def bench_url() -> str:
         return explicit
     url = make_url(Settings().sqlalchemy_url)
     return url.set(database=f"{url.database}_bench").render_as_string(hide_password=False)
-
-
-def ensure_database(url: str, *, fresh: bool = False) -> None:
-    """Create the bench database (with PostGIS) if missing; `fresh` drops it first."""
-    u = make_url(url)
-    admin = create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.scalar(text("select 1 from pg_database where datname = :d"), {"d": u.database})
-        if exists and fresh:
-            conn.execute(text(f'DROP DATABASE "{u.database}" WITH (FORCE)'))  # name from our own settings
-            exists = None
-        if not exists:
-            conn.execute(text(f'CREATE DATABASE "{u.database}"'))
-    admin.dispose()
-    eng = create_engine(url)
-    with eng.begin() as conn:
-        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-    eng.dispose()
 
 
 def timed(fn: Callable[[], Any], n: int) -> list[float]:

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from gis.settings import get_settings
@@ -37,3 +38,22 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def ensure_database(url: str, *, fresh: bool = False) -> None:
+    """Create a database (with PostGIS) if missing, e.g. for tests or benches; `fresh` drops it first."""
+    u = make_url(url)
+    admin = create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        name = conn.dialect.identifier_preparer.quote(u.database or "")  # DDL takes no bound identifiers
+        exists = conn.scalar(text("select 1 from pg_database where datname = :d"), {"d": u.database})
+        if exists and fresh:
+            conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+            exists = None
+        if not exists:
+            conn.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    eng = create_engine(url)
+    with eng.begin() as conn:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    eng.dispose()

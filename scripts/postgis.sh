@@ -53,6 +53,10 @@ start() {
     run_pg "$PGBIN/initdb -D '$d' -A trust -U $PGUSER_NAME -E UTF8 --locale=C.UTF-8" >/dev/null
   fi
   if ! run_pg "$PGBIN/pg_ctl -D '$d' status" >/dev/null 2>&1; then
+    if pg_isready -q -h 127.0.0.1 -p "$PORT" 2>/dev/null; then
+      log "port $PORT is taken by another server (not the cluster in $d): stop it or set GRIDGOV_PG_PORT"
+      exit 1
+    fi
     log "starting PostgreSQL on 127.0.0.1:$PORT (data: $d)"
     run_pg "$PGBIN/pg_ctl -D '$d' -l '$d/server.log' -w -t 60 \
       -o \"-p $PORT -k '$d' -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200\" start" >/dev/null

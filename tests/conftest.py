@@ -13,10 +13,12 @@ from fastapi.testclient import TestClient
 from shapely import to_wkt
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
 from gis.auth import create_user, login
+from gis.db import ensure_database
 from gis.models import AdminArea, Compound, GridCell, ServiceResource, User
 from gis.settings import Settings
 
@@ -25,9 +27,8 @@ def test_database_url() -> str:
     explicit = os.environ.get("GRIDGOV_TEST_DATABASE_URL")
     if explicit:
         return explicit
-    s = Settings()
-    base = s.sqlalchemy_url
-    return base.rsplit("/", 1)[0] + "/" + base.rsplit("/", 1)[1].split("?")[0] + "_test"
+    url = make_url(Settings().sqlalchemy_url)
+    return url.set(database=f"{url.database}_test").render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +38,7 @@ def engine() -> Iterator[Engine]:
     from gis.migrate import upgrade
 
     url = test_database_url()
+    ensure_database(url)
     eng = create_engine(url)
     with eng.begin() as conn:  # migrations must work from an empty database
         conn.execute(text("DROP SCHEMA public CASCADE"))
