@@ -11,6 +11,7 @@ PGBIN=/usr/lib/postgresql/15/bin
 DB=${GRIDGOV_DB:-gridgov}
 PGUSER_NAME=gridgov
 
+export PGOPTIONS="-c client_min_messages=warning"
 log() { echo "[postgis] $*" >&2; }
 
 as_root() {
