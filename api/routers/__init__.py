@@ -2,6 +2,14 @@
 
 from fastapi import APIRouter
 
-from api.routers import auth, avatars, features, health, locate
+from api.routers import auth, avatars, features, health, locate, ogc, tiles
 
-ROUTERS: list[APIRouter] = [health.router, auth.router, locate.router, features.router, avatars.router]
+ROUTERS: list[APIRouter] = [
+    health.router,
+    auth.router,
+    locate.router,
+    features.router,
+    ogc.router,
+    tiles.router,
+    avatars.router,
+]

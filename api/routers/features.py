@@ -83,7 +83,7 @@ def feature_query(
 FeatureQueryDep = Annotated[FeatureQuery, Depends(feature_query)]
 
 
-def _scope(layer: str, user: User | None) -> list[str] | None:
+def layer_scope(layer: str, user: User | None) -> list[str] | None:
     if LAYERS[layer].public:
         return None
     if user is None:
@@ -93,7 +93,7 @@ def _scope(layer: str, user: User | None) -> list[str] | None:
     return scope_codes(user)
 
 
-def _links(request: Request, q: FeatureQuery, page: dict[str, Any]) -> list[dict[str, Any]]:
+def page_links(request: Request, q: FeatureQuery, page: dict[str, Any]) -> list[dict[str, Any]]:
     links = [{"rel": "self", "href": str(request.url), "type": "application/geo+json"}]
     if q.nearest is None and q.offset + page["numberReturned"] < page["numberMatched"]:
         nxt = request.url.include_query_params(offset=q.offset + q.limit)
@@ -117,16 +117,16 @@ def _register(layer: str) -> None:
         description=f"Filter by bbox, within, near, nearest, type. {note}",
     )
     def list_features(request: Request, session: SessionDep, user: OptionalUser, q: FeatureQueryDep) -> Any:
-        q.scope = _scope(layer, user)
+        q.scope = layer_scope(layer, user)
         page = feature_page(session, layer, q)
-        page["links"] = _links(request, q, page)
+        page["links"] = page_links(request, q, page)
         return page
 
     @router.get(
         f"/{layer}/{{code}}", responses=ERRORS, name=f"get_{layer}", summary=f"one of {layer} by code"
     )
     def get_feature(code: str, session: SessionDep, user: OptionalUser) -> dict[str, Any]:
-        return feature_by_code(session, layer, code, scope=_scope(layer, user))
+        return feature_by_code(session, layer, code, scope=layer_scope(layer, user))
 
 
 for _layer in LAYERS:
