@@ -37,7 +37,7 @@ demo-data: migrate
 
 ## demo: set up, load the demo 街道 and serve on http://$(HOST):$(PORT)
 demo: setup demo-data
-	$(BIN)/gridgov serve --host $(HOST) --port $(PORT)
+	$(BIN)/gridgov serve --host $(HOST) --port $(PORT) --with-worker
 
 stop:
 	-@pkill -f "gridgov serve" 2>/dev/null || true

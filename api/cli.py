@@ -21,6 +21,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(user_app, name="user")
 
+from api.cli_tickets import register as _register_tickets  # noqa: E402  (worker, tickets …)
+
+_register_tickets(app)
+
 log = logging.getLogger("gridgov")
 
 

@@ -229,3 +229,5 @@ class Street(Base):
     target: Mapped[int] = mapped_column(Integer, index=True)
     length_m: Mapped[float] = mapped_column(Float)
     geom: Mapped[WKBElement] = mapped_column(Geometry("LINESTRING", srid=4326, spatial_index=True))
+
+from gis.tickets import models as _ticket_models  # noqa: E402,F401  (registers the ticket tables with Base)

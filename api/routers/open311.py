@@ -1,0 +1,132 @@
+"""Open311 GeoReport v2 at /open311/v2/: services, service definitions, requests (GET/POST), tokens,
+in JSON or XML (by the path's extension). Errors use the GeoReport shape: [{"code", "description"}]."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy.orm import Session
+
+from api.deps import SessionDep
+from api.errors import status_for
+from gis.errors import GridError, InvalidInput, NotFound
+from gis.tickets import open311
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"])
+
+Fmt = Literal["json", "xml"]
+
+
+def _render(fmt: str, root: str, value: Any, status: int = 200) -> Response:
+    if fmt == "xml":
+        return Response(open311.to_xml(root, value), status_code=status, media_type="application/xml")
+    return Response(orjson.dumps(value), status_code=status, media_type="application/json")
+
+
+def _answer(fmt: str, root: str, fn: Callable[[], Any], ok: int = 200, session: Session | None = None) -> Response:
+    try:
+        return _render(fmt, root, fn(), ok)
+    except GridError as exc:
+        if session is not None:
+            session.rollback()  # nothing half-written: the error answer must not commit partial work
+        status = status_for(exc)
+        status = 400 if status == 422 else status
+        return _render(fmt, "errors", [{"code": status, "description": exc.message}], status)
+
+
+def _ids(raw: str | None) -> list[int] | None:
+    if not raw:
+        return None
+    try:
+        return [int(x) for x in raw.split(",") if x.strip()]
+    except ValueError as exc:
+        raise InvalidInput("service_request_id must be a comma-separated list of numbers") from exc
+
+
+@router.get("/services.{fmt}")
+def services(fmt: Fmt) -> Response:
+    """Service list: one service per ticket category."""
+    return _answer(fmt, "services", open311.services)
+
+
+@router.get("/services/{service_code}.{fmt}")
+def service_definition(service_code: str, fmt: Fmt) -> Response:
+    return _answer(fmt, "service_definition", lambda: open311.service_definition(service_code))
+
+
+@router.get("/requests.{fmt}")
+def get_requests(
+    fmt: Fmt,
+    session: SessionDep,
+    service_request_id: str | None = None,
+    service_code: str | None = None,
+    start_date: datetime | None = None,
+    end_date: datetime | None = None,
+    status: Annotated[str | None, Query(description="open or closed")] = None,
+) -> Response:
+    """Requests: by id list, or the last 90 days (max 1000) filtered by service, dates and status."""
+    return _answer(
+        fmt,
+        "service_requests",
+        lambda: open311.get_requests(
+            session,
+            ids=_ids(service_request_id),
+            service_codes=[c for c in (service_code or "").split(",") if c],
+            start=start_date,
+            end=end_date,
+            status=status,
+        ),
+    )
+
+
+async def form_fields(request: Request) -> dict[str, Any]:
+    """Form-encoded (the GeoReport way) or JSON body; attribute[code]=value collected into `attributes`."""
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        return dict(body) if isinstance(body, dict) else {"_bad": True}
+    form = await request.form()
+    fields: dict[str, Any] = {"attributes": {}}
+    for key, value in form.multi_items():
+        if not isinstance(value, str):
+            continue
+        if key.startswith("attribute[") and key.endswith("]"):
+            fields["attributes"][key[len("attribute[") : -1]] = value
+        else:
+            fields[key] = value
+    return fields
+
+
+@router.post("/requests.{fmt}")
+def post_request(fmt: Fmt, session: SessionDep, fields: Annotated[dict[str, Any], Depends(form_fields)]) -> Response:
+    """Create a service request (api_key required)."""
+
+    def create() -> list[dict[str, Any]]:
+        if fields.get("_bad"):
+            raise InvalidInput("the body must be form-encoded fields (or a JSON object)")
+        return open311.post_request(session, fields)
+
+    return _answer(fmt, "service_requests", create, ok=201, session=session)
+
+
+@router.get("/requests/{service_request_id}.{fmt}")
+def get_request(service_request_id: str, fmt: Fmt, session: SessionDep) -> Response:
+    def one() -> list[dict[str, Any]]:
+        ids = _ids(service_request_id)
+        rows = open311.get_requests(session, ids=ids) if ids else []
+        if not rows:
+            raise NotFound(f"no service request {service_request_id!r}")
+        return rows
+
+    return _answer(fmt, "service_requests", one)
+
+
+@router.get("/tokens/{token}.{fmt}")
+def token(token: str, fmt: Fmt, session: SessionDep) -> Response:
+    return _answer(fmt, "service_requests", lambda: open311.token_lookup(session, token))

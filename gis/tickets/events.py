@@ -1,0 +1,90 @@
+"""The append-only audit trail (ticket_events) and notifications."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gis.models import User, utcnow
+from gis.tickets.models import Notification, Ticket, TicketEvent
+
+
+def actor_label(user: User | None, fallback: str = "system") -> str:
+    if user is None:
+        return fallback
+    return f"{user.full_name} ({user.username}, {user.role})"
+
+
+def record(
+    session: Session,
+    ticket: Ticket,
+    action: str,
+    *,
+    user: User | None,
+    label: str | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    note: str | None = None,
+    public: bool = True,
+    payload: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> TicketEvent:
+    """Append one event; events are never updated or deleted (the database refuses it too)."""
+    event = TicketEvent(
+        ticket_id=ticket.id,
+        at=at or utcnow(),
+        actor_id=user.id if user is not None else None,
+        actor_label=label or actor_label(user),
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        note=note,
+        public=public,
+        payload=payload or {},
+    )
+    session.add(event)
+    return event
+
+
+def history(session: Session, ticket_id: int, *, include_internal: bool = True) -> list[TicketEvent]:
+    stmt = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
+    if not include_internal:
+        stmt = stmt.where(TicketEvent.public.is_(True))
+    return list(session.scalars(stmt.order_by(TicketEvent.at, TicketEvent.id)))
+
+
+def notify_reporters(session: Session, ticket: Ticket, kind: str, message: str, *, at: datetime | None = None) -> int:
+    """Tell the reporter of a ticket and of every ticket merged into it."""
+    merged = list(session.scalars(select(Ticket).where(Ticket.merged_into_id == ticket.id)))
+    sent = 0
+    seen: set[tuple[int | None, str | None]] = set()
+    for t in [ticket, *merged]:
+        key = (t.reporter_id, t.reporter_phone)
+        if key == (None, None) or key in seen:
+            continue
+        seen.add(key)
+        session.add(
+            Notification(
+                ticket_id=ticket.id,
+                user_id=t.reporter_id,
+                phone=t.reporter_phone,
+                kind=kind,
+                message=message,
+                created_at=at or utcnow(),
+            )
+        )
+        sent += 1
+    return sent
+
+
+def notify_unit(
+    session: Session, ticket: Ticket, organization_id: int, kind: str, message: str, *, at: datetime | None = None
+) -> None:
+    session.add(
+        Notification(
+            ticket_id=ticket.id, organization_id=organization_id, kind=kind, message=message, created_at=at or utcnow()
+        )
+    )

@@ -1,0 +1,113 @@
+"""Anchoring (point → cell version, community, compound) and routing (category → unit) of a ticket.
+
+Anchoring is one SQL statement (cell by ST_Covers with the lowest-code tie rule of `cell_at`, its
+community, and the compound covering the point with its property company), so intake stays fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, true
+from sqlalchemy.orm import Session
+
+from gis.errors import OutsideServiceArea
+from gis.locate import cell_version_filter, point_sql
+from gis.models import AdminArea, Compound, GridCell, Organization
+from gis.tickets.config import Category, Profile, TicketConfig
+
+
+@dataclass(frozen=True)
+class Anchor:
+    cell_id: int
+    cell_code: str
+    community_code: str | None
+    compound_code: str | None
+    property_company_id: int | None
+
+
+@dataclass(frozen=True)
+class Route:
+    unit_id: int | None
+    unit_type: str
+    unit_name: str | None
+    profile: Profile
+    reason: str
+
+
+def anchor_point(session: Session, lon: float, lat: float, *, at: datetime | None = None) -> Anchor:
+    """The cell (version in force at `at`, default live), community and compound covering a point."""
+    pt = point_sql(lon, lat)
+    compound = (
+        select(Compound.code, Compound.property_company_id)
+        .where(func.ST_Covers(Compound.geom, pt))
+        .order_by(Compound.code)
+        .limit(1)
+        .lateral("cp")
+    )
+    stmt = (
+        select(GridCell.id, GridCell.code, AdminArea.code, compound.c.code, compound.c.property_company_id)
+        .join(AdminArea, AdminArea.id == GridCell.community_id)
+        .outerjoin(compound, true())
+        .where(func.ST_Covers(GridCell.geom, pt), cell_version_filter(at))
+        .order_by(GridCell.code)
+        .limit(1)
+    )
+    row = session.execute(stmt).first()
+    if row is None:
+        raise OutsideServiceArea(
+            f"位置 ({lon:.6f}, {lat:.6f}) 不在服务区内，无法受理 / the point is outside the service area "
+            "(no grid cell covers it); check the coordinates and their crs (wgs84, gcj02, bd09, cgcs2000)",
+            detail={"lon": lon, "lat": lat},
+        )
+    return Anchor(row[0], row[1], row[2], row[3], row[4])
+
+
+def geocode_address(session: Session, address: str) -> tuple[float, float] | None:
+    """A point for a free-text address that names a compound (小区名 or its address), else None."""
+    text_ = address.strip()
+    if not text_:
+        return None
+    name_hit = func.strpos(text_, Compound.name) > 0
+    addr_hit = func.coalesce(func.strpos(text_, Compound.address), 0) > 0
+    surface = func.ST_PointOnSurface(Compound.geom)
+    stmt = (
+        select(func.ST_X(surface), func.ST_Y(surface))
+        .where(name_hit | addr_hit)
+        .order_by(func.length(Compound.name).desc(), Compound.code)
+        .limit(1)
+    )
+    row = session.execute(stmt).first()
+    return (float(row[0]), float(row[1])) if row else None
+
+
+def route(session: Session, cfg: TicketConfig, category: Category, anchor: Anchor) -> Route:
+    """派单: compound categories go to the compound's property company, others to the department of the
+    category's unit type; "community" categories stay with the cell's grid workers."""
+    org: Organization | None = None
+    reason = ""
+    if category.property and anchor.property_company_id is not None:
+        org = session.get(Organization, anchor.property_company_id)
+        reason = "小区物业 / the compound's property company"
+    if org is None and category.unit_type != "community":
+        org = session.scalar(
+            select(Organization)
+            .where(Organization.unit_type == category.unit_type, Organization.kind == "department")
+            .order_by(Organization.code)
+            .limit(1)
+        )
+        reason = f"职能部门 / department of type {category.unit_type}"
+    if org is None:
+        if category.unit_type == "community":
+            reason = "社区网格自办 / handled by the cell's grid workers"
+        else:
+            reason = f"未配置 {category.unit_type} 类单位，待派单员指定 / no unit of this type: the dispatcher chooses"
+        return Route(None, category.unit_type, None, cfg.profiles[cfg.default_profile], reason)
+    return Route(
+        org.id,
+        org.unit_type or org.kind,
+        org.name,
+        cfg.profile_for(org.code, org.kind),
+        reason,
+    )
