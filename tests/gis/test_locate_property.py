@@ -30,7 +30,7 @@ def test_cell_at_agrees_with_shapely(session: Session, fx: float, fy: float, sna
     if snap:  # move the point onto the nearest cell boundary: the edge case
         nearest = geoms[int(tree.nearest(pt))]
         pt = nearest.boundary.interpolate(nearest.boundary.project(pt))
-    expected = sorted(codes[i] for i in tree.query(pt, predicate="covers"))
+    expected = sorted(codes[i] for i in tree.query(pt, predicate="covered_by"))
     found = cell_at(session, pt.x, pt.y)
     if expected:
         assert found is not None and found.code == expected[0]
