@@ -12,6 +12,7 @@ from tests.tickets.conftest import Area
 
 
 def test_demo_tickets_cover_every_state(session: Session, area: Area) -> None:
+    purge_demo_tickets(session)  # the demo 街道 of the test database comes with its own tickets
     before = set(session.scalars(select(Ticket.id)))
     made = load_demo_tickets(session, seed=7, count=60)
     assert made >= 55
