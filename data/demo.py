@@ -73,36 +73,91 @@ WEEK = [0, 1, 2, 3, 4, 5, 6]
 WORKDAYS = [0, 1, 2, 3, 4]
 # type -> (name pattern, opening text, hours, features)
 RESOURCE_SPECS: dict[str, tuple[str, str, list[dict[str, Any]], list[str]]] = {
-    "party_service_center": ("{c}党群服务中心", "周一至周五 08:30-17:30",
-                             [{"days": WORKDAYS, "open": "08:30", "close": "17:30"}],
-                             ["党员活动室", "议事协商", "政务代办", "志愿者服务"]),
-    "community_canteen": ("{c}社区食堂", "周一至周日 06:30-19:00", [{"days": WEEK, "open": "06:30", "close": "19:00"}],
-                          ["早中晚三餐", "满60岁8折", "可堂食"]),
-    "elderly_meal_point": ("{c}长者助餐点", "周一至周六 11:00-13:00",
-                           [{"days": [0, 1, 2, 3, 4, 5], "open": "11:00", "close": "13:00"}],
-                           ["老年助餐", "满80岁免费", "可送餐上门"]),
-    "elderly_care": ("{c}养老服务站", "周一至周日 08:00-18:00", [{"days": WEEK, "open": "08:00", "close": "18:00"}],
-                     ["日间照料", "助浴助洁", "康复理疗"]),
-    "childcare": ("{c}托育园", "周一至周五 07:30-18:00", [{"days": WORKDAYS, "open": "07:30", "close": "18:00"}],
-                  ["0-3岁托育", "普惠收费", "临时托管"]),
-    "repair": ("{r}便民维修点", "周一至周日 08:00-20:00", [{"days": WEEK, "open": "08:00", "close": "20:00"}],
-               ["家电维修", "管道疏通", "开锁换锁"]),
-    "health_station": ("{c}社区卫生服务站", "周一至周日 08:00-17:00",
-                       [{"days": WEEK, "open": "08:00", "close": "17:00"}], ["家庭医生签约", "慢病随访", "免费测血压"]),
-    "supermarket": ("{r}便民超市", "周一至周日 07:00-22:00", [{"days": WEEK, "open": "07:00", "close": "22:00"}],
-                    ["生鲜果蔬", "送货上门"]),
-    "station_24h": ("{r}24小时城市驿站", "全天开放", [{"days": WEEK, "open": "00:00", "close": "24:00"}],
-                    ["饮水", "充电", "休息", "应急药箱"]),
-    "police_office": ("{c}警务室", "周一至周日 08:00-20:00", [{"days": WEEK, "open": "08:00", "close": "20:00"}],
-                      ["户籍咨询", "矛盾调解", "反诈宣传"]),
-    "science_education": ("{g}科普活动室", "周二至周日 09:00-17:00",
-                          [{"days": [1, 2, 3, 4, 5, 6], "open": "09:00", "close": "17:00"}], ["科普讲座", "青少年课堂"]),
-    "good_life_center": ("{g}", "周一至周日 08:00-20:00", [{"days": WEEK, "open": "08:00", "close": "20:00"}],
-                         ["托育", "养老", "健康", "科普", "超市", "24小时驿站"]),
+    "party_service_center": (
+        "{c}党群服务中心",
+        "周一至周五 08:30-17:30",
+        [{"days": WORKDAYS, "open": "08:30", "close": "17:30"}],
+        ["党员活动室", "议事协商", "政务代办", "志愿者服务"],
+    ),
+    "community_canteen": (
+        "{c}社区食堂",
+        "周一至周日 06:30-19:00",
+        [{"days": WEEK, "open": "06:30", "close": "19:00"}],
+        ["早中晚三餐", "满60岁8折", "可堂食"],
+    ),
+    "elderly_meal_point": (
+        "{c}长者助餐点",
+        "周一至周六 11:00-13:00",
+        [{"days": [0, 1, 2, 3, 4, 5], "open": "11:00", "close": "13:00"}],
+        ["老年助餐", "满80岁免费", "可送餐上门"],
+    ),
+    "elderly_care": (
+        "{c}养老服务站",
+        "周一至周日 08:00-18:00",
+        [{"days": WEEK, "open": "08:00", "close": "18:00"}],
+        ["日间照料", "助浴助洁", "康复理疗"],
+    ),
+    "childcare": (
+        "{c}托育园",
+        "周一至周五 07:30-18:00",
+        [{"days": WORKDAYS, "open": "07:30", "close": "18:00"}],
+        ["0-3岁托育", "普惠收费", "临时托管"],
+    ),
+    "repair": (
+        "{r}便民维修点",
+        "周一至周日 08:00-20:00",
+        [{"days": WEEK, "open": "08:00", "close": "20:00"}],
+        ["家电维修", "管道疏通", "开锁换锁"],
+    ),
+    "health_station": (
+        "{c}社区卫生服务站",
+        "周一至周日 08:00-17:00",
+        [{"days": WEEK, "open": "08:00", "close": "17:00"}],
+        ["家庭医生签约", "慢病随访", "免费测血压"],
+    ),
+    "supermarket": (
+        "{r}便民超市",
+        "周一至周日 07:00-22:00",
+        [{"days": WEEK, "open": "07:00", "close": "22:00"}],
+        ["生鲜果蔬", "送货上门"],
+    ),
+    "station_24h": (
+        "{r}24小时城市驿站",
+        "全天开放",
+        [{"days": WEEK, "open": "00:00", "close": "24:00"}],
+        ["饮水", "充电", "休息", "应急药箱"],
+    ),
+    "police_office": (
+        "{c}警务室",
+        "周一至周日 08:00-20:00",
+        [{"days": WEEK, "open": "08:00", "close": "20:00"}],
+        ["户籍咨询", "矛盾调解", "反诈宣传"],
+    ),
+    "science_education": (
+        "{g}科普活动室",
+        "周二至周日 09:00-17:00",
+        [{"days": [1, 2, 3, 4, 5, 6], "open": "09:00", "close": "17:00"}],
+        ["科普讲座", "青少年课堂"],
+    ),
+    "good_life_center": (
+        "{g}",
+        "周一至周日 08:00-20:00",
+        [{"days": WEEK, "open": "08:00", "close": "20:00"}],
+        ["托育", "养老", "健康", "科普", "超市", "24小时驿站"],
+    ),
 }
-PER_COMMUNITY = {"party_service_center": 1, "community_canteen": 1, "elderly_meal_point": 2, "elderly_care": 1,
-                 "childcare": 1, "repair": 3, "health_station": 1, "supermarket": 1, "station_24h": 1,
-                 "police_office": 1}
+PER_COMMUNITY = {
+    "party_service_center": 1,
+    "community_canteen": 1,
+    "elderly_meal_point": 2,
+    "elderly_care": 1,
+    "childcare": 1,
+    "repair": 3,
+    "health_station": 1,
+    "supermarket": 1,
+    "station_24h": 1,
+    "police_office": 1,
+}
 GOOD_LIFE_MODULES = ("childcare", "elderly_care", "health_station", "science_education", "supermarket", "station_24h")
 
 _geod = Geod(ellps="WGS84")
@@ -178,29 +233,68 @@ def generate_demo(*, scale: int = 1, seed: int = 42) -> DemoData:
     lattice = _Lattice(bcols * CELL_COLS, brows * CELL_ROWS, rng)
 
     data.areas.append({"code": DISTRICT_CODE, "name": "历下区", "level": "district", "parent": None})
-    data.organizations.append({"code": "SD-01", "name": "泉华街道办事处", "kind": "subdistrict_office",
-                               "unit_type": "subdistrict", "phone": names.landline(rng), "address": "泉华街道燕山路1号"})
+    data.organizations.append(
+        {
+            "code": "SD-01",
+            "name": "泉华街道办事处",
+            "kind": "subdistrict_office",
+            "unit_type": "subdistrict",
+            "phone": names.landline(rng),
+            "address": "泉华街道燕山路1号",
+        }
+    )
     for unit, name in DEPARTMENTS.items():
-        data.organizations.append({"code": f"DEPT-{unit}", "name": name, "kind": "department", "unit_type": unit,
-                                   "phone": names.landline(rng), "address": None})
+        data.organizations.append(
+            {
+                "code": f"DEPT-{unit}",
+                "name": name,
+                "kind": "department",
+                "unit_type": unit,
+                "phone": names.landline(rng),
+                "address": None,
+            }
+        )
     companies = [f"PM-{k + 1:02d}" for k in range(min(6, 3 + scale))]
     for k, code in enumerate(companies):
-        data.organizations.append({"code": code, "name": names.PROPERTY_COMPANIES[k % len(names.PROPERTY_COMPANIES)],
-                                   "kind": "property_company", "unit_type": "property",
-                                   "phone": f"400-{rng.randint(100, 999)}-{rng.randint(1000, 9999)}", "address": None})
+        data.organizations.append(
+            {
+                "code": code,
+                "name": names.PROPERTY_COMPANIES[k % len(names.PROPERTY_COMPANIES)],
+                "kind": "property_company",
+                "unit_type": "property",
+                "phone": f"400-{rng.randint(100, 999)}-{rng.randint(1000, 9999)}",
+                "address": None,
+            }
+        )
 
     data.users.append({"username": "admin", "full_name": "系统管理员", "role": "admin", "jurisdiction": []})
-    data.users.append({"username": "planner", "full_name": names.person_name(rng), "role": "planner",
-                       "jurisdiction": []})
+    data.users.append(
+        {"username": "planner", "full_name": names.person_name(rng), "role": "planner", "jurisdiction": []}
+    )
     for unit in DEPARTMENTS:
-        data.users.append({"username": f"dept-{unit}", "full_name": names.person_name(rng), "role": "department",
-                           "org": f"DEPT-{unit}", "jurisdiction": []})
+        data.users.append(
+            {
+                "username": f"dept-{unit}",
+                "full_name": names.person_name(rng),
+                "role": "department",
+                "org": f"DEPT-{unit}",
+                "jurisdiction": [],
+            }
+        )
     for code in companies:
-        data.users.append({"username": code.lower(), "full_name": names.person_name(rng), "role": "department",
-                           "org": code, "jurisdiction": []})
+        data.users.append(
+            {
+                "username": code.lower(),
+                "full_name": names.person_name(rng),
+                "role": "department",
+                "org": code,
+                "jurisdiction": [],
+            }
+        )
     for k in range(1, 6):
-        data.users.append({"username": f"resident{k}", "full_name": names.person_name(rng), "role": "resident",
-                           "jurisdiction": []})
+        data.users.append(
+            {"username": f"resident{k}", "full_name": names.person_name(rng), "role": "resident", "jurisdiction": []}
+        )
 
     subdistricts: dict[str, list[Polygon]] = {}
     comp_seq = res_seq = 0
@@ -209,7 +303,9 @@ def generate_demo(*, scale: int = 1, seed: int = 42) -> DemoData:
         sd_code = f"{DISTRICT_CODE}{10 + sd_index:03d}"
         comm_code = f"{sd_code}{local + 1:03d}"
         word = names.COMMUNITY_WORDS[c % len(names.COMMUNITY_WORDS)]
-        comm_name = f"{word}社区" if c < len(names.COMMUNITY_WORDS) else f"{word}{c // len(names.COMMUNITY_WORDS) + 1}社区"
+        comm_name = (
+            f"{word}社区" if c < len(names.COMMUNITY_WORDS) else f"{word}{c // len(names.COMMUNITY_WORDS) + 1}社区"
+        )
         bi, bj = c % bcols, c // bcols
         quads = []
         for ci in range(CELL_COLS):
@@ -219,25 +315,55 @@ def generate_demo(*, scale: int = 1, seed: int = 42) -> DemoData:
         comm_poly = shapely.coverage_union_all(list(cell_polys.values()))
         subdistricts.setdefault(sd_code, []).append(comm_poly)
         secretary = names.person_name(rng)
-        data.areas.append({"code": comm_code, "name": comm_name, "level": "community", "parent": sd_code,
-                           "party_org": f"{comm_name}党委", "secretary": secretary, "phone": names.landline(rng),
-                           "geom": comm_poly})
+        data.areas.append(
+            {
+                "code": comm_code,
+                "name": comm_name,
+                "level": "community",
+                "parent": sd_code,
+                "party_org": f"{comm_name}党委",
+                "secretary": secretary,
+                "phone": names.landline(rng),
+                "geom": comm_poly,
+            }
+        )
         mgr = f"mgr{c + 1:03d}"
-        data.users.append({"username": mgr, "full_name": secretary, "role": "manager", "jurisdiction": [comm_code],
-                           "phone": names.mobile(rng)})
+        data.users.append(
+            {
+                "username": mgr,
+                "full_name": secretary,
+                "role": "manager",
+                "jurisdiction": [comm_code],
+                "phone": names.mobile(rng),
+            }
+        )
         workers_of_comm = [names.person_name(rng) for _ in range(8)]
         comm_cells: list[dict[str, Any]] = []
         for seq, (i, j) in enumerate(quads, start=1):
             cell_code = f"{comm_code}{seq:03d}"
-            cell = {"code": cell_code, "name": f"{comm_name}第{seq}网格", "community": comm_code,
-                    "cell_type": "dedicated" if rng.random() < 0.06 else "basic", "households": 0,
-                    "population": 0, "geom": cell_polys[(i, j)], "quad": lattice.quad(i, j)}
+            cell = {
+                "code": cell_code,
+                "name": f"{comm_name}第{seq}网格",
+                "community": comm_code,
+                "cell_type": "dedicated" if rng.random() < 0.06 else "basic",
+                "households": 0,
+                "population": 0,
+                "geom": cell_polys[(i, j)],
+                "quad": lattice.quad(i, j),
+            }
             comm_cells.append(cell)
             data.staff.append({"cell_code": cell_code, "username": mgr, "duty": "manager"})
             for w in range(1 if rng.random() < 0.5 else 2):
                 username = f"gw{comm_code[-6:]}{seq:03d}{w + 1}"
-                data.users.append({"username": username, "full_name": rng.choice(workers_of_comm),
-                                   "role": "grid_worker", "jurisdiction": [cell_code], "phone": names.mobile(rng)})
+                data.users.append(
+                    {
+                        "username": username,
+                        "full_name": rng.choice(workers_of_comm),
+                        "role": "grid_worker",
+                        "jurisdiction": [cell_code],
+                        "phone": names.mobile(rng),
+                    }
+                )
                 data.staff.append({"cell_code": cell_code, "username": username, "duty": "worker"})
             # compounds: 1 or 2 bilinear sub-quads of the cell, leaving streets along the lattice edges
             spans = [(0.1, 0.9)] if rng.random() < 0.5 else [(0.1, 0.47), (0.53, 0.9)]
@@ -254,38 +380,70 @@ def generate_demo(*, scale: int = 1, seed: int = 42) -> DemoData:
                 for duty, title in CONTACT_TITLES.items():
                     pname = secretary if duty == "secretary" and rng.random() < 0.3 else names.person_name(rng)
                     phone = names.landline(rng) if duty == "police" and rng.random() < 0.5 else names.mobile(rng)
-                    contacts.append({"duty": duty, "title": title, "name": pname, "phone": phone,
-                                     "photo_url": f"/v1/avatars/{quote(pname)}.svg"})
-                compound = {"code": ccode, "name": cname, "kind": kind, "community": comm_code,
-                            "cell_code": cell_code, "address": f"泉华街道{road}{rng.randint(1, 299)}号",
-                            "property_company": rng.choice(companies) if closed else None,
-                            "party_branch": f"{cname}党支部", "households": 0,
-                            "built_year": rng.randint(1985, 2020), "wechat_group": f"{cname}邻里群",
-                            "contacts": contacts, "geom": poly}
+                    contacts.append(
+                        {
+                            "duty": duty,
+                            "title": title,
+                            "name": pname,
+                            "phone": phone,
+                            "photo_url": f"/v1/avatars/{quote(pname)}.svg",
+                        }
+                    )
+                compound = {
+                    "code": ccode,
+                    "name": cname,
+                    "kind": kind,
+                    "community": comm_code,
+                    "cell_code": cell_code,
+                    "address": f"泉华街道{road}{rng.randint(1, 299)}号",
+                    "property_company": rng.choice(companies) if closed else None,
+                    "party_branch": f"{cname}党支部",
+                    "households": 0,
+                    "built_year": rng.randint(1985, 2020),
+                    "wechat_group": f"{cname}邻里群",
+                    "contacts": contacts,
+                    "geom": poly,
+                }
                 n_bld = rng.randint(4, 12) if closed else rng.randint(2, 6)
                 bcols_ = 2 if n_bld <= 4 else 3
                 brows_ = math.ceil(n_bld / bcols_)
                 for b in range(n_bld):
                     bu, bv = b % bcols_, b // bcols_
                     du, dv = (u1 - u0) / bcols_, 0.8 / brows_
-                    footprint = _subquad(cell["quad"], u0 + (bu + 0.2) * du, u0 + (bu + 0.8) * du,
-                                         0.1 + (bv + 0.25) * dv, 0.1 + (bv + 0.75) * dv)
+                    footprint = _subquad(
+                        cell["quad"],
+                        u0 + (bu + 0.2) * du,
+                        u0 + (bu + 0.8) * du,
+                        0.1 + (bv + 0.25) * dv,
+                        0.1 + (bv + 0.75) * dv,
+                    )
                     households = rng.randint(18, 120)
                     leader = names.person_name(rng)
-                    members = [f"{rng.randint(1, 4)}单元{rng.randint(1, 18)}0{rng.randint(1, 4)} "
-                               f"{names.person_name(rng)}" for _ in range(rng.randint(0, 3))]
-                    data.buildings.append({"code": f"{ccode}-{b + 1:02d}", "name": f"{b + 1}号楼",
-                                           "compound": ccode, "cell_code": cell_code, "households": households,
-                                           "floors": rng.randint(6, 33), "party_group_leader": leader,
-                                           "party_member_households": members, "geom": footprint})
+                    members = [
+                        f"{rng.randint(1, 4)}单元{rng.randint(1, 18)}0{rng.randint(1, 4)} {names.person_name(rng)}"
+                        for _ in range(rng.randint(0, 3))
+                    ]
+                    data.buildings.append(
+                        {
+                            "code": f"{ccode}-{b + 1:02d}",
+                            "name": f"{b + 1}号楼",
+                            "compound": ccode,
+                            "cell_code": cell_code,
+                            "households": households,
+                            "floors": rng.randint(6, 33),
+                            "party_group_leader": leader,
+                            "party_member_households": members,
+                            "geom": footprint,
+                        }
+                    )
                     compound["households"] += households
                 cell["households"] += compound["households"]
                 data.compounds.append(compound)
             cell["population"] = round(cell["households"] * 2.6)
         data.cells.extend(comm_cells)
 
-        # resources: each type placed on a street corner (a lattice vertex) or inside a compound of the community
-        def spot() -> tuple[float, float]:
+        # resources sit on the street side of a random cell of the community (u = 0.05 or 0.95)
+        def spot(quads: list[tuple[int, int]] = quads) -> tuple[float, float]:
             i, j = rng.choice(quads)
             q = lattice.quad(i, j)
             return _bilinear(q, rng.choice((0.05, 0.95)), rng.uniform(0.1, 0.9))
@@ -307,8 +465,16 @@ def generate_demo(*, scale: int = 1, seed: int = 42) -> DemoData:
 
     for k, (sd_code, polys) in enumerate(sorted(subdistricts.items())):
         name = "泉华街道" if k == 0 else f"泉华第{k + 1}街道"
-        data.areas.insert(1 + k, {"code": sd_code, "name": name, "level": "subdistrict", "parent": DISTRICT_CODE,
-                                  "geom": shapely.coverage_union_all(polys)})
+        data.areas.insert(
+            1 + k,
+            {
+                "code": sd_code,
+                "name": name,
+                "level": "subdistrict",
+                "parent": DISTRICT_CODE,
+                "geom": shapely.coverage_union_all(polys),
+            },
+        )
     data.areas[0]["geom"] = shapely.coverage_union_all([a["geom"] for a in data.areas if a["level"] == "subdistrict"])
 
     _anchor_resources(data)
@@ -316,16 +482,33 @@ def generate_demo(*, scale: int = 1, seed: int = 42) -> DemoData:
     return data
 
 
-def _resource(rtype: str, seq: int, comm_name: str, comm_code: str, pos: tuple[float, float],
-              rng: random.Random, group: str | None = None) -> dict[str, Any]:
+def _resource(
+    rtype: str,
+    seq: int,
+    comm_name: str,
+    comm_code: str,
+    pos: tuple[float, float],
+    rng: random.Random,
+    group: str | None = None,
+) -> dict[str, Any]:
     pattern, opening, hours, features = RESOURCE_SPECS[rtype]
     road = rng.choice(names.ROADS)
     name = pattern.format(c=comm_name, r=road.removesuffix("路").removesuffix("大街"), g=group or comm_name)
     if group and rtype != "good_life_center":
         name = f"{group}·{name.removeprefix(comm_name)}" if name.startswith(comm_name) else f"{group}·{name}"
-    return {"code": f"R{seq:05d}", "type": rtype, "name": name, "address": f"泉华街道{road}{rng.randint(1, 299)}号",
-            "phone": names.landline(rng), "opening_hours": opening, "hours": hours, "features": list(features),
-            "community": comm_code, "cell_code": None, "geom": Point(pos)}
+    return {
+        "code": f"R{seq:05d}",
+        "type": rtype,
+        "name": name,
+        "address": f"泉华街道{road}{rng.randint(1, 299)}号",
+        "phone": names.landline(rng),
+        "opening_hours": opening,
+        "hours": hours,
+        "features": list(features),
+        "community": comm_code,
+        "cell_code": None,
+        "geom": Point(pos),
+    }
 
 
 def _anchor_resources(data: DemoData) -> None:
@@ -347,28 +530,42 @@ def _streets(lattice: _Lattice, rng: random.Random) -> list[dict[str, Any]]:
                 a, b = lattice.v[i][j], lattice.v[i + di][j + dj]
                 line = LineString([a, b])
                 road = names.ROADS[(j if di else i) % len(names.ROADS)]
-                out.append({"name": road, "source": lattice.node(i, j), "target": lattice.node(i + di, j + dj),
-                            "length_m": round(_geod.geometry_length(line), 1), "geom": line})
+                out.append(
+                    {
+                        "name": road,
+                        "source": lattice.node(i, j),
+                        "target": lattice.node(i + di, j + dj),
+                        "length_m": round(_geod.geometry_length(line), 1),
+                        "geom": line,
+                    }
+                )
     return out
 
 
 def _ewkt(geom: Any) -> str:
     if isinstance(geom, Polygon) and not isinstance(geom, MultiPolygon):
         geom = MultiPolygon([geom])
-    return "SRID=4326;" + shapely.to_wkt(geom, rounding_precision=7)
+    return "SRID=4326;" + str(shapely.to_wkt(geom, rounding_precision=7))
 
 
 def _ewkt_poly(geom: Polygon) -> str:
-    return "SRID=4326;" + shapely.to_wkt(geom, rounding_precision=7)
+    return "SRID=4326;" + str(shapely.to_wkt(geom, rounding_precision=7))
 
 
 def counts(session: Session) -> dict[str, int]:
     def n(model: Any) -> int:
         return session.scalar(select(func.count()).select_from(model)) or 0
 
-    return {"communities": session.scalar(select(func.count()).where(AdminArea.level == "community")) or 0,
-            "cells": n(GridCell), "compounds": n(Compound), "buildings": n(Building),
-            "resources": n(ServiceResource), "streets": n(Street), "users": n(User), "organizations": n(Organization)}
+    return {
+        "communities": session.scalar(select(func.count()).where(AdminArea.level == "community")) or 0,
+        "cells": n(GridCell),
+        "compounds": n(Compound),
+        "buildings": n(Building),
+        "resources": n(ServiceResource),
+        "streets": n(Street),
+        "users": n(User),
+        "organizations": n(Organization),
+    }
 
 
 def _purge(session: Session) -> None:
@@ -383,8 +580,9 @@ def _purge(session: Session) -> None:
     session.execute(delete(Organization))
 
 
-def load_demo(session: Session, *, scale: int = 1, seed: int = 42, replace: bool = False,
-              tickets: int | None = None) -> dict[str, int]:
+def load_demo(
+    session: Session, *, scale: int = 1, seed: int = 42, replace: bool = False, tickets: int | None = None
+) -> dict[str, int]:
     """Write the demo into the caller's transaction. Idempotent: if the demo 街道 exists, nothing is written
     (unless `replace`). `tickets` historical tickets are created through the real workflow (default 300)."""
     exists = session.scalar(select(AdminArea.id).where(AdminArea.code == SUBDISTRICT_CODE))
@@ -400,43 +598,117 @@ def load_demo(session: Session, *, scale: int = 1, seed: int = 42, replace: bool
         row["parent_id"] = area_ids.get(a["parent"]) if a.get("parent") else None
         row["geom"] = _ewkt(a["geom"])
         area_ids[a["code"]] = session.execute(insert(AdminArea).returning(AdminArea.id), [row]).scalar_one()
-    org_ids = dict(session.execute(
-        insert(Organization).returning(Organization.code, Organization.id), data.organizations).tuples().all())
+    org_ids = dict(
+        session.execute(insert(Organization).returning(Organization.code, Organization.id), data.organizations)
+        .tuples()
+        .all()
+    )
 
     pw = hash_password(DEMO_PASSWORD)
-    user_rows = [{"username": u["username"], "full_name": u["full_name"], "role": u["role"], "password_hash": pw,
-                  "jurisdiction": u["jurisdiction"], "phone": u.get("phone"),
-                  "organization_id": org_ids.get(u.get("org", "")),
-                  "photo_url": f"/v1/avatars/{quote(u['full_name'])}.svg"} for u in data.users]
+    user_rows = [
+        {
+            "username": u["username"],
+            "full_name": u["full_name"],
+            "role": u["role"],
+            "password_hash": pw,
+            "jurisdiction": u["jurisdiction"],
+            "phone": u.get("phone"),
+            "organization_id": org_ids.get(u.get("org", "")),
+            "photo_url": f"/v1/avatars/{quote(u['full_name'])}.svg",
+        }
+        for u in data.users
+    ]
     user_ids = dict(session.execute(insert(User).returning(User.username, User.id), user_rows).tuples().all())
 
-    session.execute(insert(GridCell), [
-        {"code": c["code"], "name": c["name"], "community_id": area_ids[c["community"]], "cell_type": c["cell_type"],
-         "households": c["households"], "population": c["population"], "valid_from": VALID_FROM,
-         "geom": _ewkt(c["geom"])} for c in data.cells])
-    session.execute(insert(CellStaff), [
-        {"cell_code": s["cell_code"], "user_id": user_ids[s["username"]], "duty": s["duty"]} for s in data.staff])
-    comp_rows = [{"code": c["code"], "name": c["name"], "kind": c["kind"], "address": c["address"],
-                  "community_id": area_ids[c["community"]], "cell_code": c["cell_code"],
-                  "property_company_id": org_ids.get(c["property_company"] or ""), "party_branch": c["party_branch"],
-                  "households": c["households"], "built_year": c["built_year"], "wechat_group": c["wechat_group"],
-                  "contacts": c["contacts"], "geom": _ewkt(c["geom"])} for c in data.compounds]
+    session.execute(
+        insert(GridCell),
+        [
+            {
+                "code": c["code"],
+                "name": c["name"],
+                "community_id": area_ids[c["community"]],
+                "cell_type": c["cell_type"],
+                "households": c["households"],
+                "population": c["population"],
+                "valid_from": VALID_FROM,
+                "geom": _ewkt(c["geom"]),
+            }
+            for c in data.cells
+        ],
+    )
+    session.execute(
+        insert(CellStaff),
+        [{"cell_code": s["cell_code"], "user_id": user_ids[s["username"]], "duty": s["duty"]} for s in data.staff],
+    )
+    comp_rows = [
+        {
+            "code": c["code"],
+            "name": c["name"],
+            "kind": c["kind"],
+            "address": c["address"],
+            "community_id": area_ids[c["community"]],
+            "cell_code": c["cell_code"],
+            "property_company_id": org_ids.get(c["property_company"] or ""),
+            "party_branch": c["party_branch"],
+            "households": c["households"],
+            "built_year": c["built_year"],
+            "wechat_group": c["wechat_group"],
+            "contacts": c["contacts"],
+            "geom": _ewkt(c["geom"]),
+        }
+        for c in data.compounds
+    ]
     comp_ids = dict(session.execute(insert(Compound).returning(Compound.code, Compound.id), comp_rows).tuples().all())
     chunk = 20_000
-    rows = [{"code": b["code"], "name": b["name"], "compound_id": comp_ids[b["compound"]], "cell_code": b["cell_code"],
-             "households": b["households"], "floors": b["floors"], "party_group_leader": b["party_group_leader"],
-             "party_member_households": b["party_member_households"], "geom": _ewkt_poly(b["geom"])}
-            for b in data.buildings]
+    rows = [
+        {
+            "code": b["code"],
+            "name": b["name"],
+            "compound_id": comp_ids[b["compound"]],
+            "cell_code": b["cell_code"],
+            "households": b["households"],
+            "floors": b["floors"],
+            "party_group_leader": b["party_group_leader"],
+            "party_member_households": b["party_member_households"],
+            "geom": _ewkt_poly(b["geom"]),
+        }
+        for b in data.buildings
+    ]
     for k in range(0, len(rows), chunk):
-        session.execute(insert(Building), rows[k:k + chunk])
-    session.execute(insert(ServiceResource), [
-        {"code": r["code"], "type": r["type"], "name": r["name"], "address": r["address"], "phone": r["phone"],
-         "opening_hours": r["opening_hours"], "hours": r["hours"], "features": r["features"],
-         "community_id": area_ids[r["community"]], "cell_code": r["cell_code"],
-         "photo_url": None, "geom": "SRID=4326;" + r["geom"].wkt} for r in data.resources])
-    session.execute(insert(Street), [
-        {"name": s["name"], "source": s["source"], "target": s["target"], "length_m": s["length_m"],
-         "geom": "SRID=4326;" + shapely.to_wkt(s["geom"], rounding_precision=7)} for s in data.streets])
+        session.execute(insert(Building), rows[k : k + chunk])
+    session.execute(
+        insert(ServiceResource),
+        [
+            {
+                "code": r["code"],
+                "type": r["type"],
+                "name": r["name"],
+                "address": r["address"],
+                "phone": r["phone"],
+                "opening_hours": r["opening_hours"],
+                "hours": r["hours"],
+                "features": r["features"],
+                "community_id": area_ids[r["community"]],
+                "cell_code": r["cell_code"],
+                "photo_url": None,
+                "geom": "SRID=4326;" + r["geom"].wkt,
+            }
+            for r in data.resources
+        ],
+    )
+    session.execute(
+        insert(Street),
+        [
+            {
+                "name": s["name"],
+                "source": s["source"],
+                "target": s["target"],
+                "length_m": s["length_m"],
+                "geom": "SRID=4326;" + shapely.to_wkt(s["geom"], rounding_precision=7),
+            }
+            for s in data.streets
+        ],
+    )
     session.flush()
 
     from data.demo_tickets import load_demo_tickets

@@ -34,9 +34,7 @@ def test_spatial_columns_are_typed_and_indexed(engine: Engine) -> None:
 
         rows = dict(
             conn.execute(
-                text(
-                    "select f_table_name, type || ':' || srid from geometry_columns where f_table_schema='public'"
-                )
+                text("select f_table_name, type || ':' || srid from geometry_columns where f_table_schema='public'")
             ).all()
         )
     assert rows["grid_cells"] == "MULTIPOLYGON:4326"
