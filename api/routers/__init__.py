@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from api.routers import auth, avatars, features, health, locate, ogc, tiles
+from api.routers import auth, avatars, features, health, locate, ogc, open311, tickets, tiles
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -12,4 +12,6 @@ ROUTERS: list[APIRouter] = [
     ogc.router,
     tiles.router,
     avatars.router,
+    tickets.router,
+    open311.router,
 ]
