@@ -25,6 +25,10 @@ from api.cli_tickets import register as _register_tickets  # noqa: E402  (worker
 
 _register_tickets(app)
 
+from maps.cli import register as _register_maps  # noqa: E402  (map export …)
+
+_register_maps(app)
+
 log = logging.getLogger("gridgov")
 
 
@@ -47,7 +51,6 @@ def demo_load(
 ) -> None:
     """Load the demo 街道 (idempotent: a second run changes nothing unless --replace)."""
     from data.demo import load_demo
-
     from gis.db import session_scope
 
     t0 = time.perf_counter()
@@ -124,6 +127,8 @@ def _useful_urls(host: str, port: int) -> list[str]:
             code, lon, lat = row
             urls.append(f"{base}/v1/locate?lon={lon:.6f}&lat={lat:.6f}  (who is responsible here)")
             urls.append(f"{base}/maps/compounds/{code}  (小区服务资源地图)")
+            urls.append(f"{base}/maps/communities/{code[:12]}  (社区服务资源地图)")
+            urls.append(f"{base}/maps/operations  (operations map; log in as admin / gridgov-demo)")
             urls.append(f"{base}/v1/resources?near={lon:.6f},{lat:.6f},800  (resources within 800 m)")
     except Exception as exc:  # the server still starts; the list is a convenience
         log.warning("could not list demo URLs: %s", exc)

@@ -34,7 +34,6 @@ def test_database_url() -> str:
 @pytest.fixture(scope="session")
 def engine() -> Iterator[Engine]:
     from data.demo import load_demo
-
     from gis.migrate import upgrade
 
     url = test_database_url()

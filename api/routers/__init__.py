@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from api.routers import auth, avatars, features, health, locate, ogc, open311, tickets, tiles
+from api.routers import auth, avatars, features, health, locate, maps, ogc, open311, tickets, tiles
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -14,4 +14,5 @@ ROUTERS: list[APIRouter] = [
     avatars.router,
     tickets.router,
     open311.router,
+    maps.router,
 ]

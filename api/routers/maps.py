@@ -1,0 +1,140 @@
+"""Map pages (HTML built by maps/) and the small data endpoints the operations map fetches by bbox.
+
+Auth: the 小区/社区 service-resource maps are public (residents open them from the QR code on the
+便民联系卡; they show what the 责任公示牌 on the wall shows). The operations map page is a public shell
+that holds no data: its cell and household layers come from /maps/data/… endpoints that need a bearer
+token (jurisdiction-limited), which the page keeps in localStorage after its small login form (or a
+`#token=` link). Resources are public data, so their layer needs no token.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import FileResponse, HTMLResponse
+
+from api.deps import CurrentUser, SessionDep, SettingsDep
+from gis.auth import scope_codes
+from gis.crs import to_wgs84
+from gis.errors import InvalidInput
+from gis.mapdata import (
+    BBox,
+    cell_metric_features,
+    community_map_data,
+    compound_map_data,
+    household_heat,
+    resource_points,
+    service_area_bounds,
+)
+from gis.settings import Settings
+from maps.assets import resolve_asset
+from maps.basemaps import basemap_from_settings, project_features, projection_for
+from maps.community_map import community_page
+from maps.core import PageContext
+from maps.operations_map import OperationsData, operations_page
+from maps.resource_map import compound_page
+
+router = APIRouter(tags=["maps"])
+
+CodePath = Annotated[str, Path(pattern=r"^[0-9A-Za-z_-]{1,24}$", description="compound / community code")]
+PAGE_HEADERS = {"Cache-Control": "no-cache"}
+
+
+def _context(settings: Settings, path: str, title: str) -> PageContext:
+    return PageContext(
+        title=title,
+        basemap=basemap_from_settings(settings.basemap, settings.basemap_key),
+        base_url=settings.public_base_url,
+        path=path,
+    )
+
+
+@router.get("/maps/compounds/{code}", response_class=HTMLResponse, summary="小区服务资源地图 (public)")
+def compound_map_page(code: CodePath, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+    data = compound_map_data(session, code)
+    ctx = _context(settings, f"/maps/compounds/{code}", f"{data.compound['name']} · 小区服务资源地图")
+    return HTMLResponse(compound_page(data, ctx), headers=PAGE_HEADERS)
+
+
+@router.get("/maps/communities/{code}", response_class=HTMLResponse, summary="社区服务资源地图 (public)")
+def community_map_page(code: CodePath, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+    data = community_map_data(session, code)
+    name = data.community["properties"]["name"]
+    ctx = _context(settings, f"/maps/communities/{code}", f"{name} · 社区服务资源地图")
+    return HTMLResponse(community_page(data, ctx), headers=PAGE_HEADERS)
+
+
+@router.get("/maps/operations", response_class=HTMLResponse, summary="operations map (its data needs a token)")
+def operations_map_page(session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+    ctx = _context(settings, "/maps/operations", "网格运行图 · 网格化管理")
+    return HTMLResponse(operations_page(OperationsData(service_area_bounds(session)), ctx), headers=PAGE_HEADERS)
+
+
+@router.get("/assets/{path:path}", include_in_schema=False)
+def asset_file(path: str, settings: SettingsDep) -> FileResponse:
+    """Pinned JS/CSS/fonts from node_modules (allow-listed in maps/assets.py); 404 otherwise."""
+    file, media_type = resolve_asset(path, assets_dir=settings.assets_dir)
+    return FileResponse(file, media_type=media_type, headers={"Cache-Control": "public, max-age=31536000, immutable"})
+
+
+# --- data of the operations map, by bbox --------------------------------------------------------
+
+
+def _metres_per_pixel(zoom: float) -> float:
+    return 40_075_016.0 / 256.0 / 2**zoom
+
+
+def display_bbox(
+    bbox: Annotated[str, Query(description="minlon,minlat,maxlon,maxlat in `crs`")],
+    crs: Annotated[str, Query(pattern="^(wgs84|gcj02)$", description="coordinates of bbox and answer")] = "wgs84",
+) -> tuple[BBox, str]:
+    try:
+        x1, y1, x2, y2 = (float(v) for v in bbox.split(","))
+    except ValueError as exc:
+        raise InvalidInput(f"bbox must be four numbers 'minlon,minlat,maxlon,maxlat', got {bbox!r}") from exc
+    if not (-180 <= x1 < x2 <= 180 and -90 <= y1 < y2 <= 90):
+        raise InvalidInput("bbox must satisfy -180 <= minlon < maxlon <= 180 and -90 <= minlat < maxlat <= 90")
+    if crs == "gcj02":  # the page draws over a GCJ-02 basemap: query in WGS84, answer shifted back
+        x1, y1 = to_wgs84(x1, y1, "gcj02")
+        x2, y2 = to_wgs84(x2, y2, "gcj02")
+    return (x1, y1, x2, y2), crs
+
+
+DisplayBBox = Annotated[tuple[BBox, str], Depends(display_bbox)]
+Zoom = Annotated[float, Query(ge=0, le=22, description="map zoom: sets simplification / heat grid")]
+
+
+@router.get("/maps/data/cells.geojson", summary="cells with a metric for the choropleth (token)")
+def cells_data(
+    session: SessionDep,
+    user: CurrentUser,
+    box: DisplayBBox,
+    zoom: Zoom = 15,
+    metric: Annotated[str, Query(max_length=40)] = "households",
+) -> dict[str, Any]:
+    bbox, crs = box
+    fc = cell_metric_features(
+        session, bbox=bbox, metric=metric, scope=scope_codes(user), simplify_m=_metres_per_pixel(zoom) / 2
+    )
+    return project_features(fc, projection_for(crs))
+
+
+@router.get("/maps/data/resources.geojson", summary="service resources for the clustered layer (public)")
+def resources_data(
+    session: SessionDep,
+    box: DisplayBBox,
+    zoom: Zoom = 15,
+    type: Annotated[str | None, Query(description="comma-separated resource types")] = None,
+) -> dict[str, Any]:
+    bbox, crs = box
+    fc = resource_points(session, bbox=bbox, types=[t for t in (type or "").split(",") if t])
+    return project_features(fc, projection_for(crs))
+
+
+@router.get("/maps/data/heat.json", summary="households heatmap points [[lat, lon, weight]] (token)")
+def heat_data(session: SessionDep, user: CurrentUser, box: DisplayBBox, zoom: Zoom = 15) -> list[list[float]]:
+    bbox, crs = box
+    points = household_heat(session, bbox=bbox, scope=scope_codes(user), grid_m=_metres_per_pixel(zoom) * 8)
+    project = projection_for(crs)
+    return [[*reversed(project(p[1], p[0])), p[2]] for p in points]

@@ -1,0 +1,213 @@
+"""Layer composition shared by every map page.
+
+A page is a list of layers and a layer is one function `(map, ctx, data) -> None` that adds what it
+draws (and its legend rows) to the map. Pages take their data as plain objects from gis.mapdata and
+never touch the database. `render_page` returns the HTML and refuses any page that would load
+something from an outside host.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import folium
+from branca.element import Element, MacroElement
+from folium.elements import JSCSSMixin
+from folium.template import Template
+
+from gis.resources import SHANGHAI
+from maps.assets import PAGE_CSS, PAGE_JS, outside_urls, use_local_assets
+from maps.basemaps import Basemap, project_features, project_geometry
+
+D = TypeVar("D")
+Layer = Callable[[folium.Map, "PageContext", D], None]
+
+
+class OutsideAssetError(RuntimeError):
+    """A page referenced a host other than the app, the configured base URL or the basemap."""
+
+
+def esc(value: Any) -> str:
+    """HTML-escape for folium popups, which are pasted into a JS template literal: also neutralise
+    backticks, `${` and backslashes."""
+    text = "" if value is None else str(value)
+    return _html.escape(text).replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
+
+
+@dataclass
+class PageContext:
+    """What every layer may need besides its data: basemap/projection, links, legend rows."""
+
+    title: str
+    basemap: Basemap
+    base_url: str  # settings.public_base_url, e.g. http://127.0.0.1:8000
+    path: str  # this page's path, e.g. /maps/compounds/…
+    standalone: bool = False  # exported file: links must be absolute, assets inlined afterwards
+    generated_at: datetime = field(default_factory=lambda: datetime.now(SHANGHAI))  # dates shown in 北京时间
+    legend: list[str] = field(default_factory=list)  # HTML rows, in drawing order
+
+    @property
+    def page_url(self) -> str:
+        return self.base_url.rstrip("/") + self.path
+
+    def link(self, path: str) -> str:
+        """A link to another page of the app (absolute in an exported file)."""
+        return self.base_url.rstrip("/") + path if self.standalone else path
+
+    def latlon(self, lon: float, lat: float) -> list[float]:
+        x, y = self.basemap.project(lon, lat)
+        return [y, x]
+
+    def bounds(self, box: tuple[float, float, float, float]) -> list[list[float]]:
+        return [self.latlon(box[0], box[1]), self.latlon(box[2], box[3])]
+
+    def features(self, fc: dict[str, Any]) -> dict[str, Any]:
+        return project_features(fc, self.basemap.project)
+
+    def geometry(self, geometry: dict[str, Any]) -> dict[str, Any]:
+        return project_geometry(geometry, self.basemap.project) or geometry
+
+    @property
+    def allowed_hosts(self) -> tuple[str, ...]:
+        return (urlsplit(self.base_url).netloc, *self.basemap.hosts)
+
+
+class PageAssets(JSCSSMixin, MacroElement):
+    """Our page script and styles (maps/static), served like the npm assets."""
+
+    default_js = [PAGE_JS]
+    default_css = [PAGE_CSS]
+    _template = Template("")
+
+
+class Script(MacroElement):
+    """JavaScript run after the map and the layers added before it exist; `{map}` names the map."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}{{ this.code.replace('{map}', this._parent.get_name()) }}{% endmacro %}"
+    )
+
+    def __init__(self, code: str) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "Script"
+        self.code = code
+
+
+class Control(MacroElement):
+    """A Leaflet control holding static HTML (legend, notes)."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        (function () {
+            var c = L.control({position: {{ this.position|tojson }}});
+            c.onAdd = function () {
+                var div = L.DomUtil.create("div", {{ this.css_class|tojson }});
+                div.innerHTML = {{ this.html|tojson }};
+                L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);
+                return div;
+            };
+            c.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}"""
+    )
+
+    def __init__(self, html: str, *, position: str = "bottomright", css_class: str = "gg-legend") -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "Control"
+        self.html = html
+        self.position = position
+        self.css_class = css_class
+
+
+class ScaleBar(MacroElement):
+    """Metric scale bar (kept when printing)."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        L.control.scale({imperial: false, maxWidth: 160, position: "bottomleft"}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}"""
+    )
+
+
+def new_map(ctx: PageContext, *, location: list[float] | None = None) -> folium.Map:
+    """An empty page map: local assets, configured basemap (none = plain background), no CDN."""
+    use_local_assets()
+    m = folium.Map(
+        location=location or [0, 0],
+        zoom_start=15,
+        tiles=None,
+        control_scale=False,
+        zoom_snap=0.5,
+        font_size="0.9rem",
+    )
+    m.options["maxZoom"] = 20  # folium's max_zoom only reaches its tile layer; clusters need the map's
+    root = m.get_root()
+    root.title = ctx.title  # type: ignore[attr-defined]
+    # no /favicon.ico request (it would be one more failed request on an intranet page)
+    root.header.add_child(Element('<link rel="icon" href="data:,">'), name="favicon")  # type: ignore[attr-defined]
+    ctx.basemap.add_to(m)
+    m.add_child(PageAssets())  # type: ignore[no-untyped-call]
+    m.add_child(ScaleBar())  # type: ignore[no-untyped-call]
+    return m
+
+
+def add_html(m: folium.Map, html: str) -> None:
+    """Static HTML in the page body (header bar, side panel); placed by the CSS grid."""
+    m.get_root().html.add_child(Element(html))  # type: ignore[attr-defined]
+
+
+def legend_row(symbol_html: str, label: str) -> str:
+    return f'<div class="gg-row">{symbol_html}<span>{esc(label)}</span></div>'
+
+
+def swatch(fill: str, stroke: str, *, dashed: bool = False) -> str:
+    """A small legend box: `fill` any CSS colour (rgba for see-through), `stroke` its border."""
+    style = f"background:{fill};border-color:{stroke};" + ("border-style:dashed;" if dashed else "")
+    return f'<span class="gg-swatch" style="{style}"></span>'
+
+
+def build_page(
+    ctx: PageContext,
+    data: D,
+    layers: Sequence[Layer[D]],
+    *,
+    init: dict[str, Any] | None = None,
+    layer_control: bool = True,
+) -> folium.Map:
+    """Compose a page: each layer in order, then the legend, layer control and the page script."""
+    bounds = (init or {}).get("bounds")
+    centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else None
+    m = new_map(ctx, location=centre)
+    for layer in layers:
+        layer(m, ctx, data)
+    if ctx.legend:
+        legend = "<details open><summary>图例</summary>" + "".join(ctx.legend) + "</details>"
+        m.add_child(Control(legend))
+    if layer_control:
+        folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    m.add_child(Script(f"gg.init({{map}}, {json.dumps(init or {})});"))
+    return m
+
+
+_FOLIUM_VIEWPORT = re.compile(r'<meta name="viewport" content="width=device-width,\s*initial-scale=1\.0,[^"]*"\s*/>')
+VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1.0" />'
+
+
+def render_page(m: folium.Map, ctx: PageContext) -> str:
+    """The page's HTML: Chinese language tag, pinch-zoom allowed (folium forbids it: residents are often
+    elderly), and a refusal to serve anything that would load from an outside host."""
+    page = m.get_root().render()
+    page = page.replace("<html>", '<html lang="zh-CN">', 1)
+    page = _FOLIUM_VIEWPORT.sub(VIEWPORT, page, count=1)
+    bad = outside_urls(page, allowed_hosts=ctx.allowed_hosts)
+    if bad:
+        raise OutsideAssetError(f"page {ctx.path} references outside hosts: {sorted(set(bad))[:5]}")
+    return page

@@ -1,0 +1,263 @@
+"""The map pages in a real browser (Debian's Chromium driven by Playwright): each page loads with no
+console error and no failed request, nothing is fetched from outside the app, and its layers appear.
+Screenshots go to test-output/maps/; with GRIDGOV_README_SHOTS=1 the README ones are refreshed too.
+
+The server is a real uvicorn on a free 127.0.0.1 port over the committed test database; the tests
+only read (the operations map's token check is replaced by a fixed admin, so no token row is written).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from api.deps import current_user
+from gis.models import AdminArea, Compound, User
+from gis.settings import ROOT, Settings
+from tests.conftest import test_database_url
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+OUT = ROOT / "test-output" / "maps"
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed (make browser)")
+
+
+def _browser_user() -> User:
+    return User(id=0, username="browser-test", full_name="浏览器测试", role="admin", jurisdiction=[])
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(engine: Engine) -> Iterator[str]:
+    app = create_app(Settings(database_url=test_database_url()))
+    app.dependency_overrides[current_user] = _browser_user
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+@dataclass
+class Watch:
+    """Everything that went wrong while a page loaded, and every URL it asked for."""
+
+    errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+
+    def attach(self, page: Any) -> None:
+        page.on("console", lambda m: self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        page.on("requestfailed", lambda r: self.errors.append(f"failed: {r.url} {r.failure}"))
+        page.on("response", lambda r: self.errors.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+        page.on("request", lambda r: self.requests.append(r.url))
+
+    def outside(self, base: str) -> list[str]:
+        return [u for u in self.requests if not u.startswith((base, "data:", "file:"))]
+
+
+def open_page(
+    browser: Any, url: str, *, token: str | None = None, size: tuple[int, int] = (1280, 800)
+) -> tuple[Any, Watch]:
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="zh-CN")
+    if token:
+        context.add_init_script(f"localStorage.setItem('gridgov.token', {token!r});")
+    page = context.new_page()
+    watch = Watch()
+    watch.attach(page)
+    page.goto(url)
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(300)
+    return page, watch
+
+
+def shot(page: Any, name: str, **kw: Any) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(OUT / name), **kw)
+
+
+def shown_resources(page: Any) -> int:
+    """Markers on the map plus the markers counted by cluster bubbles."""
+    markers = page.locator(".leaflet-marker-pane .awesome-marker").count()
+    clustered = sum(int(t) for t in page.locator(".leaflet-marker-pane .marker-cluster span").all_inner_texts())
+    return int(markers + clustered)
+
+
+def compound_code(session: Session) -> str:
+    code = session.scalar(select(Compound.code).where(~Compound.code.startswith("99")).order_by(Compound.code))
+    assert code
+    return code
+
+
+def test_compound_map(browser: Any, server: str, session: Session) -> None:
+    from gis.mapdata import compound_map_data
+
+    code = compound_code(session)
+    data = compound_map_data(session, code)
+    page, watch = open_page(browser, f"{server}/maps/compounds/{code}")
+    assert watch.errors == []
+    assert watch.outside(server) == []
+    assert page.locator(".leaflet-container").count() == 1
+    assert shown_resources(page) == len(data.resources), "every resource is a marker or inside a cluster"
+    assert page.locator(".leaflet-overlay-pane path").count() >= 4, "reach, cell, compound, buildings"
+    assert page.evaluate("document.fonts.check('900 16px \"Font Awesome 6 Free\"')"), "icon font loaded locally"
+    assert page.locator(".gg-board img").count() == 4
+    assert all(page.evaluate("Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)"))
+    first = data.resources[0]
+    page.locator(f'[data-focus="{first["code"]}"]').click()
+    page.wait_for_selector(".leaflet-popup-content", timeout=5000)
+    page.wait_for_timeout(700)  # let the zoom / spider animation finish
+    assert first["name"] in page.locator(".leaflet-popup-content").inner_text()
+    shot(page, "compound.png")
+    page.emulate_media(media="print")
+    page.wait_for_timeout(300)
+    assert page.locator(".leaflet-control-zoom").is_hidden() and page.locator(".leaflet-control-scale").is_visible()
+    shot(page, "compound-print.png", full_page=True)
+    assert watch.errors == []
+    page.context.close()
+
+
+def test_compound_map_on_a_phone(browser: Any, server: str, session: Session) -> None:
+    page, watch = open_page(browser, f"{server}/maps/compounds/{compound_code(session)}", size=(390, 844))
+    assert watch.errors == []
+    box = page.locator(".folium-map").bounding_box()
+    panel = page.locator(".gg-panel").bounding_box()
+    assert box and panel and box["width"] == pytest.approx(390, abs=2), "map full width"
+    assert panel["y"] >= box["y"] + box["height"] - 1, "the panel follows the map"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling"
+    shot(page, "compound-phone.png")
+    page.context.close()
+
+
+def test_community_map(browser: Any, server: str, session: Session) -> None:
+    code = session.scalar(select(AdminArea.code).where(AdminArea.level == "community").order_by(AdminArea.code))
+    page, watch = open_page(browser, f"{server}/maps/communities/{code}")
+    assert watch.errors == [] and watch.outside(server) == []
+    assert shown_resources(page) > 0
+    assert page.locator(".leaflet-overlay-pane path").count() > 5
+    shot(page, "community.png")
+    page.context.close()
+
+
+def test_operations_map_loads_layers_by_bbox(browser: Any, server: str) -> None:
+    page, watch = open_page(browser, f"{server}/maps/operations", token="browser-test-token")
+    assert watch.errors == [] and watch.outside(server) == []
+    page.wait_for_function("document.querySelectorAll('.leaflet-overlay-pane path').length > 0", timeout=10_000)
+    assert any("/maps/data/cells.geojson?" in u and "bbox=" in u for u in watch.requests)
+    assert any("/maps/data/resources.geojson?" in u for u in watch.requests)
+    assert page.locator(".leaflet-marker-pane .marker-cluster, .leaflet-marker-pane .awesome-marker").count() > 0
+    assert "户数" in page.locator(".gg-legend").last.inner_text()
+    assert page.locator("#gg-who-name").inner_text() == "浏览器测试"
+    page.locator(".leaflet-control-layers").hover()
+    page.locator("label", has_text="住户热力图").locator("input").check()
+    page.wait_for_function("document.querySelector('canvas.leaflet-heatmap-layer') !== null", timeout=10_000)
+    page.wait_for_load_state("networkidle")
+    assert any("/maps/data/heat.json?" in u for u in watch.requests)
+    page.locator("select[data-param=type]").select_option("repair")
+    page.wait_for_load_state("networkidle")
+    assert any("type=repair" in u for u in watch.requests)
+    assert watch.errors == []
+    shot(page, "operations.png")
+    page.context.close()
+
+
+def test_operations_map_without_a_token_asks_to_log_in(browser: Any, server: str) -> None:
+    page, watch = open_page(browser, f"{server}/maps/operations")
+    assert watch.errors == []
+    assert page.locator("#gg-login").is_visible()
+    assert not any("/maps/data/cells.geojson" in u for u in watch.requests), "no data request without a token"
+    page.context.close()
+
+
+def test_exported_page_works_with_the_network_cut_off(browser: Any, session: Session, tmp_path: Path) -> None:
+    from maps.cli import export_page
+
+    file = tmp_path / "compound.html"
+    file.write_text(export_page("compound", compound_code(session), Settings(database_url=test_database_url())))
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, offline=True)
+    page = context.new_page()
+    watch = Watch()
+    watch.attach(page)
+    page.goto(file.as_uri())
+    page.wait_for_timeout(800)
+    assert watch.errors == []
+    assert [u for u in watch.requests if not u.startswith("data:")] == [file.as_uri()], "nothing but the file"
+    assert shown_resources(page) > 0
+    assert page.evaluate("document.fonts.check('900 16px \"Font Awesome 6 Free\"')")
+    shot(page, "compound-export.png")
+    context.close()
+
+
+@pytest.mark.skipif(os.environ.get("GRIDGOV_README_SHOTS") != "1", reason="set GRIDGOV_README_SHOTS=1 to refresh")
+def test_readme_screenshots(browser: Any, server: str, session: Session) -> None:
+    from PIL import Image
+
+    docs = ROOT / "docs" / "img"
+    docs.mkdir(parents=True, exist_ok=True)
+    central = session.scalar(  # a compound in the middle of the demo 街道 shows a full 15-minute circle
+        select(Compound.code)
+        .order_by(
+            func.ST_Distance(
+                func.ST_PointOnSurface(Compound.geom),
+                select(func.ST_SetSRID(func.ST_Centroid(func.ST_Extent(Compound.geom)), 4326)).scalar_subquery(),
+            )
+        )
+        .limit(1)
+    )
+    pages = {
+        "resource-map.png": (f"{server}/maps/compounds/{central}", None),
+        "operations-map.png": (f"{server}/maps/operations", "browser-test-token"),
+    }
+    for name, (url, token) in pages.items():
+        page, watch = open_page(browser, url, token=token)
+        page.wait_for_timeout(700)
+        assert watch.errors == []
+        raw = tmp = OUT / f"raw-{name}"
+        OUT.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(raw))
+        Image.open(tmp).convert("RGB").quantize(colors=192, dither=Image.Dither.NONE).save(docs / name, optimize=True)
+        assert (docs / name).stat().st_size < 400_000
+        page.context.close()
