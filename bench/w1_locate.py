@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from typing import Any
 
 import httpx
@@ -51,26 +52,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def hammer(base: str, paths: list[str], concurrency: int) -> tuple[float, list[float], int]:
+async def hammer(base: str, paths: list[str], concurrency: int) -> tuple[float, list[float], dict[int, int]]:
     latencies: list[float] = []
-    errors = 0
+    statuses: Counter[int] = Counter()
     queue = iter(paths)
 
     async def worker(client: httpx.AsyncClient) -> None:
-        nonlocal errors
         for path in queue:
             t0 = time.perf_counter()
             r = await client.get(path)
             latencies.append(time.perf_counter() - t0)
-            if r.status_code != 200:
-                errors += 1
+            statuses[r.status_code] += 1
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
         t0 = time.perf_counter()
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
         wall = time.perf_counter() - t0
-    return wall, latencies, errors
+    return wall, latencies, dict(statuses)
 
 
 def run(scale: int = 30, requests: int = 3000, concurrency: int = 8, seed: int = 11) -> dict[str, Any]:
@@ -127,7 +126,7 @@ def run(scale: int = 30, requests: int = 3000, concurrency: int = 8, seed: int =
         "concurrency": concurrency,
         "requests": requests,
         "hello_world": {"req_per_s": round(hello_rps, 1), **summary(hello_lat)},
-        "locate": {"req_per_s": round(loc_rps, 1), "non_200": loc_err, **summary(loc_lat)},
+        "locate": {"req_per_s": round(loc_rps, 1), "statuses": loc_err, **summary(loc_lat)},
         "bare_sql_lookup": sql,
         "ratio_locate_vs_hello": round(loc_rps / hello_rps, 3),
         "targets": {"ratio_min": 0.4, "p99_ms_max": 20},

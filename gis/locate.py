@@ -11,11 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, and_, bindparam, func, or_, select, text
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from gis.errors import OutsideServiceArea
-from gis.models import AdminArea, CellStaff, Compound, GridCell, Organization, User
-from gis.resources import RESOURCE_TYPES, is_open
+from gis.models import CellStaff, Compound, GridCell, Organization, User
+from gis.resources import RESOURCE_TYPES, SHANGHAI, is_open
 
 
 def point_sql(lon: float, lat: float) -> Any:
@@ -50,32 +50,43 @@ def compound_at(session: Session, lon: float, lat: float) -> Compound | None:
     return session.scalar(stmt)
 
 
-_NEAREST_SQL = text(
-    """
-    SELECT r.id, r.code, r.type, r.name, r.address, r.phone, r.opening_hours, r.hours, r.features,
-           r.photo_url, ST_X(r.geom) AS lon, ST_Y(r.geom) AS lat,
-           ST_Distance(r.geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography) AS distance_m
-    FROM unnest(CAST(:types AS text[])) AS t(type)
-    CROSS JOIN LATERAL (
-        SELECT * FROM service_resources s
-        WHERE s.type = t.type
-        ORDER BY s.geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)
-        LIMIT :candidates
-    ) r
-    """
-).bindparams(bindparam("types"))
-
-_NEAREST_ANY_SQL = text(
-    """
-    SELECT r.id, r.code, r.type, r.name, r.address, r.phone, r.opening_hours, r.hours, r.features,
-           r.photo_url, ST_X(r.geom) AS lon, ST_Y(r.geom) AS lat,
-           ST_Distance(r.geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography) AS distance_m
+# Candidates come from the GiST KNN operator (degrees); they are re-ranked by geodesic distance in SQL,
+# because east-west degrees are shorter than north-south ones at these latitudes. Only the top k per
+# type (or overall) leave the database.
+_RANKED = """
+    SELECT id, code, type, name, address, phone, opening_hours, hours, features, photo_url, lon, lat, distance_m
     FROM (
-        SELECT * FROM service_resources s
-        ORDER BY s.geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)
-        LIMIT :candidates
-    ) r
-    """
+        SELECT c.*, row_number() OVER (PARTITION BY {partition} ORDER BY c.distance_m, c.code) AS rank
+        FROM (
+            SELECT r.id, r.code, r.type, r.name, r.address, r.phone, r.opening_hours, r.hours, r.features,
+                   r.photo_url, ST_X(r.geom) AS lon, ST_Y(r.geom) AS lat,
+                   ST_Distance(r.geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography)
+                       AS distance_m
+            FROM {source}
+        ) c
+        WHERE CAST(:radius_m AS float8) IS NULL OR c.distance_m <= :radius_m
+    ) ranked
+    WHERE rank <= :k
+    ORDER BY distance_m, code
+"""
+_NEAREST_SQL = text(
+    _RANKED.format(
+        partition="c.type",
+        source="""unnest(CAST(:types AS text[])) AS t(type)
+            CROSS JOIN LATERAL (
+                SELECT * FROM service_resources s WHERE s.type = t.type
+                ORDER BY s.geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) LIMIT :candidates
+            ) r""",
+    )
+).bindparams(bindparam("types"))
+_NEAREST_ANY_SQL = text(
+    _RANKED.format(
+        partition="1",
+        source="""(
+                SELECT * FROM service_resources s
+                ORDER BY s.geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) LIMIT :candidates
+            ) r""",
+    )
 )
 
 
@@ -96,28 +107,14 @@ def nearest_resources(
     types: list[str] | None = None,
     radius_m: float | None = None,
 ) -> list[dict[str, Any]]:
-    """The k nearest resources (per type when `types` is given), nearest first, with distance in metres.
-
-    The GiST KNN operator orders by degrees; east-west degrees are shorter than north-south ones at
-    these latitudes, so we take 4k index candidates and re-rank them by true (geodesic) distance.
-    """
-    params = {"lon": lon, "lat": lat, "candidates": max(4 * k, k + 8)}
+    """The k nearest resources (per type when `types` is given), nearest first, with distance in metres."""
+    params = {"lon": lon, "lat": lat, "k": k, "candidates": max(4 * k, k + 8), "radius_m": radius_m}
     if types:
         rows = session.execute(_NEAREST_SQL, {**params, "types": types}).all()
     else:
         rows = session.execute(_NEAREST_ANY_SQL, params).all()
-    ranked = sorted((_resource_dict(r) for r in rows), key=lambda d: (d["distance_m"], d["code"]))
-    if radius_m is not None:
-        ranked = [d for d in ranked if d["distance_m"] <= radius_m]
-    if not types:
-        return ranked[:k]
-    per_type: dict[str, int] = {}
-    out = []
-    for d in ranked:
-        if per_type.get(d["type"], 0) < k:
-            per_type[d["type"]] = per_type.get(d["type"], 0) + 1
-            out.append(d)
-    return out
+    now = datetime.now(SHANGHAI)
+    return [_resource_dict(r, now) for r in rows]
 
 
 def person(user: User | None) -> dict[str, Any] | None:
@@ -166,6 +163,51 @@ def compound_summary(compound: Compound, company: Organization | None) -> dict[s
     }
 
 
+# Everything "where am I" needs, in one round trip: the covering cell at the version in force (lowest
+# code on shared edges), its community and subdistrict, its staff, and the covering compound.
+_WHERE_SQL = text(
+    """
+    WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
+    cell AS (
+        SELECT c.* FROM grid_cells c, p
+        WHERE ST_Covers(c.geom, p.g)
+          AND CASE WHEN CAST(:at AS timestamptz) IS NULL THEN c.valid_to IS NULL
+                   ELSE c.valid_from <= :at AND (c.valid_to IS NULL OR c.valid_to > :at) END
+        ORDER BY c.code LIMIT 1
+    )
+    SELECT cell.code, cell.name, cell.cell_type, cell.households, cell.valid_from,
+           com.code AS community_code, com.name AS community_name, com.party_org, com.secretary,
+           com.phone AS community_phone, sd.code AS subdistrict_code, sd.name AS subdistrict_name,
+           (SELECT json_agg(json_build_object('duty', cs.duty, 'name', u.full_name, 'phone', u.phone,
+                                              'photo_url', u.photo_url) ORDER BY cs.duty, u.full_name)
+            FROM cell_staff cs JOIN users u ON u.id = cs.user_id WHERE cs.cell_code = cell.code) AS staff,
+           (SELECT json_build_object(
+                'code', x.code, 'name', x.name, 'kind', x.kind, 'address', x.address, 'households', x.households,
+                'party_branch', x.party_branch, 'wechat_group', x.wechat_group, 'contacts', x.contacts,
+                'company_code', o.code, 'company_name', o.name, 'company_phone', o.phone)
+            FROM compounds x LEFT JOIN organizations o ON o.id = x.property_company_id, p
+            WHERE ST_Covers(x.geom, p.g) ORDER BY x.code LIMIT 1) AS compound
+    FROM cell
+    JOIN admin_areas com ON com.id = cell.community_id
+    LEFT JOIN admin_areas sd ON sd.id = com.parent_id
+    """
+)
+
+
+def _compound_from_json(c: dict[str, Any]) -> dict[str, Any]:
+    company = (
+        {"code": c["company_code"], "name": c["company_name"], "phone": c["company_phone"]}
+        if c.get("company_code")
+        else None
+    )
+    return {
+        **{k: c[k] for k in ("code", "name", "kind", "address", "households", "party_branch", "wechat_group")},
+        "kind_label": "封闭式小区" if c["kind"] == "closed" else "开放式小区",
+        "property_company": company,
+        "contacts": c["contacts"],
+    }
+
+
 def locate(
     session: Session,
     lon: float,
@@ -176,46 +218,43 @@ def locate(
     resource_radius_m: float | None = None,
 ) -> Location:
     """Answer "who is responsible here and what services are near" for a WGS84 point."""
-    cell = cell_at(session, lon, lat, at=at)
-    if cell is None:
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=SHANGHAI)  # a date without zone is local time
+    row = session.execute(_WHERE_SQL, {"lon": lon, "lat": lat, "at": at}).mappings().first()
+    if row is None:
         raise OutsideServiceArea(
             f"点 ({lon:.6f}, {lat:.6f}) 不在任何网格内 / the point is outside every grid cell of the "
             "service area; check the coordinates and their crs (wgs84, gcj02, bd09, cgcs2000)"
         )
-    community = session.get(AdminArea, cell.community_id)
-    parent = aliased(AdminArea)
-    sub = session.scalar(select(parent).where(parent.id == community.parent_id)) if community else None
-    manager, workers = cell_staff(session, cell.code)
-    compound = compound_at(session, lon, lat)
-    company = (
-        session.get(Organization, compound.property_company_id)
-        if compound and compound.property_company_id
-        else None
-    )
+    staff = row["staff"] or []
+    manager = next(({k: p[k] for k in ("name", "phone", "photo_url")} for p in staff if p["duty"] == "manager"), None)
+    workers = [{k: p[k] for k in ("name", "phone", "photo_url")} for p in staff if p["duty"] == "worker"]
     resources = nearest_resources(
         session, lon, lat, k=resources_per_type, types=list(RESOURCE_TYPES), radius_m=resource_radius_m
     )
     return Location(
         lon=lon,
         lat=lat,
-        subdistrict={"code": sub.code, "name": sub.name} if sub else None,
+        subdistrict=(
+            {"code": row["subdistrict_code"], "name": row["subdistrict_name"]} if row["subdistrict_code"] else None
+        ),
         community={
-            "code": community.code if community else None,
-            "name": community.name if community else None,
-            "party_org": community.party_org if community else None,
-            "secretary": community.secretary if community else None,
-            "phone": community.phone if community else None,
+            "code": row["community_code"],
+            "name": row["community_name"],
+            "party_org": row["party_org"],
+            "secretary": row["secretary"],
+            "phone": row["community_phone"],
         },
         cell={
-            "code": cell.code,
-            "name": cell.name,
-            "cell_type": cell.cell_type,
-            "cell_type_label": "基础网格" if cell.cell_type == "basic" else "专属网格",
-            "households": cell.households,
-            "valid_from": cell.valid_from,
+            "code": row["code"],
+            "name": row["name"],
+            "cell_type": row["cell_type"],
+            "cell_type_label": "基础网格" if row["cell_type"] == "basic" else "专属网格",
+            "households": row["households"],
+            "valid_from": row["valid_from"],
             "manager": manager,
             "workers": workers,
         },
-        compound=compound_summary(compound, company) if compound else None,
+        compound=_compound_from_json(row["compound"]) if row["compound"] else None,
         resources=resources,
     )

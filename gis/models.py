@@ -200,6 +200,8 @@ class ServiceResource(Base):
     """A service point: 党群服务中心, 长者助餐点, 养老托育, 便民维修, 卫生服务站, 美好生活中心 modules …"""
 
     __tablename__ = "service_resources"
+    # (type, geom) GiST (btree_gist): "nearest resource of each type" is one index probe per type
+    __table_args__ = (Index("ix_service_resources_type_geom", "type", "geom", postgresql_using="gist"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(24), unique=True)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 
@@ -35,4 +34,4 @@ def get_location(
     Public: this is what the QR code on a 便民联系卡 opens.
     """
     loc = locate(session, point.lon, point.lat, at=at, resources_per_type=per_type)
-    return LocationOut.model_validate({**asdict(loc), "source_crs": point.source_crs})
+    return LocationOut.model_validate({**vars(loc), "source_crs": point.source_crs})
