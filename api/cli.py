@@ -50,7 +50,7 @@ def demo_load(
     replace: Annotated[bool, typer.Option(help="delete the demo data and load it again")] = False,
 ) -> None:
     """Load the demo 街道 (idempotent: a second run changes nothing unless --replace)."""
-    from data.demo import load_demo
+    from data.demo_load import load_demo
     from gis.db import session_scope
 
     t0 = time.perf_counter()

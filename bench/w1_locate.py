@@ -73,7 +73,7 @@ async def hammer(base: str, paths: list[str], concurrency: int) -> tuple[float, 
 
 
 def run(scale: int = 30, requests: int = 3000, concurrency: int = 8, seed: int = 11) -> dict[str, Any]:
-    from data.demo import load_demo
+    from data.demo_load import load_demo
 
     url = bench_url()
     ensure_database(url)

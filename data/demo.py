@@ -19,24 +19,10 @@ from zoneinfo import ZoneInfo
 
 import shapely
 from pyproj import Geod
-from shapely.geometry import LineString, MultiPolygon, Point, Polygon
-from sqlalchemy import delete, func, insert, select
-from sqlalchemy.orm import Session
+from shapely.geometry import LineString, Point, Polygon
 
 from data import names
-from gis.auth import hash_password
-from gis.models import (
-    AdminArea,
-    ApiToken,
-    Building,
-    CellStaff,
-    Compound,
-    GridCell,
-    Organization,
-    ServiceResource,
-    Street,
-    User,
-)
+from gis.resources import RESOURCE_TYPES
 
 CENTER = (117.05, 36.67)
 DISTRICT_CODE = "370102"
@@ -338,6 +324,7 @@ def generate_demo(*, scale: int = 1, seed: int = 42) -> DemoData:
             }
         )
         workers_of_comm = [names.person_name(rng) for _ in range(8)]
+        police = (names.person_name(rng), names.landline(rng))  # 社区民警: one officer per community
         comm_cells: list[dict[str, Any]] = []
         for seq, (i, j) in enumerate(quads, start=1):
             cell_code = f"{comm_code}{seq:03d}"
@@ -353,17 +340,18 @@ def generate_demo(*, scale: int = 1, seed: int = 42) -> DemoData:
             }
             comm_cells.append(cell)
             data.staff.append({"cell_code": cell_code, "username": mgr, "duty": "manager"})
+            cell_workers: list[dict[str, Any]] = []
             for w in range(1 if rng.random() < 0.5 else 2):
                 username = f"gw{comm_code[-6:]}{seq:03d}{w + 1}"
-                data.users.append(
-                    {
-                        "username": username,
-                        "full_name": rng.choice(workers_of_comm),
-                        "role": "grid_worker",
-                        "jurisdiction": [cell_code],
-                        "phone": names.mobile(rng),
-                    }
-                )
+                worker = {
+                    "username": username,
+                    "full_name": rng.choice(workers_of_comm),
+                    "role": "grid_worker",
+                    "jurisdiction": [cell_code],
+                    "phone": names.mobile(rng),
+                }
+                data.users.append(worker)
+                cell_workers.append(worker)
                 data.staff.append({"cell_code": cell_code, "username": username, "duty": "worker"})
             # compounds: 1 or 2 bilinear sub-quads of the cell, leaving streets along the lattice edges
             spans = [(0.1, 0.9)] if rng.random() < 0.5 else [(0.1, 0.47), (0.53, 0.9)]
@@ -376,19 +364,23 @@ def generate_demo(*, scale: int = 1, seed: int = 42) -> DemoData:
                 ccode = f"{comm_code}X{comp_seq % 10000:04d}"
                 road = rng.choice(names.ROADS)
                 poly = _subquad(cell["quad"], u0, u1, 0.1, 0.9)
-                contacts = []
-                for duty, title in CONTACT_TITLES.items():
-                    pname = secretary if duty == "secretary" and rng.random() < 0.3 else names.person_name(rng)
-                    phone = names.landline(rng) if duty == "police" and rng.random() < 0.5 else names.mobile(rng)
-                    contacts.append(
-                        {
-                            "duty": duty,
-                            "title": title,
-                            "name": pname,
-                            "phone": phone,
-                            "photo_url": f"/v1/avatars/{quote(pname)}.svg",
-                        }
-                    )
+                # 责任公示牌: the 包联社区工作者 is the cell's grid worker, the 社区民警 the community's officer
+                people = {
+                    "secretary": (secretary if rng.random() < 0.3 else names.person_name(rng), names.mobile(rng)),
+                    "liaison_worker": (cell_workers[0]["full_name"], cell_workers[0]["phone"]),
+                    "property_steward": (names.person_name(rng), names.mobile(rng)),
+                    "police": police,
+                }
+                contacts = [
+                    {
+                        "duty": duty,
+                        "title": title,
+                        "name": people[duty][0],
+                        "phone": people[duty][1],
+                        "photo_url": f"/v1/avatars/{quote(people[duty][0])}.svg",
+                    }
+                    for duty, title in CONTACT_TITLES.items()
+                ]
                 compound = {
                     "code": ccode,
                     "name": cname,
@@ -453,7 +445,8 @@ def generate_demo(*, scale: int = 1, seed: int = 42) -> DemoData:
                 res_seq += 1
                 data.resources.append(_resource(rtype, res_seq, comm_name, comm_code, spot(), rng))
         if c % 4 == 0:  # 美好生活中心 with its six modules next door
-            gx, gy = spot()
+            gi, gj = rng.choice(quads)  # the centre of a cell, so its modules around it stay inside
+            gx, gy = _bilinear(lattice.quad(gi, gj), 0.5, 0.5)
             gname = f"{word}美好生活中心"
             res_seq += 1
             data.resources.append(_resource("good_life_center", res_seq, comm_name, comm_code, (gx, gy), rng, gname))
@@ -495,7 +488,7 @@ def _resource(
     road = rng.choice(names.ROADS)
     name = pattern.format(c=comm_name, r=road.removesuffix("路").removesuffix("大街"), g=group or comm_name)
     if group and rtype != "good_life_center":
-        name = f"{group}·{name.removeprefix(comm_name)}" if name.startswith(comm_name) else f"{group}·{name}"
+        name = f"{group}·{RESOURCE_TYPES[rtype]}"
     return {
         "code": f"R{seq:05d}",
         "type": rtype,
@@ -540,178 +533,3 @@ def _streets(lattice: _Lattice, rng: random.Random) -> list[dict[str, Any]]:
                     }
                 )
     return out
-
-
-def _ewkt(geom: Any) -> str:
-    if isinstance(geom, Polygon) and not isinstance(geom, MultiPolygon):
-        geom = MultiPolygon([geom])
-    return "SRID=4326;" + str(shapely.to_wkt(geom, rounding_precision=7))
-
-
-def _ewkt_poly(geom: Polygon) -> str:
-    return "SRID=4326;" + str(shapely.to_wkt(geom, rounding_precision=7))
-
-
-def counts(session: Session) -> dict[str, int]:
-    def n(model: Any) -> int:
-        return session.scalar(select(func.count()).select_from(model)) or 0
-
-    return {
-        "communities": session.scalar(select(func.count()).where(AdminArea.level == "community")) or 0,
-        "cells": n(GridCell),
-        "compounds": n(Compound),
-        "buildings": n(Building),
-        "resources": n(ServiceResource),
-        "streets": n(Street),
-        "users": n(User),
-        "organizations": n(Organization),
-    }
-
-
-def _purge(session: Session) -> None:
-    from data.demo_tickets import purge_demo_tickets
-
-    purge_demo_tickets(session)
-    for model in (CellStaff, Building, Compound, ServiceResource, GridCell, Street, ApiToken, User):
-        session.execute(delete(model))
-    session.execute(delete(AdminArea).where(AdminArea.level == "community"))
-    session.execute(delete(AdminArea).where(AdminArea.level == "subdistrict"))
-    session.execute(delete(AdminArea))
-    session.execute(delete(Organization))
-
-
-def load_demo(
-    session: Session, *, scale: int = 1, seed: int = 42, replace: bool = False, tickets: int | None = None
-) -> dict[str, int]:
-    """Write the demo into the caller's transaction. Idempotent: if the demo 街道 exists, nothing is written
-    (unless `replace`). `tickets` historical tickets are created through the real workflow (default 300)."""
-    exists = session.scalar(select(AdminArea.id).where(AdminArea.code == SUBDISTRICT_CODE))
-    if exists is not None and not replace:
-        return counts(session)
-    if exists is not None:
-        _purge(session)
-    data = generate_demo(scale=scale, seed=seed)
-
-    area_ids: dict[str, int] = {}
-    for a in data.areas:  # parents first (the list is ordered district, subdistricts, communities)
-        row = {k: a.get(k) for k in ("code", "name", "level", "party_org", "secretary", "phone")}
-        row["parent_id"] = area_ids.get(a["parent"]) if a.get("parent") else None
-        row["geom"] = _ewkt(a["geom"])
-        area_ids[a["code"]] = session.execute(insert(AdminArea).returning(AdminArea.id), [row]).scalar_one()
-    org_ids = dict(
-        session.execute(insert(Organization).returning(Organization.code, Organization.id), data.organizations)
-        .tuples()
-        .all()
-    )
-
-    pw = hash_password(DEMO_PASSWORD)
-    user_rows = [
-        {
-            "username": u["username"],
-            "full_name": u["full_name"],
-            "role": u["role"],
-            "password_hash": pw,
-            "jurisdiction": u["jurisdiction"],
-            "phone": u.get("phone"),
-            "organization_id": org_ids.get(u.get("org", "")),
-            "photo_url": f"/v1/avatars/{quote(u['full_name'])}.svg",
-        }
-        for u in data.users
-    ]
-    user_ids = dict(session.execute(insert(User).returning(User.username, User.id), user_rows).tuples().all())
-
-    session.execute(
-        insert(GridCell),
-        [
-            {
-                "code": c["code"],
-                "name": c["name"],
-                "community_id": area_ids[c["community"]],
-                "cell_type": c["cell_type"],
-                "households": c["households"],
-                "population": c["population"],
-                "valid_from": VALID_FROM,
-                "geom": _ewkt(c["geom"]),
-            }
-            for c in data.cells
-        ],
-    )
-    session.execute(
-        insert(CellStaff),
-        [{"cell_code": s["cell_code"], "user_id": user_ids[s["username"]], "duty": s["duty"]} for s in data.staff],
-    )
-    comp_rows = [
-        {
-            "code": c["code"],
-            "name": c["name"],
-            "kind": c["kind"],
-            "address": c["address"],
-            "community_id": area_ids[c["community"]],
-            "cell_code": c["cell_code"],
-            "property_company_id": org_ids.get(c["property_company"] or ""),
-            "party_branch": c["party_branch"],
-            "households": c["households"],
-            "built_year": c["built_year"],
-            "wechat_group": c["wechat_group"],
-            "contacts": c["contacts"],
-            "geom": _ewkt(c["geom"]),
-        }
-        for c in data.compounds
-    ]
-    comp_ids = dict(session.execute(insert(Compound).returning(Compound.code, Compound.id), comp_rows).tuples().all())
-    chunk = 20_000
-    rows = [
-        {
-            "code": b["code"],
-            "name": b["name"],
-            "compound_id": comp_ids[b["compound"]],
-            "cell_code": b["cell_code"],
-            "households": b["households"],
-            "floors": b["floors"],
-            "party_group_leader": b["party_group_leader"],
-            "party_member_households": b["party_member_households"],
-            "geom": _ewkt_poly(b["geom"]),
-        }
-        for b in data.buildings
-    ]
-    for k in range(0, len(rows), chunk):
-        session.execute(insert(Building), rows[k : k + chunk])
-    session.execute(
-        insert(ServiceResource),
-        [
-            {
-                "code": r["code"],
-                "type": r["type"],
-                "name": r["name"],
-                "address": r["address"],
-                "phone": r["phone"],
-                "opening_hours": r["opening_hours"],
-                "hours": r["hours"],
-                "features": r["features"],
-                "community_id": area_ids[r["community"]],
-                "cell_code": r["cell_code"],
-                "photo_url": None,
-                "geom": "SRID=4326;" + r["geom"].wkt,
-            }
-            for r in data.resources
-        ],
-    )
-    session.execute(
-        insert(Street),
-        [
-            {
-                "name": s["name"],
-                "source": s["source"],
-                "target": s["target"],
-                "length_m": s["length_m"],
-                "geom": "SRID=4326;" + shapely.to_wkt(s["geom"], rounding_precision=7),
-            }
-            for s in data.streets
-        ],
-    )
-    session.flush()
-
-    from data.demo_tickets import load_demo_tickets
-
-    load_demo_tickets(session, seed=seed, count=300 if tickets is None else tickets)
-    return counts(session)

@@ -33,7 +33,7 @@ def test_database_url() -> str:
 
 @pytest.fixture(scope="session")
 def engine() -> Iterator[Engine]:
-    from data.demo import load_demo
+    from data.demo_load import load_demo
     from gis.migrate import upgrade
 
     url = test_database_url()

@@ -59,10 +59,17 @@ def test_compounds_and_buildings_nest(demo: DemoData) -> None:
     tree = shapely.STRtree(list(cells.values()))
     codes = list(cells)
     compounds = {c["code"]: c for c in demo.compounds}
+    users = {u["username"]: u for u in demo.users}
+    workers = defaultdict(set)
+    for s in demo.staff:
+        if s["duty"] == "worker":
+            workers[s["cell_code"]].add((users[s["username"]]["full_name"], users[s["username"]]["phone"]))
     for c in demo.compounds:
         holders = [codes[i] for i in tree.query(c["geom"], predicate="within")]
         assert holders == [c["cell_code"]], c["code"]
         assert {k["duty"] for k in c["contacts"]} == {"secretary", "liaison_worker", "property_steward", "police"}
+        liaison = next(k for k in c["contacts"] if k["duty"] == "liaison_worker")
+        assert (liaison["name"], liaison["phone"]) in workers[c["cell_code"]], "the 包联社区工作者 works this cell"
     for b in demo.buildings:
         assert b["geom"].within(compounds[b["compound"]]["geom"]), b["code"]
     total = sum(b["households"] for b in demo.buildings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from data.demo import load_demo
+from data.demo_load import load_demo
 
 
 def test_demo_geometries_are_valid_and_cells_do_not_overlap(session: Session) -> None:

@@ -1,0 +1,201 @@
+"""Write the demo 街道 (data.demo.generate_demo) into PostGIS: bulk INSERTs in the caller's transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import shapely
+from shapely.geometry import MultiPolygon, Polygon
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from data.demo import DEMO_PASSWORD, SUBDISTRICT_CODE, VALID_FROM, generate_demo
+from gis.auth import hash_password
+from gis.models import (
+    AdminArea,
+    ApiToken,
+    Building,
+    CellStaff,
+    Compound,
+    GridCell,
+    Organization,
+    ServiceResource,
+    Street,
+    User,
+)
+
+
+def _ewkt(geom: Any) -> str:
+    if isinstance(geom, Polygon) and not isinstance(geom, MultiPolygon):
+        geom = MultiPolygon([geom])
+    return "SRID=4326;" + str(shapely.to_wkt(geom, rounding_precision=7))
+
+
+def _ewkt_poly(geom: Polygon) -> str:
+    return "SRID=4326;" + str(shapely.to_wkt(geom, rounding_precision=7))
+
+
+def counts(session: Session) -> dict[str, int]:
+    def n(model: Any) -> int:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+    return {
+        "communities": session.scalar(select(func.count()).where(AdminArea.level == "community")) or 0,
+        "cells": n(GridCell),
+        "compounds": n(Compound),
+        "buildings": n(Building),
+        "resources": n(ServiceResource),
+        "streets": n(Street),
+        "users": n(User),
+        "organizations": n(Organization),
+    }
+
+
+def _purge(session: Session) -> None:
+    from data.demo_tickets import purge_demo_tickets
+
+    purge_demo_tickets(session)
+    for model in (CellStaff, Building, Compound, ServiceResource, GridCell, Street, ApiToken, User):
+        session.execute(delete(model))
+    session.execute(delete(AdminArea).where(AdminArea.level == "community"))
+    session.execute(delete(AdminArea).where(AdminArea.level == "subdistrict"))
+    session.execute(delete(AdminArea))
+    session.execute(delete(Organization))
+
+
+def load_demo(
+    session: Session, *, scale: int = 1, seed: int = 42, replace: bool = False, tickets: int | None = None
+) -> dict[str, int]:
+    """Write the demo into the caller's transaction. Idempotent: if the demo 街道 exists, nothing is written
+    (unless `replace`). `tickets` historical tickets are created through the real workflow (default 300)."""
+    exists = session.scalar(select(AdminArea.id).where(AdminArea.code == SUBDISTRICT_CODE))
+    if exists is not None and not replace:
+        return counts(session)
+    if exists is not None:
+        _purge(session)
+    data = generate_demo(scale=scale, seed=seed)
+
+    area_ids: dict[str, int] = {}
+    for a in data.areas:  # parents first (the list is ordered district, subdistricts, communities)
+        row = {k: a.get(k) for k in ("code", "name", "level", "party_org", "secretary", "phone")}
+        row["parent_id"] = area_ids.get(a["parent"]) if a.get("parent") else None
+        row["geom"] = _ewkt(a["geom"])
+        area_ids[a["code"]] = session.execute(insert(AdminArea).returning(AdminArea.id), [row]).scalar_one()
+    org_ids = dict(
+        session.execute(insert(Organization).returning(Organization.code, Organization.id), data.organizations)
+        .tuples()
+        .all()
+    )
+
+    pw = hash_password(DEMO_PASSWORD)
+    user_rows = [
+        {
+            "username": u["username"],
+            "full_name": u["full_name"],
+            "role": u["role"],
+            "password_hash": pw,
+            "jurisdiction": u["jurisdiction"],
+            "phone": u.get("phone"),
+            "organization_id": org_ids.get(u.get("org", "")),
+            "photo_url": f"/v1/avatars/{quote(u['full_name'])}.svg",
+        }
+        for u in data.users
+    ]
+    user_ids = dict(session.execute(insert(User).returning(User.username, User.id), user_rows).tuples().all())
+
+    session.execute(
+        insert(GridCell),
+        [
+            {
+                "code": c["code"],
+                "name": c["name"],
+                "community_id": area_ids[c["community"]],
+                "cell_type": c["cell_type"],
+                "households": c["households"],
+                "population": c["population"],
+                "valid_from": VALID_FROM,
+                "geom": _ewkt(c["geom"]),
+            }
+            for c in data.cells
+        ],
+    )
+    session.execute(
+        insert(CellStaff),
+        [{"cell_code": s["cell_code"], "user_id": user_ids[s["username"]], "duty": s["duty"]} for s in data.staff],
+    )
+    comp_rows = [
+        {
+            "code": c["code"],
+            "name": c["name"],
+            "kind": c["kind"],
+            "address": c["address"],
+            "community_id": area_ids[c["community"]],
+            "cell_code": c["cell_code"],
+            "property_company_id": org_ids.get(c["property_company"] or ""),
+            "party_branch": c["party_branch"],
+            "households": c["households"],
+            "built_year": c["built_year"],
+            "wechat_group": c["wechat_group"],
+            "contacts": c["contacts"],
+            "geom": _ewkt(c["geom"]),
+        }
+        for c in data.compounds
+    ]
+    comp_ids = dict(session.execute(insert(Compound).returning(Compound.code, Compound.id), comp_rows).tuples().all())
+    chunk = 20_000
+    rows = [
+        {
+            "code": b["code"],
+            "name": b["name"],
+            "compound_id": comp_ids[b["compound"]],
+            "cell_code": b["cell_code"],
+            "households": b["households"],
+            "floors": b["floors"],
+            "party_group_leader": b["party_group_leader"],
+            "party_member_households": b["party_member_households"],
+            "geom": _ewkt_poly(b["geom"]),
+        }
+        for b in data.buildings
+    ]
+    for k in range(0, len(rows), chunk):
+        session.execute(insert(Building), rows[k : k + chunk])
+    session.execute(
+        insert(ServiceResource),
+        [
+            {
+                "code": r["code"],
+                "type": r["type"],
+                "name": r["name"],
+                "address": r["address"],
+                "phone": r["phone"],
+                "opening_hours": r["opening_hours"],
+                "hours": r["hours"],
+                "features": r["features"],
+                "community_id": area_ids[r["community"]],
+                "cell_code": r["cell_code"],
+                "photo_url": None,
+                "geom": "SRID=4326;" + r["geom"].wkt,
+            }
+            for r in data.resources
+        ],
+    )
+    session.execute(
+        insert(Street),
+        [
+            {
+                "name": s["name"],
+                "source": s["source"],
+                "target": s["target"],
+                "length_m": s["length_m"],
+                "geom": "SRID=4326;" + shapely.to_wkt(s["geom"], rounding_precision=7),
+            }
+            for s in data.streets
+        ],
+    )
+    session.flush()
+
+    from data.demo_tickets import load_demo_tickets
+
+    load_demo_tickets(session, seed=seed, count=300 if tickets is None else tickets)
+    return counts(session)
