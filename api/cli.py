@@ -106,23 +106,13 @@ def stats() -> None:
 
 def _useful_urls(host: str, port: int) -> list[str]:
     from gis.db import session_scope
-    from gis.models import Compound
+    from gis.meta import sample_compound_point
 
     base = f"http://{host}:{port}"
     urls = [f"{base}/docs  (API docs)", f"{base}/health"]
     try:
-        from sqlalchemy import func, select
-
         with session_scope() as session:
-            row = session.execute(
-                select(
-                    Compound.code,
-                    func.ST_X(func.ST_PointOnSurface(Compound.geom)),
-                    func.ST_Y(func.ST_PointOnSurface(Compound.geom)),
-                )
-                .order_by(Compound.code)
-                .limit(1)
-            ).first()
+            row = sample_compound_point(session)
         if row:
             code, lon, lat = row
             urls.append(f"{base}/v1/locate?lon={lon:.6f}&lat={lat:.6f}  (who is responsible here)")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from gis import auth
 from gis.crs import InputCRS, to_wgs84
+from gis.db import session_scope
 from gis.errors import InvalidInput, Unauthorized
 from gis.models import User
 from gis.settings import Settings
@@ -27,15 +28,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request: committed when the handler returns, rolled back on error."""
-    session: Session = request.app.state.sessions()
-    try:
+    with session_scope(request.app.state.sessions) as session:
         yield session
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -27,9 +27,13 @@ def session_factory(engine: Engine | None = None) -> sessionmaker[Session]:
 
 
 @contextmanager
-def session_scope(engine: Engine | None = None) -> Iterator[Session]:
-    """A transaction: committed on success, rolled back on any error."""
-    session = session_factory(engine)()
+def session_scope(bind: Engine | sessionmaker[Session] | None = None) -> Iterator[Session]:
+    """A transaction: committed on success, rolled back on any error.
+
+    `bind` is an engine or a ready sessionmaker (the API passes its own); default: the settings' engine.
+    """
+    factory = bind if isinstance(bind, sessionmaker) else session_factory(bind)
+    session = factory()
     try:
         yield session
         session.commit()

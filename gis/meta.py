@@ -26,3 +26,17 @@ def table_counts(session: Session) -> dict[str, int]:
         "resources": session.scalar(select(func.count(ServiceResource.id))) or 0,
         "users": session.scalar(select(func.count(User.id))) or 0,
     }
+
+
+def sample_compound_point(session: Session) -> tuple[str, float, float] | None:
+    """A point inside the first compound (by code): for printed example URLs and smoke tests."""
+    row = session.execute(
+        select(
+            Compound.code,
+            func.ST_X(func.ST_PointOnSurface(Compound.geom)),
+            func.ST_Y(func.ST_PointOnSurface(Compound.geom)),
+        )
+        .order_by(Compound.code)
+        .limit(1)
+    ).first()
+    return (row[0], float(row[1]), float(row[2])) if row else None

@@ -5,24 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gis.crs import wgs84_to_gcj02
-from gis.models import Compound
+from gis.meta import sample_compound_point
 
 
 def demo_point(session: Session) -> tuple[str, float, float]:
-    code, lon, lat = session.execute(
-        select(
-            Compound.code,
-            func.ST_X(func.ST_PointOnSurface(Compound.geom)),
-            func.ST_Y(func.ST_PointOnSurface(Compound.geom)),
-        )
-        .order_by(Compound.code)
-        .limit(1)
-    ).one()
-    return code, lon, lat
+    found = sample_compound_point(session)
+    assert found is not None, "the test database holds the demo"
+    return found
 
 
 def test_locate_inside_a_demo_compound_names_people_and_resources(
