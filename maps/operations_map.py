@@ -1,9 +1,9 @@
-"""Operations map for grid managers (网格长): cells coloured by a metric, clustered resources and a
-households heatmap, every layer fetched by bbox from /maps/data/… (the page holds no data).
+"""Operations map for grid managers (网格长): cells coloured by open / overdue tickets (or households),
+clustered tickets and resources, ticket and household heatmaps, ticket filters — every layer fetched by
+bbox from /maps/data/… (the page holds no data).
 
-The page is a public shell; the cell and heat endpoints need a token, which the page keeps in
-localStorage after its login form. Ticket layers plug in as more layer functions: add a metric to
-gis.mapdata.CELL_METRICS and `choropleth("open_tickets", …)` here, or a RemoteCluster of tickets.
+The page is a public shell; the cell, ticket and heat endpoints need a token, which the page keeps in
+localStorage after its login form. A layer is one function; the ticket ones live in maps/ticket_layers.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from gis.resources import RESOURCE_TYPES
 from maps.core import Control, Layer, PageContext, Script, add_html, build_page, esc, legend_row, render_page
 from maps.remote import RemoteChoropleth, RemoteCluster, RemoteHeat
 from maps.symbols import RESOURCE_ICONS, marker_icon_html
+from maps.ticket_layers import FILTER_GROUP, ticket_filters, tickets_cluster, tickets_heat
 
 
 @dataclass(frozen=True)
@@ -31,15 +32,15 @@ def choropleth(metric: str, *, label: str = "网格", show: bool = True) -> Laye
     """A layer function: live cells coloured by one of CELL_METRICS (a token is needed)."""
 
     def layer(m: folium.Map, ctx: PageContext, data: OperationsData) -> None:
-        spec = CELL_METRICS[metric]
         remote = RemoteChoropleth(
-            name=f"{label}（按{spec.label}着色）",
+            name=f"{label}着色（{'、'.join(CELL_METRICS[k].label for k in data.metrics)}）",
             url=ctx.link("/maps/data/cells.geojson"),
             label=label,
             crs=ctx.basemap.crs,
             auth=True,
             params={"metric": metric},
             show=show,
+            extra={"filters": [FILTER_GROUP]},  # ticket metrics count the filtered tickets
         )
         remote.add_to(m)
         # filled by the page script from the classes the endpoint sends (the metric can be switched)
@@ -96,7 +97,14 @@ def households_heat(m: folium.Map, ctx: PageContext, data: OperationsData) -> No
     ).add_to(m)
 
 
-OPERATIONS_LAYERS: list[Layer[OperationsData]] = [choropleth("households"), resources_cluster, households_heat]
+OPERATIONS_LAYERS: list[Layer[OperationsData]] = [
+    choropleth("open_tickets"),
+    tickets_cluster,
+    ticket_filters,
+    resources_cluster,
+    tickets_heat,
+    households_heat,
+]
 
 _PANEL = """
 <aside class="gg-panel">
@@ -115,7 +123,8 @@ _PANEL = """
   <section class="gg-card"><h2>筛选</h2><div id="gg-filters" class="gg-form"></div>
     <div id="gg-status" class="gg-status"></div></section>
   <section class="gg-card"><h2>说明</h2><div class="gg-muted">
-    地图数据按当前视野分块加载；工单图层（未办结/超期）将在工单模块上线后加入。</div></section>
+    地图数据按当前视野分块加载，仅显示您辖区内的工单。网格颜色可切换为未办结工单、超期工单或户数；
+    点击工单查看详情与办理记录。</div></section>
 </aside>
 """
 

@@ -76,3 +76,16 @@ class RemoteHeat(RemoteLayer):
     factory = "L.heatLayer([], {radius: 22, blur: 18, minOpacity: 0.3})"
     default_js = [HEAT_JS]
     default_css: list[tuple[str, str]] = []
+
+
+class RemoteTickets(RemoteLayer):
+    """Ticket points as small dots in their own markercluster group (red when overdue); the spec carries
+    the Chinese labels (`categories`, `states`) and `ticketUrl`, the ticket page's path prefix."""
+
+    kind = "tickets"
+    factory = (
+        "L.markerClusterGroup({showCoverageOnHover: false, maxClusterRadius: 45, disableClusteringAtZoom: 18, "
+        "chunkedLoading: true, "
+        "iconCreateFunction: gg.ticketClusterIcon})"
+    )
+    default_js, default_css = local_links(folium.plugins.MarkerCluster)

@@ -4,11 +4,15 @@ Auth: the 小区/社区 service-resource maps are public (residents open them fr
 便民联系卡; they show what the 责任公示牌 on the wall shows). The operations map page is a public shell
 that holds no data: its cell and household layers come from /maps/data/… endpoints that need a bearer
 token (jurisdiction-limited), which the page keeps in localStorage after its small login form (or a
-`#token=` link). Resources are public data, so their layer needs no token.
+`#token=` link). Resources are public data, so their layer needs no token. Ticket layers (points for
+the clusters, heat, per-cell counts) need a token too and show only the tickets the user may read
+(gis.tickets.access), filtered by category / state / opening date; a bad filter is a 422.
+The ticket page /maps/tickets/{id} is a shell as well: it reads /v1/tickets/{id} with the stored token.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -20,12 +24,16 @@ from gis.crs import to_wgs84
 from gis.errors import InvalidInput
 from gis.mapdata import (
     BBox,
+    TicketFilters,
     cell_metric_features,
     community_map_data,
     compound_map_data,
     household_heat,
     resource_points,
     service_area_bounds,
+    ticket_heat,
+    ticket_points,
+    ticket_scope,
 )
 from gis.settings import Settings
 from maps.assets import resolve_asset
@@ -34,6 +42,7 @@ from maps.community_map import community_page
 from maps.core import PageContext
 from maps.operations_map import OperationsData, operations_page
 from maps.resource_map import compound_page
+from maps.ticket_page import ticket_page
 
 router = APIRouter(tags=["maps"])
 
@@ -71,6 +80,13 @@ def operations_map_page(session: SessionDep, settings: SettingsDep) -> HTMLRespo
     return HTMLResponse(operations_page(OperationsData(service_area_bounds(session)), ctx), headers=PAGE_HEADERS)
 
 
+@router.get("/maps/tickets/{ticket_id}", response_class=HTMLResponse, summary="one ticket and its history (token)")
+def ticket_map_page(ticket_id: Annotated[int, Path(ge=1, le=2**31 - 1)], settings: SettingsDep) -> HTMLResponse:
+    """A shell: the page fetches /v1/tickets/{id} and its history with the token the operations map keeps."""
+    ctx = _context(settings, f"/maps/tickets/{ticket_id}", f"工单 {ticket_id} · 网格化管理")
+    return HTMLResponse(ticket_page(ticket_id, ctx), headers=PAGE_HEADERS)
+
+
 @router.get("/assets/{path:path}", include_in_schema=False)
 def asset_file(path: str, settings: SettingsDep) -> FileResponse:
     """Pinned JS/CSS/fonts from node_modules (allow-listed in maps/assets.py); 404 otherwise."""
@@ -105,19 +121,63 @@ DisplayBBox = Annotated[tuple[BBox, str], Depends(display_bbox)]
 Zoom = Annotated[float, Query(ge=0, le=22, description="map zoom: sets simplification / heat grid")]
 
 
+def _codes(raw: str | None) -> tuple[str, ...]:
+    return tuple(sorted({v.strip() for v in (raw or "").split(",") if v.strip()}))
+
+
+def ticket_filters(
+    category: Annotated[str | None, Query(max_length=400, description="comma-separated category codes")] = None,
+    state: Annotated[str | None, Query(max_length=400, description="comma-separated states, or open / overdue")] = None,
+    opened_from: Annotated[date | None, Query(description="opened on or after this day (北京时间)")] = None,
+    opened_to: Annotated[date | None, Query(description="opened on or before this day (北京时间)")] = None,
+) -> TicketFilters:
+    return TicketFilters(_codes(category), _codes(state), opened_from, opened_to).check()
+
+
+Filters = Annotated[TicketFilters, Depends(ticket_filters)]
+
+
 @router.get("/maps/data/cells.geojson", summary="cells with a metric for the choropleth (token)")
 def cells_data(
     session: SessionDep,
     user: CurrentUser,
     box: DisplayBBox,
+    filters: Filters,
     zoom: Zoom = 15,
     metric: Annotated[str, Query(max_length=40)] = "households",
 ) -> dict[str, Any]:
+    """Ticket metrics (open_tickets, overdue_tickets) count the visible tickets matching the filters."""
     bbox, crs = box
     fc = cell_metric_features(
-        session, bbox=bbox, metric=metric, scope=scope_codes(user), simplify_m=_metres_per_pixel(zoom) / 2
+        session,
+        bbox=bbox,
+        metric=metric,
+        scope=scope_codes(user),
+        tickets=ticket_scope(session, user, filters),
+        simplify_m=_metres_per_pixel(zoom) / 2,
     )
     return project_features(fc, projection_for(crs))
+
+
+@router.get("/maps/data/tickets.geojson", summary="tickets for the clustered layer (token, jurisdiction)")
+def tickets_data(
+    session: SessionDep, user: CurrentUser, box: DisplayBBox, filters: Filters, zoom: Zoom = 15
+) -> dict[str, Any]:
+    """Newest first, at most 3000 (`truncated` says when more matched: zoom in or filter)."""
+    bbox, crs = box
+    fc = ticket_points(session, bbox=bbox, scope=ticket_scope(session, user, filters))
+    return project_features(fc, projection_for(crs))
+
+
+@router.get("/maps/data/ticket_heat.json", summary="tickets heatmap points [[lat, lon, count]] (token)")
+def ticket_heat_data(
+    session: SessionDep, user: CurrentUser, box: DisplayBBox, filters: Filters, zoom: Zoom = 15
+) -> list[list[float]]:
+    bbox, crs = box
+    scope = ticket_scope(session, user, filters)
+    points = ticket_heat(session, bbox=bbox, scope=scope, grid_m=_metres_per_pixel(zoom) * 8)
+    project = projection_for(crs)
+    return [[*reversed(project(p[1], p[0])), p[2]] for p in points]
 
 
 @router.get("/maps/data/resources.geojson", summary="service resources for the clustered layer (public)")

@@ -22,12 +22,30 @@ from gis.mapdata.operations import (
 )
 from gis.mapdata.pages import community_map_data, compound_map_data
 from gis.mapdata.reach import has_walking_network, walking_reach
+from gis.mapdata.tickets import (
+    STATE_FILTER_LABELS,
+    TicketFilters,
+    TicketScope,
+    category_labels,
+    counts_by_cell,
+    ticket_heat,
+    ticket_points,
+    ticket_scope,
+)
 
 __all__ = [
     "CELL_METRICS",
     "LIFE_CIRCLE_NEEDS",
     "PlanDiffMap",
     "REACH_M",
+    "STATE_FILTER_LABELS",
+    "TicketFilters",
+    "TicketScope",
+    "category_labels",
+    "counts_by_cell",
+    "ticket_heat",
+    "ticket_points",
+    "ticket_scope",
     "BBox",
     "CellMetric",
     "CommunityMap",

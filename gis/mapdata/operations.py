@@ -1,28 +1,37 @@
 """Operations-map layers, fetched by bounding box so the page stays the same size as data grows.
 
-A cell metric is one column expression over `grid_cells`; the ticket metrics (open, overdue) plug into
-CELL_METRICS when the tickets land, and the page's choropleth picks them up by name.
+A cell metric is either one column expression over `grid_cells` (households) or a count of tickets per
+cell (open, overdue): those come from one grouped query by cell code over the tickets the user may see,
+with the page's filters applied. The page's choropleth picks a metric up by name.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from gis.errors import InvalidInput
 from gis.features import FeatureQuery, feature_page, in_scope
 from gis.mapdata.common import METRES_PER_DEGREE, feature_expr, geojson
+from gis.mapdata.tickets import TicketScope, counts_by_cell
 from gis.models import AdminArea, Building, GridCell
 from gis.resources import is_open
+from gis.tickets.models import Ticket
+from gis.tickets.queries import overdue_clause
+from gis.tickets.workflow import OPEN_STATES
 
 BBox = tuple[float, float, float, float]
 
 
 BLUES = ("#f1eef6", "#bdc9e1", "#74a9cf", "#2b8cbe", "#045a8d")
+ORANGES = ("#feedde", "#fdbe85", "#fd8d3c", "#e6550d", "#a63603")
+REDS = ("#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15")
 
 
 @dataclass(frozen=True)
@@ -32,20 +41,38 @@ class CellMetric:
 
     label: str
     unit: str
-    value: Callable[[], Any]  # a column expression over GridCell (may be a correlated subquery)
+    value: Callable[[], Any] | None = None  # a column expression over GridCell
+    # or: tickets counted per cell, those matching these clauses (given `now`) among the visible ones
+    tickets: Callable[[datetime], list[ColumnElement[bool]]] | None = None
     breaks: tuple[float, ...] | None = None
     colours: tuple[str, ...] = BLUES  # len(breaks) + 1, light to dark
 
 
 CELL_METRICS: dict[str, CellMetric] = {
-    "households": CellMetric("户数", "户", lambda: GridCell.households),
+    "open_tickets": CellMetric(
+        "未办结工单", "件", tickets=lambda now: [Ticket.state.in_(sorted(OPEN_STATES))], colours=ORANGES
+    ),
+    "overdue_tickets": CellMetric("超期工单", "件", tickets=lambda now: [overdue_clause(now)], colours=REDS),
+    "households": CellMetric("户数", "户", value=lambda: GridCell.households),
 }
+
+
+def quantile_breaks(values: list[float], classes: int) -> tuple[float, ...]:
+    """Upper bounds of `classes` classes (percentile_disc semantics), duplicates merged."""
+    if not values:
+        return (0.0,)
+    ordered = sorted(values)
+    qs = [(i + 1) / classes for i in range(classes - 1)]
+    picks = {float(ordered[max(0, math.ceil(q * len(ordered)) - 1)]) for q in qs}
+    return tuple(sorted(picks))
 
 
 def metric_breaks(session: Session, m: CellMetric) -> tuple[float, ...]:
     """The metric's class bounds: its own, or the quantiles of its values over all live cells."""
     if m.breaks is not None:
         return m.breaks
+    if m.value is None:
+        raise ValueError("a ticket metric's breaks come from its counts (see cell_metric_features)")
     n = len(m.colours) - 1
     qs = [round((i + 1) / len(m.colours), 4) for i in range(n)]
     values = session.scalar(select(func.percentile_disc(qs).within_group(m.value())).where(GridCell.valid_to.is_(None)))
@@ -62,17 +89,26 @@ def cell_metric_features(
     bbox: BBox,
     metric: str,
     scope: list[str] | None,
+    tickets: TicketScope | None = None,
     simplify_m: float = 0.0,
     limit: int = 3000,
 ) -> dict[str, Any]:
-    """Live cells in a bbox with `value` = the metric; `truncated` when more than `limit` matched."""
+    """Live cells in a bbox with `value` = the metric; `truncated` when more than `limit` matched.
+
+    A ticket metric counts the tickets of `tickets` (visibility + filters; None: no ticket is visible)
+    per cell in one grouped query; its classes are the quantiles over every live cell in `scope`, so
+    they stay the same wherever the map is panned."""
     m = CELL_METRICS.get(metric)
     if m is None:
         raise InvalidInput(f"unknown metric {metric!r}; use one of: {', '.join(CELL_METRICS)}")
     community = aliased(AdminArea)
-    where = [GridCell.valid_to.is_(None), GridCell.geom.intersects(_envelope(bbox))]
+    live: list[ColumnElement[bool]] = [GridCell.valid_to.is_(None)]
     if scope is not None:
-        where.append(in_scope((GridCell.code,), scope))
+        live.append(in_scope((GridCell.code,), scope))
+    where = [*live, GridCell.geom.intersects(_envelope(bbox))]
+    counts: dict[str, int] | None = None
+    if m.tickets is not None:
+        counts = {} if tickets is None else counts_by_cell(session, tickets, *m.tickets(tickets.now))
     feature = feature_expr(
         geojson(GridCell.geom, simplify_m / METRES_PER_DEGREE),
         {
@@ -80,7 +116,7 @@ def cell_metric_features(
             "name": GridCell.name,
             "community": community.name,
             "households": GridCell.households,
-            "value": m.value(),
+            "value": m.value() if m.value is not None else literal(0),
         },
     )
     rows = list(
@@ -93,7 +129,13 @@ def cell_metric_features(
             .limit(limit + 1)
         )
     )
-    breaks = metric_breaks(session, m)
+    if counts is None:
+        breaks = metric_breaks(session, m)
+    else:
+        for f in rows:
+            f["properties"]["value"] = counts.get(f["properties"]["code"], 0)
+        codes = session.scalars(select(GridCell.code).where(*live))
+        breaks = m.breaks or quantile_breaks([float(counts.get(c, 0)) for c in codes], len(m.colours))
     colours = m.colours[: len(breaks) + 1]
     return {
         "type": "FeatureCollection",

@@ -95,6 +95,8 @@
 
   /* ---- layers fetched by bbox (operations map) ---- */
   gg.token = function () { return localStorage.getItem(TOKEN_KEY); };
+  gg.pending = 0;  // bbox fetches in flight
+  gg.loads = {};  // layer id -> answers drawn
   gg.esc = function (s) {
     return String(s === null || s === undefined ? "" : s).replace(/[&<>"'`]/g, function (c) {
       return "&#" + c.charCodeAt(0) + ";";
@@ -128,38 +130,50 @@
       var url = spec.url + "?" + q.toString();
       var mine = ++seq;  // a slower, older answer must not overwrite a newer one
       var headers = spec.auth ? { Authorization: "Bearer " + gg.token() } : {};
+      gg.pending++;
       fetch(url, { headers: headers })
         .then(function (r) {
           if (r.status === 401) { localStorage.removeItem(TOKEN_KEY); gg.showLogin(true); throw "login"; }
+          if (r.status === 422) {
+            return r.json().then(function (b) { throw "筛选条件有误：" + (b.message || r.status); });
+          }
           if (!r.ok) throw "HTTP " + r.status;
           return r.json();
         })
         .then(function (data) {
           if (mine !== seq) return;
           gg.loaders[spec.kind](layer, data, spec);
+          gg.loads[spec.id] = (gg.loads[spec.id] || 0) + 1;  // for tests and the W6 bench
           layer.fire("gg:loaded", { data: data });
-          gg.status(data.truncated ? spec.label + "过多，仅显示部分，请放大地图" : "");
+          gg.status(data.truncated ? spec.label + "过多，仅显示部分，请放大地图或筛选" : "");
         })
         .catch(function (err) {
           if (err !== "login") gg.status(spec.label + "加载失败：" + err);
-        });
+        })
+        .then(function () { gg.pending--; });
     };
     map.on("moveend", load);
     layer.on("add", load);
     gg.reloaders = (gg.reloaders || []).concat([load]);
     gg.specs = gg.specs || {};
-    gg.specs[spec.id] = { spec: spec, load: load };
+    gg.specs[spec.id] = { spec: spec, load: load, layer: layer };
     load();
   };
   /* <select data-filter="layer-id" data-param="type">: a filter of one bbox layer */
+  /* <select|input data-filter-group="tickets" data-param="state">: a filter of every layer of a group */
   document.addEventListener("change", function (e) {
     var el = e.target;
-    var id = el.getAttribute && el.getAttribute("data-filter");
-    if (!id || !gg.specs || !gg.specs[id]) return;
-    var entry = gg.specs[id], param = el.getAttribute("data-param");
-    entry.spec.params = entry.spec.params || {};
-    if (el.value) entry.spec.params[param] = el.value; else delete entry.spec.params[param];
-    entry.load();
+    if (!el.getAttribute || !gg.specs) return;
+    var id = el.getAttribute("data-filter"), group = el.getAttribute("data-filter-group");
+    var entries = Object.keys(gg.specs).map(function (k) { return gg.specs[k]; }).filter(function (entry) {
+      return entry.spec.id === id || (group && (entry.spec.filters || []).indexOf(group) >= 0);
+    });
+    var param = el.getAttribute("data-param");
+    entries.forEach(function (entry) {
+      entry.spec.params = entry.spec.params || {};
+      if (el.value) entry.spec.params[param] = el.value; else delete entry.spec.params[param];
+      entry.load();
+    });
   });
   gg.reload = function () { (gg.reloaders || []).forEach(function (f) { f(); }); };
 
@@ -211,11 +225,101 @@
       });
       layer.addLayers(markers);
     },
+    tickets: function (layer, fc, spec) {
+      layer.clearLayers();
+      var markers = fc.features.map(function (f) {
+        var p = f.properties, c = f.geometry.coordinates;
+        var m = L.marker([c[1], c[0]], {
+          title: gg.label(spec.categories, p.category) + " · " + gg.label(spec.states, p.state),
+          icon: L.divIcon({ className: "gg-ticket" + (p.overdue ? " gg-ticket-overdue" : ""), iconSize: [14, 14] }),
+          overdue: !!p.overdue,
+        });
+        m.bindPopup(function () { return gg.ticketPopup(p, spec); });
+        return m;
+      });
+      layer.addLayers(markers);
+    },
     heat: function (layer, points) {
       var max = points.reduce(function (a, p) { return Math.max(a, p[2]); }, 1);
       layer.setOptions({ max: max });
       layer.setLatLngs(points);
     },
+  };
+
+  /* ---- tickets: labels, popups, cluster icons, the ticket page ---- */
+  gg.label = function (labels, code) { return (labels && labels[code]) || code || ""; };
+  gg.fmtTime = function (iso) {
+    if (!iso) return "—";
+    return new Intl.DateTimeFormat("zh-CN", {
+      timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+      hour12: false,
+    }).format(new Date(iso));
+  };
+  gg.ticketPopup = function (p, spec) {
+    var badge = p.overdue ? " <span class='gg-badge gg-badge-red'>超期</span>" : "";
+    var urgent = p.urgency === "urgent" ? " <span class='gg-badge'>紧急</span>" : "";
+    return "<div class='gg-pop'><b>" + gg.esc(gg.label(spec.categories, p.category)) + "</b>" + badge + urgent +
+      "<br>状态：" + gg.esc(gg.label(spec.states, p.state)) +
+      "<br>时限：" + gg.esc(gg.fmtTime(p.due_at)) +
+      "<br>受理：" + gg.esc(gg.fmtTime(p.opened_at)) +
+      (p.address ? "<br>" + gg.esc(p.address) : "") +
+      "<br><a href='" + gg.esc(spec.ticketUrl + p.id) + "' target='_blank' rel='noopener'>查看工单 #" +
+      gg.esc(p.id) + "</a></div>";
+  };
+  gg.ticketClusterIcon = function (cluster) {
+    var n = cluster.getChildCount();
+    var late = cluster.getAllChildMarkers().some(function (m) { return m.options.overdue; });
+    var size = n < 10 ? "small" : n < 100 ? "medium" : "large";
+    return L.divIcon({
+      html: "<div><span>" + n + "</span></div>", iconSize: L.point(40, 40),
+      className: "marker-cluster gg-ticket-cluster marker-cluster-" + size + (late ? " gg-ticket-cluster-late" : ""),
+    });
+  };
+  gg.ticketPage = function (opts) {
+    var L10N = opts.labels, msg = document.getElementById("gg-ticket-msg");
+    if (location.hash.indexOf("token=") >= 0) {
+      var t = new URLSearchParams(location.hash.slice(1)).get("token");
+      if (t) localStorage.setItem(TOKEN_KEY, t);
+      history.replaceState(null, "", location.pathname + location.search);
+    }
+    if (!gg.token()) { msg.textContent = "请先在网格运行图登录后再查看工单。"; return; }
+    var get = function (path) {
+      return fetch(path, { headers: { Authorization: "Bearer " + gg.token() } }).then(function (r) {
+        if (r.status === 401) { localStorage.removeItem(TOKEN_KEY); throw "登录已过期，请在网格运行图重新登录。"; }
+        if (r.status === 404) throw "工单不存在或不在您的辖区。";
+        if (!r.ok) throw "加载失败（HTTP " + r.status + "）";
+        return r.json();
+      });
+    };
+    var row = function (k, v) { return "<dt>" + gg.esc(k) + "</dt><dd>" + v + "</dd>"; };
+    Promise.all([get("/v1/tickets/" + opts.id), get("/v1/tickets/" + opts.id + "/history")])
+      .then(function (res) {
+        var t = res[0], events = res[1];
+        var state = gg.esc(t.state_label || gg.label(L10N.states, t.state)) +
+          (t.overdue_now ? " <span class='gg-badge gg-badge-red'>超期</span>" : "");
+        document.querySelector("#gg-ticket .gg-facts").innerHTML = [
+          row("类别", gg.esc(t.category_label)), row("状态", state), row("诉求内容", gg.esc(t.description)),
+          row("地址", gg.esc(t.address || "—")), row("网格", gg.esc(t.cell_code)),
+          row("承办单位", gg.esc(t.unit_name || "—")), row("时限等级", gg.esc(t.tier_label)),
+          row("受理时间", gg.esc(gg.fmtTime(t.opened_at))), row("当前时限", gg.esc(gg.fmtTime(t.due_at))),
+          row("办结时限", gg.esc(gg.fmtTime(t.resolve_due_at))),
+          row("办结时间", gg.esc(gg.fmtTime(t.resolved_at))),
+          row("网格长", gg.esc(t.cell_manager ? t.cell_manager.name : "—")),
+        ].join("");
+        document.querySelector("#gg-history .gg-timeline").innerHTML = events.map(function (e) {
+          var move = e.to_state && e.to_state !== e.from_state ?
+            "（" + gg.esc(gg.label(L10N.states, e.from_state) || "—") + " → " +
+            gg.esc(gg.label(L10N.states, e.to_state)) + "）" : "";
+          return "<li><time>" + gg.esc(gg.fmtTime(e.at)) + "</time> <b>" +
+            gg.esc(gg.label(L10N.actions, e.action)) + "</b>" + move + " " + gg.esc(e.actor || "") +
+            (e.note ? "<div class='gg-muted'>" + gg.esc(e.note) + "</div>" : "") + "</li>";
+        }).join("");
+        document.getElementById("gg-ticket").hidden = false;
+        document.getElementById("gg-history").hidden = false;
+        msg.textContent = "";
+        gg.ticketLoaded = true;
+      })
+      .catch(function (err) { msg.textContent = typeof err === "string" ? err : "无法连接服务器"; });
   };
 
   /* ---- login (operations map: the page is public, its data needs a token) ---- */

@@ -26,7 +26,7 @@ from api.app import create_app
 from api.deps import current_user
 from gis.models import AdminArea, Compound, User
 from gis.settings import ROOT, Settings
-from tests.conftest import test_database_url
+from tests.conftest import test_database_url as database_url
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -55,7 +55,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(engine: Engine) -> Iterator[str]:
-    app = create_app(Settings(database_url=test_database_url()))
+    app = create_app(Settings(database_url=database_url()))
     app.dependency_overrides[current_user] = _browser_user
     port = _free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -182,25 +182,103 @@ def test_community_map(browser: Any, server: str, session: Session) -> None:
     page.context.close()
 
 
-def test_operations_map_loads_layers_by_bbox(browser: Any, server: str) -> None:
+def shown_tickets(page: Any) -> int:
+    """Ticket dots on the map plus the tickets counted by ticket-cluster bubbles."""
+    dots = page.locator(".leaflet-marker-pane .gg-ticket").count()
+    clustered = page.locator(".leaflet-marker-pane .gg-ticket-cluster span").all_inner_texts()
+    return int(dots + sum(int(t) for t in clustered))
+
+
+def settle(page: Any) -> None:
+    """Wait until the fetches a change started have been drawn."""
+    page.wait_for_timeout(50)
+    page.wait_for_function("gg.pending === 0", timeout=10_000)
+
+
+MARK_CENTRE_TICKET = """() => {
+  const e = Object.values(gg.specs).find(x => x.spec.kind === "tickets"), c = gg.map.getCenter();
+  const near = (a, b) => c.distanceTo(a.getLatLng()) - c.distanceTo(b.getLatLng());
+  const m = e.layer.getLayers().filter(m => m._icon).sort(near)[0];
+  m._icon.classList.add("gg-test-centre");
+}"""
+ZOOM_TO_FIRST_TICKET = """() => {
+  const e = Object.values(gg.specs).find(x => x.spec.kind === "tickets");
+  gg.map.setView(e.layer.getLayers()[0].getLatLng(), 18, {animate: false});
+}"""
+
+
+def test_operations_map_loads_layers_by_bbox(browser: Any, server: str, session: Session) -> None:
+    from gis.tickets.models import Ticket
+
     page, watch = open_page(browser, f"{server}/maps/operations", token="browser-test-token")
     assert watch.errors == [] and watch.outside(server) == []
     page.wait_for_function("document.querySelectorAll('.leaflet-overlay-pane path').length > 0", timeout=10_000)
-    assert any("/maps/data/cells.geojson?" in u and "bbox=" in u for u in watch.requests)
+    page.wait_for_function("gg.pending === 0 && Object.keys(gg.loads).length >= 3", timeout=10_000)
+    assert any("/maps/data/cells.geojson?" in u and "metric=open_tickets" in u for u in watch.requests)
+    assert any("/maps/data/tickets.geojson?" in u and "bbox=" in u for u in watch.requests)
     assert any("/maps/data/resources.geojson?" in u for u in watch.requests)
-    assert page.locator(".leaflet-marker-pane .marker-cluster, .leaflet-marker-pane .awesome-marker").count() > 0
-    assert "户数" in page.locator(".gg-legend").last.inner_text()
+    cells = page.locator(".leaflet-overlay-pane path").count()
+    assert cells > 10, "the cells choropleth is drawn"
+    total = session.scalar(select(func.count()).select_from(Ticket)) or 0
+    assert 0 < shown_tickets(page) <= total, "tickets are dots or inside ticket clusters"
+    assert page.locator(".leaflet-marker-pane .gg-ticket-cluster-late").count() > 0, "clusters with overdue are red"
+    assert "未办结工单" in page.locator(".gg-legend").last.inner_text()
+    assert "超期工单" in page.locator(".gg-legend").first.inner_text()
     assert page.locator("#gg-who-name").inner_text() == "浏览器测试"
+    shot(page, "operations.png")
+
+    page.locator("select[data-param=metric]").select_option("households")
+    settle(page)
+    assert "户数" in page.locator(".gg-legend").last.inner_text()
+    page.locator("select[data-param=metric]").select_option("overdue_tickets")
+    settle(page)
+    assert "超期工单" in page.locator(".gg-legend").last.inner_text()
+
+    before = shown_tickets(page)
+    page.locator("select[data-param=state]").select_option("overdue")
+    settle(page)
+    assert any("tickets.geojson?" in u and "state=overdue" in u for u in watch.requests)
+    assert any("cells.geojson?" in u and "state=overdue" in u for u in watch.requests), "the choropleth follows"
+    assert 0 < shown_tickets(page) < before
+    assert page.locator(".leaflet-marker-pane .gg-ticket:not(.gg-ticket-overdue)").count() == 0
+    page.fill("input[data-param=opened_from]", "2000-01-01")
+    page.locator("input[data-param=opened_from]").dispatch_event("change")
+    settle(page)
+    assert any("opened_from=2000-01-01" in u for u in watch.requests)
+
+    page.evaluate(ZOOM_TO_FIRST_TICKET)  # no clusters from zoom 18 on
+    settle(page)
+    page.evaluate(MARK_CENTRE_TICKET)
+    dot = page.locator(".leaflet-marker-pane .gg-ticket.gg-test-centre").first
+    title = dot.get_attribute("title") or ""
+    dot.click()
+    page.wait_for_selector(".leaflet-popup-content", timeout=5000)
+    popup = page.locator(".leaflet-popup-content").inner_text()
+    assert title.split(" · ")[0] in popup and "状态：" in popup and "时限：" in popup and "超期" in popup
+    href = page.locator(".leaflet-popup-content a").get_attribute("href")
+    assert href and href.startswith("/maps/tickets/")
+
     page.locator(".leaflet-control-layers").hover()
-    page.locator("label", has_text="住户热力图").locator("input").check()
+    page.locator("label", has_text="工单热力图").locator("input").check()
     page.wait_for_function("document.querySelector('canvas.leaflet-heatmap-layer') !== null", timeout=10_000)
-    page.wait_for_load_state("networkidle")
+    settle(page)
+    assert any("/maps/data/ticket_heat.json?" in u and "state=overdue" in u for u in watch.requests)
+    page.locator("label", has_text="住户热力图").locator("input").check()
+    settle(page)
     assert any("/maps/data/heat.json?" in u for u in watch.requests)
     page.locator("select[data-param=type]").select_option("repair")
-    page.wait_for_load_state("networkidle")
+    settle(page)
     assert any("type=repair" in u for u in watch.requests)
     assert watch.errors == []
-    shot(page, "operations.png")
+    shot(page, "operations-filtered.png")
+
+    page.goto(server + href)
+    page.wait_for_function("gg.ticketLoaded === true", timeout=10_000)
+    text = page.locator("main").inner_text()
+    assert "工单信息" in text and "办理记录" in text and "状态" in text and "登记" in text
+    assert page.locator(".gg-timeline li").count() >= 1
+    assert watch.errors == [] and watch.outside(server) == []
+    shot(page, "ticket.png")
     page.context.close()
 
 
@@ -209,6 +287,7 @@ def test_operations_map_without_a_token_asks_to_log_in(browser: Any, server: str
     assert watch.errors == []
     assert page.locator("#gg-login").is_visible()
     assert not any("/maps/data/cells.geojson" in u for u in watch.requests), "no data request without a token"
+    assert not any("/maps/data/tickets.geojson" in u for u in watch.requests)
     page.context.close()
 
 
@@ -216,7 +295,7 @@ def test_exported_page_works_with_the_network_cut_off(browser: Any, session: Ses
     from maps.cli import export_page
 
     file = tmp_path / "compound.html"
-    file.write_text(export_page("compound", compound_code(session), Settings(database_url=test_database_url())))
+    file.write_text(export_page("compound", compound_code(session), Settings(database_url=database_url())))
     context = browser.new_context(viewport={"width": 1280, "height": 800}, offline=True)
     page = context.new_page()
     watch = Watch()

@@ -116,10 +116,41 @@ def test_operations_page_holds_no_data_and_fetches_by_bbox() -> None:
     other = operations_page(OperationsData((100.0, 20.0, 120.0, 40.0)), ctx_for("/maps/operations"))
     assert abs(len(small) - len(other)) < 200, "page size does not depend on the data"
     assert "FeatureCollection" not in small
-    for url in ("/maps/data/cells.geojson", "/maps/data/resources.geojson", "/maps/data/heat.json"):
+    for url in (
+        "/maps/data/cells.geojson",
+        "/maps/data/resources.geojson",
+        "/maps/data/heat.json",
+        "/maps/data/tickets.geojson",
+        "/maps/data/ticket_heat.json",
+    ):
         assert url in small
     assert "gg.remote(" in small and "L.markerClusterGroup" in small and "L.heatLayer" in small
     assert 'id="gg-login"' in small and "localStorage" not in small, "token handling lives in maps.js"
+
+
+def test_operations_page_has_ticket_layers_filters_and_labels() -> None:
+    html = unescaped(operations_page(OperationsData((117.0, 36.6, 117.1, 36.7)), ctx_for("/maps/operations")))
+    for name in ("工单（聚合）", "工单热力图", "住户热力图", "网格着色（未办结工单、超期工单、户数）"):
+        assert name in html, name
+    assert '"metric": "open_tickets"' in html, "cells open coloured by open tickets"
+    for option in ('value="open_tickets" selected>未办结工单', 'value="overdue_tickets">超期工单'):
+        assert option in html, option
+    for param in ("category", "state", "opened_from", "opened_to"):
+        assert f'data-filter-group="tickets" data-param="{param}"' in html, param
+    assert 'type="date"' in html and '<option value="overdue">超期</option>' in html
+    assert '"noise": "噪音扰民"' in html, "category labels for the popups"
+    assert '"in_progress": "处置"' in html and '"ticketUrl": "/maps/tickets/"' in html
+    assert "gg.ticketClusterIcon" in html and "超期工单" in html, "cluster icon and legend row"
+
+
+def test_ticket_page_links_back_and_holds_no_data() -> None:
+    from maps.ticket_page import ticket_page
+
+    html = ticket_page(42, ctx_for("/maps/tickets/42"))
+    assert "工单 42" in html and 'href="/maps/operations"' in html and '"id": 42' in html
+    assert outside_hosts(html) == set() and '<html lang="zh-CN">' in html
+    exported = ticket_page(42, ctx_for("/maps/tickets/42", standalone=True))
+    assert f'href="{BASE_URL}/maps/operations"' in exported
 
 
 def test_a_new_layer_plugs_into_the_operations_page() -> None:

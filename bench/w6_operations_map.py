@@ -1,0 +1,266 @@
+"""W6: build and load the operations map with 1e3 and then many tickets (1e6 with `--tickets 1000000`).
+
+    .venv/bin/python -m bench.w6_operations_map [--tickets 100000] [--runs 3]
+
+In its own database (the bench URL + "_w6", so other benches keep their data): a synthetic community
+of 20 × 20 cells, then tickets bulk-inserted in SQL (INSERT … SELECT generate_series; deterministic:
+every attribute is arithmetic on the row number). At each size: the page's HTML over HTTP (its size
+must not change: data is never inlined) and "page interactive" in headless Chromium against uvicorn on
+a free 127.0.0.1 port — from navigation until the layers shown on opening (cells coloured by open
+tickets, ticket clusters, resources) have fetched and drawn their first answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+import httpx
+from shapely.geometry import MultiPolygon, box
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from bench.common import bench_url, ensure_database, write_result
+from bench.w1_locate import free_port
+from gis.auth import create_user, login
+from gis.migrate import upgrade
+from gis.models import AdminArea, GridCell, User
+
+COMMUNITY = "960000000001"
+ORIGIN = (102.0, 32.0)
+STEP = 0.003  # ~300 m cells
+N = 20  # N × N cells
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+STATES = [  # closed weighted ×4, as in a running 街道
+    *("reported", "accepted", "dispatched", "claimed", "in_progress", "resolved", "verified"),
+    *("closed", "closed", "closed", "closed", "rejected", "suspended", "escalated", "reopened", "merged"),
+]
+CATEGORIES = ("noise", "garbage", "street_vendor", "streetlight", "dispute", "road_damage", "water_leak", "tree")
+
+# Row i: a point in the area, its cell by arithmetic, a state / category / age by i (no random()).
+INSERT_TICKETS = text(
+    """
+    WITH p AS (
+        SELECT CAST(:categories AS text[]) AS cats, CAST(:states AS text[]) AS states, CAST(:x0 AS float8) AS x0,
+               CAST(:y0 AS float8) AS y0, CAST(:span AS float8) AS span, CAST(:n AS int) AS n,
+               CAST(:community AS text) AS community
+    ), g AS (
+        SELECT i, ((i * 7919) % 100003) / 100003.0 AS fx, ((i * 104729) % 99991) / 99991.0 AS fy,
+               now() - ((i * 37) % 129600) * interval '1 minute' AS opened
+        FROM generate_series(CAST(:first AS bigint), CAST(:last AS bigint)) AS i
+    )
+    INSERT INTO tickets (token, category, description, address, geom, channel, state, cell_code, unit_type,
+                         sla_profile, tier, opened_at, due_at, created_at, updated_at, attributes)
+    SELECT 'w6-' || i, p.cats[1 + i % cardinality(p.cats)], '压测工单 ' || i, NULL,
+           ST_SetSRID(ST_MakePoint(p.x0 + fx * p.span, p.y0 + fy * p.span), 4326), 'staff',
+           p.states[1 + (i * 7) % cardinality(p.states)],
+           p.community || lpad((1 + floor(fy * p.n)::int * p.n + floor(fx * p.n)::int)::text, 3, '0'),
+           'community', 'four_level', 'normal', opened, opened + interval '3 days', opened, opened, '{"w6": true}'
+    FROM g, p
+    """
+)
+
+
+def w6_url() -> str:
+    url = make_url(bench_url())
+    return url.set(database=f"{url.database}_w6").render_as_string(hide_password=False)
+
+
+def _ewkt(geom: Any) -> str:
+    return f"SRID=4326;{geom.wkt}"
+
+
+def ensure_area(session: Session) -> None:
+    if session.scalar(text("SELECT 1 FROM admin_areas WHERE code = :c"), {"c": COMMUNITY}):
+        return
+    x0, y0 = ORIGIN
+    outline = MultiPolygon([box(x0, y0, x0 + N * STEP, y0 + N * STEP)])
+    area = AdminArea(code=COMMUNITY, name="压测社区", level="community", geom=_ewkt(outline))
+    session.add(area)
+    session.flush()
+    for j in range(N):
+        for i in range(N):
+            cell = box(x0 + i * STEP, y0 + j * STEP, x0 + (i + 1) * STEP, y0 + (j + 1) * STEP)
+            seq = 1 + j * N + i
+            session.add(
+                GridCell(
+                    code=f"{COMMUNITY}{seq:03d}",
+                    name=f"压测第{seq}网格",
+                    community_id=area.id,
+                    households=200 + (seq * 37) % 400,
+                    geom=_ewkt(MultiPolygon([cell])),
+                )
+            )
+    session.commit()
+
+
+def load_tickets(session: Session, first: int, last: int) -> float:
+    """Insert tickets first..last in one statement; returns seconds (ANALYZE included)."""
+    t0 = time.perf_counter()
+    params = {
+        "categories": list(CATEGORIES),
+        "states": STATES,
+        "x0": ORIGIN[0],
+        "y0": ORIGIN[1],
+        "span": N * STEP * 0.999999,
+        "n": N,
+        "community": COMMUNITY,
+        "first": first,
+        "last": last,
+    }
+    session.execute(INSERT_TICKETS, params)
+    session.commit()
+    session.execute(text("ANALYZE tickets"))
+    session.commit()
+    return time.perf_counter() - t0
+
+
+def token_for(session: Session) -> str:
+    from sqlalchemy import select
+
+    if session.scalar(select(User.id).where(User.username == "w6-admin")) is None:
+        create_user(session, username="w6-admin", password="w6-password", full_name="压测管理员", role="admin")
+    token, _ = login(session, username="w6-admin", password="w6-password")
+    session.commit()
+    return token
+
+
+WAIT_FIRST = "window.gg && gg.loads && Object.keys(gg.loads).length >= 1"
+WAIT_ALL = "window.gg && gg.pending === 0 && Object.keys(gg.loads).length >= 3"
+
+
+def page_interactive(base: str, token: str, runs: int) -> dict[str, Any]:
+    """Median and all runs: first layer drawn, all opening layers drawn; the data requests' durations."""
+    from playwright.sync_api import sync_playwright
+
+    first: list[float] = []
+    every: list[float] = []
+    fetches: dict[str, list[float]] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        for run in range(runs + 1):  # run 0 warms caches (assets, PostgreSQL buffers)
+            context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+            context.add_init_script(f"localStorage.setItem('gridgov.token', {token!r});")
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)  # noqa: B023
+            t0 = time.perf_counter()
+            page.goto(f"{base}/maps/operations")
+            page.wait_for_function(WAIT_FIRST, timeout=60_000, polling=10)
+            t1 = time.perf_counter()
+            page.wait_for_function(WAIT_ALL, timeout=60_000, polling=10)
+            t2 = time.perf_counter()
+            if errors:
+                raise RuntimeError(f"console errors: {errors}")
+            if run:
+                first.append(t1 - t0)
+                every.append(t2 - t0)
+                entries = page.evaluate(
+                    "performance.getEntriesByType('resource').filter(e => e.name.includes('/maps/data/'))"
+                    ".map(e => [e.name.split('?')[0].split('/').pop(), e.duration])"
+                )
+                for name, ms in entries:
+                    fetches.setdefault(name, []).append(ms)
+            context.close()
+        browser.close()
+    return {
+        "first_layer_s": round(statistics.median(first), 3),
+        "all_opening_layers_s": round(statistics.median(every), 3),
+        "runs_all_s": [round(x, 3) for x in every],
+        "fetch_ms_median": {k: round(statistics.median(v), 1) for k, v in sorted(fetches.items())},
+    }
+
+
+def measure(base: str, token: str, runs: int) -> dict[str, Any]:
+    page = httpx.get(f"{base}/maps/operations", timeout=30)
+    page.raise_for_status()
+    out = {"html_bytes": len(page.content), **page_interactive(base, token, runs)}
+    data = httpx.get(
+        f"{base}/maps/data/tickets.geojson",
+        params={"bbox": f"{ORIGIN[0]},{ORIGIN[1]},{ORIGIN[0] + N * STEP},{ORIGIN[1] + N * STEP}", "zoom": 14},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    ).json()
+    out["tickets_returned_whole_area"] = len(data["features"])
+    out["truncated"] = data["truncated"]
+    return out
+
+
+def run(tickets: int = 100_000, small: int = 1000, runs: int = 3) -> dict[str, Any]:
+    url = w6_url()
+    ensure_database(url)
+    upgrade(url)
+    engine = create_engine(url)
+    with Session(engine) as session:
+        ensure_area(session)
+        session.execute(text("DELETE FROM tickets WHERE token LIKE 'w6-%'"))
+        session.commit()
+        load_small = load_tickets(session, 1, small)
+        token = token_for(session)
+
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_factory", "--port", str(port),
+         "--log-level", "warning", "--no-access-log"],
+        env=env,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    sizes: dict[str, Any] = {}
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"{base}/maps/operations").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        sizes[str(small)] = {"load_s": round(load_small, 2), **measure(base, token, runs)}
+        with Session(engine) as session:
+            load_big = load_tickets(session, small + 1, tickets)
+            count = session.scalar(text("SELECT count(*) FROM tickets WHERE token LIKE 'w6-%'"))
+        sizes[str(tickets)] = {"load_s": round(load_big, 2), "tickets_in_db": count, **measure(base, token, runs)}
+    finally:
+        server.terminate()
+        server.wait(10)
+        engine.dispose()
+    small_html, big_html = sizes[str(small)]["html_bytes"], sizes[str(tickets)]["html_bytes"]
+    big = sizes[str(tickets)]
+    return {
+        "target": "HTML size independent of ticket count; page interactive < 2 s in headless Chromium",
+        "cells": N * N,
+        "runs": runs,
+        "sizes": sizes,
+        "html_identical_size": small_html == big_html,
+        "interactive_under_2s": big["all_opening_layers_s"] < 2.0,
+        "note": "interactive = navigation → cells (open tickets), ticket clusters and resources drawn; "
+        "median of the runs after one warm-up; one uvicorn worker; 2 shared cores",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tickets", type=int, default=100_000, help="the large size (1000000 for the full W6)")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    result = run(tickets=args.tickets, runs=args.runs)
+    path = write_result("w6", result)
+    print(path.read_text())  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()
