@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from api.routers import auth, avatars, features, health, locate, maps, ogc, open311, tickets, tiles
+from api.routers import auth, avatars, features, health, locate, maps, ogc, open311, plans, tickets, tiles
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -15,4 +15,5 @@ ROUTERS: list[APIRouter] = [
     tickets.router,
     open311.router,
     maps.router,
+    plans.router,
 ]

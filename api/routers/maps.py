@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import FileResponse, HTMLResponse
 
 from api.deps import CurrentUser, SessionDep, SettingsDep
-from gis.auth import scope_codes
+from gis.auth import require_role, scope_codes
 from gis.crs import to_wgs84
 from gis.errors import InvalidInput
 from gis.mapdata import (
@@ -35,12 +35,14 @@ from gis.mapdata import (
     ticket_points,
     ticket_scope,
 )
+from gis.plans.diffmap import plan_diff_map
 from gis.settings import Settings
 from maps.assets import resolve_asset
 from maps.basemaps import basemap_from_settings, project_features, projection_for
 from maps.community_map import community_page
 from maps.core import PageContext
 from maps.operations_map import OperationsData, operations_page
+from maps.plan_map import plan_page
 from maps.resource_map import compound_page
 from maps.ticket_page import ticket_page
 
@@ -85,6 +87,21 @@ def ticket_map_page(ticket_id: Annotated[int, Path(ge=1, le=2**31 - 1)], setting
     """A shell: the page fetches /v1/tickets/{id} and its history with the token the operations map keeps."""
     ctx = _context(settings, f"/maps/tickets/{ticket_id}", f"工单 {ticket_id} · 网格化管理")
     return HTMLResponse(ticket_page(ticket_id, ctx), headers=PAGE_HEADERS)
+
+
+@router.get("/maps/plans/{plan_id}", response_class=HTMLResponse, summary="plan diff map (planner token)")
+def plan_diff_page(
+    plan_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep, settings: SettingsDep, user: CurrentUser
+) -> HTMLResponse:
+    """Live cells against a draft plan, the ground that changes cell, and what a commit would move.
+
+    Plans are not public: send the planner's bearer token (e.g. `curl -H 'Authorization: Bearer …'
+    … > diff.html`, or open it from the plan editor).
+    """
+    require_role(user, "planner", "admin", "manager")
+    data = plan_diff_map(session, plan_id)
+    ctx = _context(settings, f"/maps/plans/{plan_id}", f"网格调整对比图 · 方案 {plan_id}")
+    return HTMLResponse(plan_page(data, ctx), headers=PAGE_HEADERS)
 
 
 @router.get("/assets/{path:path}", include_in_schema=False)

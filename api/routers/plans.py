@@ -1,0 +1,244 @@
+"""Boundary plans (网格规划): draft, import, validate, diff, operations, commit, history, export.
+
+Reads need a planner, admin or manager; writes a planner or admin. Nothing touches live cells until commit.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Response, UploadFile, status
+from fastapi.responses import HTMLResponse
+
+from api.deps import CurrentUser, SessionDep, SettingsDep
+from api.schemas.common import ErrorOut
+from api.schemas.plans import (
+    CommitRequest,
+    GenerateRequest,
+    HistoryEntry,
+    ImportReport,
+    MergeRequest,
+    OperationResult,
+    PlanCreate,
+    PlanPublic,
+    RepairRequest,
+    ReshapeRequest,
+    SplitRequest,
+)
+from gis.auth import require_role
+from gis.errors import InvalidInput
+from gis.models import User
+from gis.plans import ops
+from gis.plans.commit import commit_plan, history
+from gis.plans.diff import diff_geojson, plan_diff
+from gis.plans.draft import editable_plan, get_plan, remove_cell, revert_cell
+from gis.plans.io import FORMATS, MEDIA_TYPES, Limits
+from gis.plans.service import create_plan, export_plan, import_file, list_plans, plan_features, plan_summary, repair
+from gis.plans.validate import Rules, validate_plan
+from maps.plan_editor import plan_editor_page
+
+V1 = "/v1/plans"
+router = APIRouter(tags=["plans"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut},
+    403: {"model": ErrorOut},
+    404: {"model": ErrorOut},
+    409: {"model": ErrorOut, "description": "plan already committed, or live cells changed since it started"},
+    422: {"model": ErrorOut, "description": "bad input or validation errors (detail lists them)"},
+}
+READERS = ("planner", "admin", "manager")
+WRITERS = ("planner", "admin")
+
+
+def reader(user: CurrentUser) -> User:
+    require_role(user, *READERS)
+    return user
+
+
+def writer(user: CurrentUser) -> User:
+    require_role(user, *WRITERS)
+    return user
+
+
+PlanId = Annotated[int, Path(ge=1, le=2**31 - 1, description="plan id")]
+Reader = Annotated[User, Depends(reader)]
+Writer = Annotated[User, Depends(writer)]
+
+
+def rules_query(
+    sliver_m2: Annotated[float, Query(ge=0, le=10_000, description="gaps/overlaps under this are slivers")] = 10.0,
+    households_min: Annotated[int | None, Query(ge=0, description="households band, lower bound")] = 200,
+    households_max: Annotated[int | None, Query(ge=0, description="households band, upper bound")] = 300,
+) -> Rules:
+    return Rules(sliver_m2=sliver_m2, households_min=households_min, households_max=households_max)
+
+
+RulesQuery = Annotated[Rules, Depends(rules_query)]
+
+
+@router.post(V1, status_code=status.HTTP_201_CREATED, response_model=PlanPublic, responses=ERRORS)
+def post_plan(body: PlanCreate, session: SessionDep, user: Writer) -> dict[str, Any]:
+    """Start a draft plan (规划草案)."""
+    plan = create_plan(session, name=body.name, description=body.description, user_id=user.id)
+    return plan_summary(session, plan)
+
+
+@router.get(V1, response_model=list[PlanPublic], responses=ERRORS)
+def get_plans(
+    session: SessionDep, user: Reader, status: Literal["draft", "committed", "abandoned"] | None = None
+) -> list[dict[str, Any]]:
+    return list_plans(session, status=status)
+
+
+@router.get(V1 + "/history", response_model=list[HistoryEntry], responses=ERRORS)
+def get_history(
+    session: SessionDep, user: Reader, community: Annotated[str | None, Query(max_length=20)] = None
+) -> list[dict[str, Any]]:
+    """Commits, newest first, with what each changed and moved. Past versions stay queryable with
+    GET /v1/locate?at=… and GET /v1/cells?at=…."""
+    return history(session, community_code=community)
+
+
+@router.get(V1 + "/{plan_id}", response_model=PlanPublic, responses=ERRORS)
+def get_one(plan_id: PlanId, session: SessionDep, user: Reader) -> dict[str, Any]:
+    return plan_summary(session, get_plan(session, plan_id))
+
+
+@router.post(V1 + "/{plan_id}/import", response_model=ImportReport, responses=ERRORS)
+def post_import(
+    plan_id: PlanId,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: Writer,
+    file: Annotated[UploadFile, File(description=".geojson, .gpkg, zipped Shapefile (.zip) or .csv with WKT")],
+    crs: Annotated[str | None, Form(description="EPSG:4326, EPSG:4490, EPSG:4526…4554, gcj02, bd09")] = None,
+    mode: Annotated[Literal["replace", "merge"], Form()] = "replace",
+    mapping: Annotated[str | None, Form(description='JSON, e.g. {"code": "WGBM", "households": "HS"}')] = None,
+) -> dict[str, Any]:
+    """Import cells into the draft (never into live cells). `replace`: the file holds every cell of the
+    communities it touches; `merge`: only the cells in the file change."""
+    limits = Limits(max_bytes=settings.max_body_bytes, max_vertices=settings.max_geometry_vertices)
+    data = file.file.read(limits.max_bytes + 1)
+    try:
+        fields = json.loads(mapping) if mapping else None
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"mapping 不是合法的 JSON / mapping must be a JSON object: {exc}") from exc
+    if fields is not None and not isinstance(fields, dict):
+        raise InvalidInput("mapping must be a JSON object of field -> column name")
+    return import_file(session, plan_id, data, file.filename or "", crs=crs, mode=mode, mapping=fields, limits=limits)
+
+
+@router.get(V1 + "/{plan_id}/features", responses=ERRORS)
+def get_features(
+    plan_id: PlanId, session: SessionDep, user: Reader, scope: Literal["plan", "draft"] = "plan"
+) -> dict[str, Any]:
+    """GeoJSON of the plan's changed cells (`plan`) or of every cell of its communities as drafted (`draft`)."""
+    return plan_features(session, get_plan(session, plan_id), scope=scope)
+
+
+@router.delete(V1 + "/{plan_id}/features/{code}", response_model=OperationResult, responses=ERRORS)
+def delete_feature(plan_id: PlanId, code: str, session: SessionDep, user: Writer) -> dict[str, Any]:
+    """Remove a cell in the draft (its area must then be given to neighbours)."""
+    remove_cell(session, editable_plan(session, plan_id), code)
+    return {"plan_id": plan_id, "operation": "remove", "codes": [], "removed": [code]}
+
+
+@router.post(V1 + "/{plan_id}/features/{code}/revert", response_model=OperationResult, responses=ERRORS)
+def post_revert(plan_id: PlanId, code: str, session: SessionDep, user: Writer) -> dict[str, Any]:
+    """Forget the plan's change to one cell (back to the live version)."""
+    revert_cell(session, editable_plan(session, plan_id), code)
+    return {"plan_id": plan_id, "operation": "revert", "codes": [code]}
+
+
+@router.post(V1 + "/{plan_id}/validate", responses=ERRORS)
+def post_validate(plan_id: PlanId, session: SessionDep, user: Reader, rules: RulesQuery) -> dict[str, Any]:
+    """Problems as GeoJSON for the map (gaps, overlaps, slivers, invalid rings, codes, compounds, households);
+    `summary.ok` is false when an error would block the commit."""
+    return validate_plan(session, get_plan(session, plan_id), rules)
+
+
+@router.post(V1 + "/{plan_id}/repair", responses=ERRORS)
+def post_repair(plan_id: PlanId, body: RepairRequest, session: SessionDep, user: Writer) -> dict[str, Any]:
+    """Apply make_valid to invalid cells of the draft."""
+    return repair(session, plan_id, body.codes)
+
+
+@router.get(V1 + "/{plan_id}/diff", responses=ERRORS)
+def get_diff(plan_id: PlanId, session: SessionDep, user: Reader) -> dict[str, Any]:
+    """Per cell: added / removed / reshaped / attributes, area change, tickets and resources that would move."""
+    return plan_diff(session, get_plan(session, plan_id))
+
+
+@router.get(V1 + "/{plan_id}/diff.geojson", responses=ERRORS)
+def get_diff_geojson(plan_id: PlanId, session: SessionDep, user: Reader) -> dict[str, Any]:
+    """Live and draft cells with change flags and moved counts (the diff map's data)."""
+    return diff_geojson(session, get_plan(session, plan_id))
+
+
+@router.post(V1 + "/{plan_id}/split", response_model=OperationResult, responses=ERRORS)
+def post_split(plan_id: PlanId, body: SplitRequest, session: SessionDep, user: Writer) -> dict[str, Any]:
+    """Split a cell by a line, or into `parts` cells of similar households."""
+    if (body.line is None) == (body.parts is None):
+        raise InvalidInput("give either `line` (GeoJSON LineString) or `parts` (k), not both")
+    if body.line is not None:
+        return ops.split_by_line(session, plan_id, body.code, body.line)
+    return ops.split_by_households(session, plan_id, body.code, body.parts or 2)
+
+
+@router.post(V1 + "/{plan_id}/merge", response_model=OperationResult, responses=ERRORS)
+def post_merge(plan_id: PlanId, body: MergeRequest, session: SessionDep, user: Writer) -> dict[str, Any]:
+    """Merge neighbouring cells into the first one."""
+    return ops.merge(session, plan_id, body.codes)
+
+
+@router.post(V1 + "/{plan_id}/reshape", response_model=OperationResult, responses=ERRORS)
+def post_reshape(plan_id: PlanId, body: ReshapeRequest, session: SessionDep, user: Writer) -> dict[str, Any]:
+    """Replace a cell's geometry (and cut it out of its neighbours)."""
+    return ops.reshape(
+        session,
+        plan_id,
+        body.code,
+        body.geometry,
+        fit_neighbours=body.fit_neighbours,
+        name=body.name,
+        households=body.households,
+    )
+
+
+@router.post(V1 + "/{plan_id}/generate", response_model=OperationResult, responses=ERRORS)
+def post_generate(plan_id: PlanId, body: GenerateRequest, session: SessionDep, user: Writer) -> dict[str, Any]:
+    """Redraw a community as cells of balanced households from its buildings (compounds kept whole where
+    possible)."""
+    return ops.generate(session, plan_id, body.community_code, body.households_min, body.households_max)
+
+
+@router.post(V1 + "/{plan_id}/commit", responses=ERRORS)
+def post_commit(plan_id: PlanId, body: CommitRequest, session: SessionDep, user: Writer, rules: RulesQuery) -> Any:
+    """Make the plan live in one transaction and re-anchor what moved; returns the report.
+    409 if another commit changed the same communities since the plan started."""
+    return commit_plan(session, plan_id, message=body.message, user_id=user.id, rules=rules)
+
+
+@router.get(V1 + "/{plan_id}/export", responses=ERRORS)
+def get_export(
+    plan_id: PlanId,
+    session: SessionDep,
+    user: Reader,
+    format: Literal["geojson", "gpkg", "shp", "csv"] = "geojson",
+    scope: Literal["plan", "draft"] = "draft",
+) -> Response:
+    """The draft (or only the changed cells) as GeoJSON, GeoPackage, zipped Shapefile or CSV with WKT."""
+    data = export_plan(session, get_plan(session, plan_id), format, scope=scope)
+    filename = f"plan-{plan_id}-{scope}{FORMATS[format]}"
+    return Response(
+        data, media_type=MEDIA_TYPES[format], headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
+@router.get("/plans/{plan_id}/edit", response_class=HTMLResponse, summary="plan editor page (its data needs a token)")
+def editor_page(plan_id: PlanId, session: SessionDep) -> HTMLResponse:
+    """Leaflet + geoman editor: move vertices with snapping, split by a line, merge, save, live validation."""
+    get_plan(session, plan_id)
+    return HTMLResponse(plan_editor_page(plan_id), headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,97 @@
+"""Boundary plan request/response shapes (PlanCreate / PlanPublic / operations / commit)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class PlanCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=120, examples=["泉景社区网格调整 2026"])
+    description: str | None = Field(default=None, max_length=4000)
+
+
+class PlanCommitInfo(BaseModel):
+    id: int
+    committed_at: datetime
+    message: str
+
+
+class PlanPublic(BaseModel):
+    id: int
+    name: str
+    description: str | None
+    status: str
+    created_by_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    communities: list[str]
+    counts: dict[str, int]
+    source: dict[str, Any]
+    commit: PlanCommitInfo | None
+
+
+class ImportReport(BaseModel):
+    plan_id: int
+    format: str
+    source_crs: str
+    features: int
+    added: list[str]
+    changed: list[str]
+    unchanged: list[str]
+    removed: list[str]
+    warnings: list[str]
+
+
+class SplitRequest(BaseModel):
+    code: str = Field(description="15-digit code of the cell to split")
+    line: dict[str, Any] | None = Field(default=None, description="GeoJSON LineString (WGS84) crossing the cell")
+    parts: int | None = Field(default=None, ge=2, le=20, description="or: split into k parts by households")
+
+
+class MergeRequest(BaseModel):
+    codes: list[str] = Field(min_length=2, max_length=20, description="neighbouring cells; the first code is kept")
+
+
+class ReshapeRequest(BaseModel):
+    code: str
+    geometry: dict[str, Any] = Field(description="the new GeoJSON Polygon/MultiPolygon (WGS84)")
+    fit_neighbours: bool = Field(default=True, description="cut the new shape out of neighbouring cells")
+    name: str | None = Field(default=None, max_length=80)
+    households: int | None = Field(default=None, ge=0)
+
+
+class GenerateRequest(BaseModel):
+    community_code: str = Field(min_length=12, max_length=12)
+    households_min: int = Field(default=200, ge=1)
+    households_max: int = Field(default=300, ge=1)
+
+
+class RepairRequest(BaseModel):
+    codes: list[str] | None = Field(default=None, description="cells to repair (default: every invalid one)")
+
+
+class CommitRequest(BaseModel):
+    message: str = Field(min_length=1, max_length=2000, examples=["按户数重新划分泉景社区网格"])
+
+
+class OperationResult(BaseModel):
+    plan_id: int
+    operation: Literal["split", "merge", "reshape", "generate", "remove", "revert"]
+    codes: list[str]
+    removed: list[str] = []
+    households: dict[str, int] = {}
+    warnings: list[str] = []
+
+
+class HistoryEntry(BaseModel):
+    commit_id: int
+    plan_id: int
+    plan_name: str
+    committed_at: datetime
+    committed_by_id: int | None
+    message: str
+    communities: list[str]
+    report: dict[str, Any]

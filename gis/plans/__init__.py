@@ -1,0 +1,1 @@
+"""Boundary planning (网格规划): draft plans, import/export, validation, diff, commit, operations."""
