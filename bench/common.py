@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import make_url
-
-from gis.db import ensure_database  # noqa: F401  (re-exported for the benches)
-from gis.settings import Settings
+from gis.db import ensure_database, sibling_database_url  # noqa: F401  (re-exported for the benches)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def bench_url() -> str:
-    explicit = os.environ.get("GRIDGOV_BENCH_DATABASE_URL")
-    if explicit:
-        return explicit
-    url = make_url(Settings().sqlalchemy_url)
-    return url.set(database=f"{url.database}_bench").render_as_string(hide_password=False)
+    return sibling_database_url("bench", "GRIDGOV_BENCH_DATABASE_URL")
 
 
 def timed(fn: Callable[[], Any], n: int) -> list[float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -42,6 +43,15 @@ def session_scope(bind: Engine | sessionmaker[Session] | None = None) -> Iterato
         raise
     finally:
         session.close()
+
+
+def sibling_database_url(suffix: str, env_var: str) -> str:
+    """URL of a database beside the configured one (`<name>_<suffix>`), unless `env_var` names one."""
+    explicit = os.environ.get(env_var)
+    if explicit:
+        return explicit
+    url = make_url(get_settings().sqlalchemy_url)
+    return url.set(database=f"{url.database}_{suffix}").render_as_string(hide_password=False)
 
 
 def ensure_database(url: str, *, fresh: bool = False) -> None:

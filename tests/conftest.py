@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from itertools import count
 from typing import Any
@@ -13,22 +12,17 @@ from fastapi.testclient import TestClient
 from shapely import to_wkt
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 from sqlalchemy import Connection, Engine, create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
 from gis.auth import create_user, login
-from gis.db import ensure_database
+from gis.db import ensure_database, sibling_database_url
 from gis.models import AdminArea, Compound, GridCell, ServiceResource, User
 from gis.settings import Settings
 
 
 def test_database_url() -> str:
-    explicit = os.environ.get("GRIDGOV_TEST_DATABASE_URL")
-    if explicit:
-        return explicit
-    url = make_url(Settings().sqlalchemy_url)
-    return url.set(database=f"{url.database}_test").render_as_string(hide_password=False)
+    return sibling_database_url("test", "GRIDGOV_TEST_DATABASE_URL")
 
 
 @pytest.fixture(scope="session")
