@@ -3,13 +3,16 @@ follow-up and rating, offline batches, 12345 import, photos. Thin: parse, call g
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Header, Query, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Header, Query, Request, Response, UploadFile, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.deps import BBoxQuery, CurrentUser, OptionalUser, SessionDep, SettingsDep
+from api.deps import BBoxQuery, CurrentUser, OptionalUser, SessionDep, SettingsDep, get_session, optional_user
 from api.schemas.common import ErrorOut
 from api.schemas.tickets import (
     ActionIn,
@@ -67,36 +70,52 @@ def ticket_categories() -> dict[str, Any]:
     }
 
 
+_bearer = HTTPBearer(auto_error=False)
+
+
 @router.post("/tickets", status_code=status.HTTP_201_CREATED, response_model=IntakeOut, responses=ERRORS)
-def create_ticket(
+async def create_ticket(
     body: TicketCreate,
-    session: SessionDep,
-    user: OptionalUser,
+    request: Request,
     response: Response,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> IntakeOut:
+) -> dict[str, Any]:
     """点单: report a problem. Public reports (no token) need reporter_name and reporter_phone.
 
     The answer lists open tickets of the same category nearby (`duplicates`): merge with
     POST /v1/tickets/{id}/actions {"action": "merge", "payload": {"into": <id>}} or keep it."""
-    result = intake.create_ticket(session, _draft(body), user=user, client_key=body.client_key or idempotency_key)
-    if result.replayed:
+    # The hot intake path: the session (the request's transaction, as `SessionDep`), the user (as
+    # `OptionalUser`), the ticket and the commit run in one worker-thread hop instead of four.
+    out, replayed = await run_in_threadpool(_create_ticket, request, creds, body, idempotency_key)
+    if replayed:
         response.status_code = status.HTTP_200_OK
-    t = result.ticket
-    return IntakeOut(
-        id=t.id,
-        state=t.state,
-        token=t.token,
-        cell_code=t.cell_code,
-        compound_code=t.compound_code,
-        unit_name=queries.unit_name(session, t.unit_id),
-        route=result.route_reason,
-        tier=t.tier,
-        due_at=t.due_at,
-        resolve_due_at=t.resolve_due_at,
-        duplicates=[DuplicateOut(**d) for d in result.duplicates],
-        replayed=result.replayed,
-    )
+    return out
+
+
+def _create_ticket(
+    request: Request, creds: HTTPAuthorizationCredentials | None, body: TicketCreate, idempotency_key: str | None
+) -> tuple[dict[str, Any], bool]:
+    with contextmanager(get_session)(request) as session:  # commits on success, rolls back on error
+        user = optional_user(session, creds)
+        result = intake.create_ticket(session, _draft(body), user=user, client_key=body.client_key or idempotency_key)
+        t = result.ticket
+        # validated and serialized once, by the route's response_model
+        out = {
+            "id": t.id,
+            "state": t.state,
+            "token": t.token,
+            "cell_code": t.cell_code,
+            "compound_code": t.compound_code,
+            "unit_name": result.unit_name if not result.replayed else queries.unit_name(session, t.unit_id),
+            "route": result.route_reason,
+            "tier": t.tier,
+            "due_at": t.due_at,
+            "resolve_due_at": t.resolve_due_at,
+            "duplicates": result.duplicates,
+            "replayed": result.replayed,
+        }
+    return out, result.replayed
 
 
 def ticket_query(

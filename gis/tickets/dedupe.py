@@ -35,8 +35,7 @@ def find_duplicates(
     here = func.Geography(point_sql(lon, lat))
     distance = func.ST_Distance(func.Geography(Ticket.geom), here)
     # index prefilter on the geometry (GiST) with a box safely larger than the radius, then exact metres
-    dy = radius / 110_000.0
-    dx = dy / max(math.cos(math.radians(lat)), 0.01)
+    dx, dy = prefilter_box(radius, lat)
     stmt = (
         select(Ticket.id, Ticket.state, Ticket.description, Ticket.opened_at, distance.label("distance_m"))
         .where(
@@ -50,17 +49,25 @@ def find_duplicates(
     )
     if exclude_id is not None:
         stmt = stmt.where(Ticket.id != exclude_id)
-    return [
-        {
-            "id": r.id,
-            "state": r.state,
-            "state_label": workflow.STATE_LABELS[r.state],
-            "description": r.description[:120],
-            "opened_at": r.opened_at,
-            "distance_m": round(float(r.distance_m), 1),
-        }
-        for r in session.execute(stmt)
-    ]
+    return [candidate(r.id, r.state, r.description, r.opened_at, r.distance_m) for r in session.execute(stmt)]
+
+
+def prefilter_box(radius_m: float, lat: float) -> tuple[float, float]:
+    """Half-sizes (degrees of lon, lat) of a box safely larger than a radius in metres at latitude `lat`."""
+    dy = radius_m / 110_000.0
+    return dy / max(math.cos(math.radians(lat)), 0.01), dy
+
+
+def candidate(ticket_id: int, state: str, description: str, opened_at: datetime, distance_m: float) -> dict[str, Any]:
+    """One duplicate candidate as the API returns it."""
+    return {
+        "id": ticket_id,
+        "state": state,
+        "state_label": workflow.STATE_LABELS[state],
+        "description": description[:120],
+        "opened_at": opened_at,
+        "distance_m": round(float(distance_m), 1),
+    }
 
 
 def merge(

@@ -19,6 +19,7 @@ from gis.errors import Conflict, InvalidInput
 from gis.tickets.models import IdempotencyKey
 
 MAX_KEY_LEN = 100
+SCOPE_LEN = 40  # scopes are stored truncated to the column width
 
 
 def body_hash(body: Any) -> str:
@@ -33,7 +34,7 @@ def claim_key(session: Session, scope: str, key: str, body: Any) -> dict[str, An
     sha = body_hash(body)
     stmt = (
         insert(IdempotencyKey)
-        .values(scope=scope[:40], key=key, request_sha256=sha, response={})
+        .values(scope=scope[:SCOPE_LEN], key=key, request_sha256=sha, response={})
         .on_conflict_do_nothing(constraint="uq_idempotency_scope_key")
         .returning(IdempotencyKey.id)
     )
@@ -41,7 +42,7 @@ def claim_key(session: Session, scope: str, key: str, body: Any) -> dict[str, An
         return None
     row = session.execute(
         select(IdempotencyKey.request_sha256, IdempotencyKey.response).where(
-            IdempotencyKey.scope == scope[:40], IdempotencyKey.key == key
+            IdempotencyKey.scope == scope[:SCOPE_LEN], IdempotencyKey.key == key
         )
     ).one()
     if row.request_sha256 != sha:
@@ -57,6 +58,6 @@ def claim_key(session: Session, scope: str, key: str, body: Any) -> dict[str, An
 def remember(session: Session, scope: str, key: str, response: dict[str, Any]) -> None:
     session.execute(
         update(IdempotencyKey)
-        .where(IdempotencyKey.scope == scope[:40], IdempotencyKey.key == key)
+        .where(IdempotencyKey.scope == scope[:SCOPE_LEN], IdempotencyKey.key == key)
         .values(response=response)
     )

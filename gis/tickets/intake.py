@@ -11,15 +11,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.types import Boolean, DateTime, Float, Integer, String
 
 from gis.crs import to_wgs84
 from gis.errors import Forbidden, InvalidInput
-from gis.locate import point_sql
 from gis.models import User, utcnow
 from gis.tickets import dedupe, escalation, events, idempotency, routing, sla, workflow
-from gis.tickets.config import load_config
+from gis.tickets.config import Category, TicketConfig, load_config
 from gis.tickets.models import CHANNELS, Attachment, Ticket
 
 STAFF_ROLES = frozenset({"admin", "manager", "grid_worker", "department", "planner"})
@@ -57,6 +58,158 @@ class IntakeResult:
     duplicates: list[dict[str, Any]]
     route_reason: str
     replayed: bool = False
+    unit_name: str | None = None  # name of the unit routed to (known on creation; None on replay)
+
+
+# Intake runs two statements per ticket, both text() built once per process (no statement building and
+# compiling per call; psycopg prepares them after a few runs):
+#
+# _LOOKUP, one round trip, reads what `routing.anchor_point` (live cell by ST_Covers with the lowest-code
+# tie rule, its community, the compound covering the point and its property company), `routing.route`
+# (that property company, the category's department: lowest code) and `dedupe.find_duplicates` (open
+# tickets of the category within the radius, nearest first) read one by one; tests/tickets/test_intake_fast.py
+# checks that both ways agree.
+_LOOKUP = text(
+    """
+SELECT c.id, c.code, c.community_code, cp.code, cp.property_company_id,
+       pc.id, pc.name, pc.code, pc.kind, pc.unit_type,
+       d.id, d.name, d.code, d.kind, d.unit_type,
+       dup.ids, dup.states, dup.descriptions, dup.opened, dup.distances
+FROM (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS pt) AS p
+LEFT JOIN LATERAL (
+    SELECT g.id, g.code, a.code AS community_code
+    FROM grid_cells AS g JOIN admin_areas AS a ON a.id = g.community_id
+    WHERE ST_Covers(g.geom, p.pt) AND g.valid_to IS NULL
+    ORDER BY g.code LIMIT 1
+) AS c ON true
+LEFT JOIN LATERAL (
+    SELECT k.code, k.property_company_id FROM compounds AS k
+    WHERE ST_Covers(k.geom, p.pt) ORDER BY k.code LIMIT 1
+) AS cp ON true
+LEFT JOIN organizations AS pc ON :want_property AND pc.id = cp.property_company_id
+LEFT JOIN LATERAL (
+    SELECT o.id, o.name, o.code, o.kind, o.unit_type FROM organizations AS o
+    WHERE o.unit_type = :unit_type AND o.kind = 'department'
+    ORDER BY o.code LIMIT 1
+) AS d ON true
+LEFT JOIN LATERAL (
+    SELECT array_agg(s.id ORDER BY s.distance_m, s.id) AS ids,
+           array_agg(s.state ORDER BY s.distance_m, s.id) AS states,
+           array_agg(s.description ORDER BY s.distance_m, s.id) AS descriptions,
+           array_agg(s.opened_at ORDER BY s.distance_m, s.id) AS opened,
+           array_agg(s.distance_m ORDER BY s.distance_m, s.id) AS distances
+    FROM (
+        SELECT t.id, t.state, t.description, t.opened_at,
+               ST_Distance(Geography(t.geom), Geography(p.pt)) AS distance_m
+        FROM tickets AS t
+        WHERE c.id IS NOT NULL
+          AND t.category = :category
+          AND t.state <> ALL(:terminal)
+          AND t.geom && ST_Expand(p.pt, :dx, :dy)
+          AND ST_DWithin(Geography(t.geom), Geography(p.pt), :radius)
+        ORDER BY distance_m, t.id
+        LIMIT :lim
+    ) AS s
+) AS dup ON true
+"""
+).bindparams(
+    bindparam("lon", type_=Float()),
+    bindparam("lat", type_=Float()),
+    bindparam("want_property", type_=Boolean()),
+    bindparam("unit_type", type_=String()),
+    bindparam("category", type_=String()),
+    bindparam("terminal", type_=ARRAY(String())),
+    bindparam("dx", type_=Float()),
+    bindparam("dy", type_=Float()),
+    bindparam("radius", type_=Float()),
+    bindparam("lim", type_=Integer()),
+)
+
+# _CREATE, one round trip: the ticket row, its "created" event and (with a client key) the stored answer of
+# the idempotency key — what an ORM flush of Ticket, the event and `idempotency.remember` wrote in three.
+_CREATE = text(
+    """
+WITH t AS (
+    INSERT INTO tickets (token, category, description, address, geom, source_crs, channel, external_id, urgency,
+        state, cell_code, cell_version_id, community_code, compound_code, unit_id, unit_type, reporter_id,
+        reporter_name, reporter_phone, created_by_id, sla_profile, tier, opened_at, due_stage, due_at,
+        resolve_due_at, overdue, reopen_count, attributes, created_at, updated_at)
+    VALUES (:token, :category, :description, :address, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :source_crs,
+        :channel, :external_id, :urgency, :state, :cell_code, :cell_version_id, :community_code, :compound_code,
+        :unit_id, :unit_type, :reporter_id, :reporter_name, :reporter_phone, :created_by_id, :sla_profile, :tier,
+        :opened_at, :due_stage, :due_at, :resolve_due_at, false, 0, :attributes, :created_at, :updated_at)
+    RETURNING id
+), e AS (
+    INSERT INTO ticket_events (ticket_id, at, actor_id, actor_label, action, from_state, to_state, note, public,
+        payload)
+    SELECT t.id, :event_at, :actor_id, :actor_label, 'created', NULL, :state, :note, true, :payload FROM t
+), k AS (
+    UPDATE idempotency_keys SET response = jsonb_build_object('ticket_id', t.id, 'route_reason', :route_reason)
+    FROM t WHERE idempotency_keys.scope = :key_scope AND idempotency_keys.key = :client_key
+)
+SELECT id FROM t
+"""
+).bindparams(
+    bindparam("lon", type_=Float()),
+    bindparam("lat", type_=Float()),
+    bindparam("cell_version_id", type_=Integer()),
+    bindparam("unit_id", type_=Integer()),
+    bindparam("reporter_id", type_=Integer()),
+    bindparam("created_by_id", type_=Integer()),
+    bindparam("actor_id", type_=Integer()),
+    bindparam("opened_at", type_=DateTime(timezone=True)),
+    bindparam("due_at", type_=DateTime(timezone=True)),
+    bindparam("resolve_due_at", type_=DateTime(timezone=True)),
+    bindparam("created_at", type_=DateTime(timezone=True)),
+    bindparam("updated_at", type_=DateTime(timezone=True)),
+    bindparam("event_at", type_=DateTime(timezone=True)),
+    bindparam("attributes", type_=JSONB()),
+    bindparam("payload", type_=JSONB()),
+    bindparam("route_reason", type_=String()),
+    bindparam("key_scope", type_=String()),
+    bindparam("client_key", type_=String()),
+    *(
+        bindparam(name, type_=String())
+        for name in (
+            "token", "category", "description", "address", "source_crs", "channel", "external_id", "urgency",
+            "state", "cell_code", "community_code", "compound_code", "unit_type", "reporter_name",
+            "reporter_phone", "sla_profile", "tier", "due_stage", "note", "actor_label",
+        )
+    ),
+)  # fmt: skip
+
+
+def lookup(
+    session: Session, cfg: TicketConfig, category: Category, lon: float, lat: float, *, limit: int = 5
+) -> tuple[routing.Anchor, routing.Route, list[dict[str, Any]]]:
+    """Anchor, route and duplicate candidates of a new ticket at (lon, lat) in one round trip."""
+    radius = cfg.dedupe_radius_m
+    dx, dy = dedupe.prefilter_box(radius, lat)
+    row = session.execute(
+        _LOOKUP,
+        {
+            "lon": lon,
+            "lat": lat,
+            "want_property": category.property,
+            "unit_type": None if category.unit_type == "community" else category.unit_type,
+            "category": category.code,
+            "terminal": sorted(workflow.TERMINAL),
+            "dx": dx,
+            "dy": dy,
+            "radius": radius,
+            "lim": limit,
+        },
+    ).one()
+    if row[0] is None:
+        raise routing.outside_service_area(lon, lat)
+    anchor = routing.Anchor(row[0], row[1], row[2], row[3], row[4])
+    property_org = routing.OrgRef(row[5], row[6], row[7], row[8], row[9]) if row[5] is not None else None
+    department = routing.OrgRef(row[10], row[11], row[12], row[13], row[14]) if row[10] is not None else None
+    route = routing.decide_route(cfg, category, anchor, property_org, department)
+    duplicates = (
+        [dedupe.candidate(*c) for c in zip(row[15], row[16], row[17], row[18], row[19], strict=True)] if row[15] else []
+    )
+    return anchor, route, duplicates
 
 
 def _check(draft: TicketDraft, user: User | None) -> None:
@@ -147,8 +300,7 @@ def create_ticket(
     cfg = load_config()
     category = cfg.category(draft.category)
     lon, lat, source = _place(session, draft)
-    anchor = routing.anchor_point(session, lon, lat)
-    route = routing.route(session, cfg, category, anchor)
+    anchor, route, duplicates = lookup(session, cfg, category, lon, lat)
     tier = cfg.tier(route.profile, category, draft.tier)
     opened = draft.opened_at or now
     if opened.tzinfo is None:
@@ -159,70 +311,94 @@ def create_ticket(
         reporter_phone = draft.reporter_phone or user.phone
     else:
         reporter_name, reporter_phone = draft.reporter_name, draft.reporter_phone
-    ticket = Ticket(
-        token=secrets.token_urlsafe(16)[:22],
-        category=category.code,
-        description=draft.description.strip(),
-        address=draft.address,
-        geom=point_sql(lon, lat),
-        source_crs=source,
-        channel=draft.channel,
-        external_id=draft.external_id,
-        urgency=draft.urgency,
-        state="reported",
-        cell_code=anchor.cell_code,
-        cell_version_id=anchor.cell_id,
-        community_code=anchor.community_code,
-        compound_code=anchor.compound_code,
-        unit_id=route.unit_id,
-        unit_type=route.unit_type,
-        reporter_id=user.id if user is not None and user.role == "resident" else None,
-        reporter_name=reporter_name,
-        reporter_phone=reporter_phone,
-        created_by_id=user.id if user is not None and user.role != "resident" else None,
-        sla_profile=route.profile.code,
-        tier=tier.code,
-        opened_at=opened,
-        resolve_due_at=sla.due_after(tier.resolve, opened),
-        attributes=draft.attributes,
-        created_at=now,
-        updated_at=now,
-    )
-    ticket.due_stage, ticket.due_at = sla.due_for_state(
-        route.profile, tier, "reported", now=opened, resolve_due_at=ticket.resolve_due_at
-    )
-    session.add(ticket)
-    session.flush()
-    _attach_photos(session, ticket, draft.photo_ids, user)
-    events.record(
-        session,
-        ticket,
-        "created",
-        user=user,
-        label=label,
-        to_state="reported",
-        note=cfg.templates.get("received"),
-        payload={
-            "channel": draft.channel,
-            "cell_code": anchor.cell_code,
-            "compound_code": anchor.compound_code,
-            "unit_id": route.unit_id,
-            "unit_name": route.unit_name,
-            "route": route.reason,
-            "sla_profile": route.profile.code,
-            "tier": tier.code,
-            "source_crs": source,
+    resolve_due_at = sla.due_after(tier.resolve, opened)
+    due_stage, due_at = sla.due_for_state(route.profile, tier, "reported", now=opened, resolve_due_at=resolve_due_at)
+    values: dict[str, Any] = {
+        "token": secrets.token_urlsafe(16)[:22],
+        "category": category.code,
+        "description": draft.description.strip(),
+        "address": draft.address,
+        "source_crs": source,
+        "channel": draft.channel,
+        "external_id": draft.external_id,
+        "urgency": draft.urgency,
+        "state": "reported",
+        "cell_code": anchor.cell_code,
+        "cell_version_id": anchor.cell_id,
+        "community_code": anchor.community_code,
+        "compound_code": anchor.compound_code,
+        "unit_id": route.unit_id,
+        "unit_type": route.unit_type,
+        "reporter_id": user.id if user is not None and user.role == "resident" else None,
+        "reporter_name": reporter_name,
+        "reporter_phone": reporter_phone,
+        "created_by_id": user.id if user is not None and user.role != "resident" else None,
+        "sla_profile": route.profile.code,
+        "tier": tier.code,
+        "opened_at": opened,
+        "due_stage": due_stage,
+        "due_at": due_at,
+        "resolve_due_at": resolve_due_at,
+        "attributes": draft.attributes,
+        "created_at": now,
+        "updated_at": now,
+    }
+    payload = {
+        "channel": draft.channel,
+        "cell_code": anchor.cell_code,
+        "compound_code": anchor.compound_code,
+        "unit_id": route.unit_id,
+        "unit_name": route.unit_name,
+        "route": route.reason,
+        "sla_profile": route.profile.code,
+        "tier": tier.code,
+        "source_crs": source,
+    }
+    # the ticket, its "created" event (audit) and the idempotency answer in one statement
+    ticket_id = session.execute(
+        _CREATE,
+        {
+            **values,
+            "lon": lon,
+            "lat": lat,
+            "event_at": opened,
+            "actor_id": user.id if user is not None else None,
+            "actor_label": label or events.actor_label(user),
+            "note": cfg.templates.get("received"),
+            "payload": payload,
+            "route_reason": route.reason,
+            "key_scope": scope[: idempotency.SCOPE_LEN] if client_key is not None else None,
+            "client_key": client_key,
         },
-        at=opened,
-    )
-    duplicates = dedupe.find_duplicates(session, category=category.code, lon=lon, lat=lat, exclude_id=ticket.id)
+    ).scalar_one()
+    ticket = _persistent_ticket(session, ticket_id, values)
+    _attach_photos(session, ticket, draft.photo_ids, user)
     if draft.merge_into is not None:
         dedupe.merge(session, ticket.id, draft.merge_into, user=user, now=now)
     elif tier.escalate == "immediate":
         _escalate_at_once(session, ticket, now=opened)
-    if client_key is not None:
-        idempotency.remember(session, scope, client_key, {"ticket_id": ticket.id, "route_reason": route.reason})
-    return IntakeResult(ticket, duplicates, route.reason)
+    return IntakeResult(ticket, duplicates, route.reason, unit_name=route.unit_name)
+
+
+def _persistent_ticket(session: Session, ticket_id: int, values: dict[str, Any]) -> Ticket:
+    """The ORM object of a row just inserted by _CREATE, in the session as if loaded (no second INSERT).
+
+    Every column but `geom` is known; `geom` is left unloaded and read on first access, as after a flush."""
+    ticket = Ticket(
+        id=ticket_id,
+        **values,
+        state_before_suspend=None,
+        merged_into_id=None,
+        resolved_by_id=None,
+        suspended_at=None,
+        overdue=False,
+        resolved_at=None,
+        closed_at=None,
+        reopen_count=0,
+    )
+    make_transient_to_detached(ticket)
+    session.add(ticket)
+    return ticket
 
 
 def _escalate_at_once(session: Session, ticket: Ticket, *, now: datetime) -> None:

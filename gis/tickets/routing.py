@@ -56,12 +56,16 @@ def anchor_point(session: Session, lon: float, lat: float, *, at: datetime | Non
     )
     row = session.execute(stmt).first()
     if row is None:
-        raise OutsideServiceArea(
-            f"位置 ({lon:.6f}, {lat:.6f}) 不在服务区内，无法受理 / the point is outside the service area "
-            "(no grid cell covers it); check the coordinates and their crs (wgs84, gcj02, bd09, cgcs2000)",
-            detail={"lon": lon, "lat": lat},
-        )
+        raise outside_service_area(lon, lat)
     return Anchor(row[0], row[1], row[2], row[3], row[4])
+
+
+def outside_service_area(lon: float, lat: float) -> OutsideServiceArea:
+    return OutsideServiceArea(
+        f"位置 ({lon:.6f}, {lat:.6f}) 不在服务区内，无法受理 / the point is outside the service area "
+        "(no grid cell covers it); check the coordinates and their crs (wgs84, gcj02, bd09, cgcs2000)",
+        detail={"lon": lon, "lat": lat},
+    )
 
 
 def geocode_address(session: Session, address: str) -> tuple[float, float] | None:
@@ -82,21 +86,42 @@ def geocode_address(session: Session, address: str) -> tuple[float, float] | Non
     return (float(row[0]), float(row[1])) if row else None
 
 
-def route(session: Session, cfg: TicketConfig, category: Category, anchor: Anchor) -> Route:
-    """派单: compound categories go to the compound's property company, others to the department of the
-    category's unit type; "community" categories stay with the cell's grid workers."""
-    org: Organization | None = None
+@dataclass(frozen=True)
+class OrgRef:
+    """The columns of an organization that routing needs (from the ORM or from the intake lookup)."""
+
+    id: int
+    name: str
+    code: str
+    kind: str
+    unit_type: str | None
+
+    @classmethod
+    def of(cls, org: Organization | None) -> OrgRef | None:
+        return None if org is None else cls(org.id, org.name, org.code, org.kind, org.unit_type)
+
+
+def department_for(session: Session, unit_type: str) -> Organization | None:
+    """The department handling `unit_type` (lowest code first)."""
+    return session.scalar(
+        select(Organization)
+        .where(Organization.unit_type == unit_type, Organization.kind == "department")
+        .order_by(Organization.code)
+        .limit(1)
+    )
+
+
+def decide_route(
+    cfg: TicketConfig, category: Category, anchor: Anchor, property_org: OrgRef | None, department: OrgRef | None
+) -> Route:
+    """The routing rule, given the compound's property company and the category's department (if any)."""
+    org: OrgRef | None = None
     reason = ""
     if category.property and anchor.property_company_id is not None:
-        org = session.get(Organization, anchor.property_company_id)
+        org = property_org
         reason = "小区物业 / the compound's property company"
     if org is None and category.unit_type != "community":
-        org = session.scalar(
-            select(Organization)
-            .where(Organization.unit_type == category.unit_type, Organization.kind == "department")
-            .order_by(Organization.code)
-            .limit(1)
-        )
+        org = department
         reason = f"职能部门 / department of type {category.unit_type}"
     if org is None:
         if category.unit_type == "community":
@@ -111,3 +136,15 @@ def route(session: Session, cfg: TicketConfig, category: Category, anchor: Ancho
         cfg.profile_for(org.code, org.kind),
         reason,
     )
+
+
+def route(session: Session, cfg: TicketConfig, category: Category, anchor: Anchor) -> Route:
+    """派单: compound categories go to the compound's property company, others to the department of the
+    category's unit type; "community" categories stay with the cell's grid workers."""
+    property_org: OrgRef | None = None
+    department: OrgRef | None = None
+    if category.property and anchor.property_company_id is not None:
+        property_org = OrgRef.of(session.get(Organization, anchor.property_company_id))
+    if property_org is None and category.unit_type != "community":
+        department = OrgRef.of(department_for(session, category.unit_type))
+    return decide_route(cfg, category, anchor, property_org, department)
