@@ -18,7 +18,7 @@ from gis.models import User
 from gis.settings import Settings
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:  # async: no I/O, no thread hop
     settings: Settings = request.app.state.settings
     return settings
 
@@ -67,7 +67,7 @@ class WGS84Point:
     source_crs: str
 
 
-def point_query(
+async def point_query(  # async: pure computation, no thread hop
     lon: Annotated[float, Query(description="longitude (x)", ge=-180, le=180)],
     lat: Annotated[float, Query(description="latitude (y)", ge=-90, le=90)],
     crs: Annotated[
@@ -81,7 +81,7 @@ def point_query(
 PointQuery = Annotated[WGS84Point, Depends(point_query)]
 
 
-def bbox_query(
+async def bbox_query(
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)")] = None,
 ) -> tuple[float, float, float, float] | None:
     if bbox is None:
