@@ -29,7 +29,10 @@ install_if_missing() {
 # The postgres system user (used when we run as root) cannot enter a private home directory:
 # fall back to a directory under the system temp dir keyed by the repo path.
 data_dir() {
-  if [ -n "${GRIDGOV_PG_DATA:-}" ]; then echo "$GRIDGOV_PG_DATA"; return; fi
+  if [ -n "${GRIDGOV_PG_DATA:-}" ]; then
+    case "$GRIDGOV_PG_DATA" in /*) echo "$GRIDGOV_PG_DATA" ;; *) echo "$REPO/$GRIDGOV_PG_DATA" ;; esac
+    return
+  fi
   local d="$REPO/.pgdata"
   if [ "$(id -u)" = 0 ]; then
     mkdir -p "$d"; chown postgres "$d" 2>/dev/null || true
@@ -41,7 +44,8 @@ data_dir() {
 }
 
 run_pg() {  # run a postgres binary as the right user
-  if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$*"; else sh -c "$*"; fi
+  # from / : su would otherwise complain when the caller's directory is private to root
+  if [ "$(id -u)" = 0 ]; then (cd / && su postgres -s /bin/sh -c "$*"); else sh -c "$*"; fi
 }
 
 start() {
