@@ -40,16 +40,6 @@ def cell_at(session: Session, lon: float, lat: float, *, at: datetime | None = N
     return session.scalar(stmt)
 
 
-def compound_at(session: Session, lon: float, lat: float) -> Compound | None:
-    stmt = (
-        select(Compound)
-        .where(func.ST_Covers(Compound.geom, point_sql(lon, lat)))
-        .order_by(Compound.code)
-        .limit(1)
-    )
-    return session.scalar(stmt)
-
-
 # Candidates come from the GiST KNN operator (degrees); they are re-ranked by geodesic distance in SQL,
 # because east-west degrees are shorter than north-south ones at these latitudes. Only the top k per
 # type (or overall) leave the database.
@@ -146,21 +136,23 @@ class Location:
     resources: list[dict[str, Any]] = field(default_factory=list)
 
 
-def compound_summary(compound: Compound, company: Organization | None) -> dict[str, Any]:
+COMPOUND_FIELDS = ("code", "name", "kind", "address", "households", "party_branch", "wechat_group", "contacts")
+
+
+def _compound_answer(fields: dict[str, Any], company: dict[str, Any] | None) -> dict[str, Any]:
+    """The compound as locate and the maps present it (with its 责任公示牌 contacts)."""
     return {
-        "code": compound.code,
-        "name": compound.name,
-        "kind": compound.kind,
-        "kind_label": "封闭式小区" if compound.kind == "closed" else "开放式小区",
-        "address": compound.address,
-        "households": compound.households,
-        "party_branch": compound.party_branch,
-        "property_company": (
-            {"code": company.code, "name": company.name, "phone": company.phone} if company else None
-        ),
-        "wechat_group": compound.wechat_group,
-        "contacts": compound.contacts,
+        **{k: fields[k] for k in COMPOUND_FIELDS},
+        "kind_label": "封闭式小区" if fields["kind"] == "closed" else "开放式小区",
+        "property_company": company,
     }
+
+
+def compound_summary(compound: Compound, company: Organization | None) -> dict[str, Any]:
+    return _compound_answer(
+        {k: getattr(compound, k) for k in COMPOUND_FIELDS},
+        {"code": company.code, "name": company.name, "phone": company.phone} if company else None,
+    )
 
 
 # Everything "where am I" needs, in one round trip: the covering cell at the version in force (lowest
@@ -200,12 +192,7 @@ def _compound_from_json(c: dict[str, Any]) -> dict[str, Any]:
         if c.get("company_code")
         else None
     )
-    return {
-        **{k: c[k] for k in ("code", "name", "kind", "address", "households", "party_branch", "wechat_group")},
-        "kind_label": "封闭式小区" if c["kind"] == "closed" else "开放式小区",
-        "property_company": company,
-        "contacts": c["contacts"],
-    }
+    return _compound_answer(c, company)
 
 
 def locate(
