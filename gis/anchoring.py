@@ -29,11 +29,13 @@ class AnchoredTable:
     # rows whose `skip_column` value is in `skip_values` keep their anchor (e.g. closed tickets)
     skip_column: str | None = None
     skip_values: tuple[str, ...] = field(default_factory=tuple)
+    # optional column with the community code (the cell code's 12-digit prefix), kept in step with the cell
+    community_column: str | None = None
 
     def __post_init__(self) -> None:
         for name in (self.table, self.geom_column, self.cell_column, self.key_column):
             _check_identifier(name)
-        for optional in (self.version_column, self.skip_column):
+        for optional in (self.version_column, self.skip_column, self.community_column):
             if optional is not None:
                 _check_identifier(optional)
 
@@ -66,5 +68,11 @@ register(AnchoredTable("buildings", polygonal=True))
 register(AnchoredTable("service_resources"))
 # open tickets follow their new cell; closed and merged ones keep the cell they were handled in
 register(
-    AnchoredTable("tickets", version_column="cell_version_id", skip_column="state", skip_values=("closed", "merged"))
+    AnchoredTable(
+        "tickets",
+        version_column="cell_version_id",
+        skip_column="state",
+        skip_values=("closed", "merged"),
+        community_column="community_code",
+    )
 )

@@ -8,15 +8,17 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, Response, UploadFile, status
+from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Path, Query, Request, Response, UploadFile, status
 from fastapi.responses import HTMLResponse
 
 from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.schemas.common import ErrorOut
 from api.schemas.plans import (
+    AreaRequest,
     CommitRequest,
     GenerateRequest,
     HistoryEntry,
+    ImportJob,
     ImportReport,
     MergeRequest,
     OperationResult,
@@ -30,12 +32,16 @@ from gis.auth import require_role
 from gis.errors import InvalidInput
 from gis.models import User
 from gis.plans import ops
+from gis.plans.areas import AreaInput, put_areas, remove_area, revert_area
 from gis.plans.commit import commit_plan, history
 from gis.plans.diff import diff_geojson, plan_diff
 from gis.plans.draft import editable_plan, get_plan, remove_cell, revert_cell
+from gis.plans.geo import geometry_from_geojson
+from gis.plans.imports import job_status, list_jobs, run_import, start_import
 from gis.plans.io import FORMATS, MEDIA_TYPES, Limits
 from gis.plans.service import create_plan, export_plan, import_file, list_plans, plan_features, plan_summary, repair
 from gis.plans.validate import Rules, validate_plan
+from gis.settings import Settings
 from maps.plan_editor import plan_editor_page
 
 V1 = "/v1/plans"
@@ -106,36 +112,139 @@ def get_one(plan_id: PlanId, session: SessionDep, user: Reader) -> dict[str, Any
     return plan_summary(session, get_plan(session, plan_id))
 
 
+Layer = Literal["cell", "compound", "community"]
+
+
+def _mapping(mapping: str | None) -> dict[str, str] | None:
+    try:
+        fields = json.loads(mapping) if mapping else None
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"mapping 不是合法的 JSON / mapping must be a JSON object: {exc}") from exc
+    if fields is not None and not isinstance(fields, dict):
+        raise InvalidInput('mapping must be a JSON object of field -> column name, e.g. {"code": "WGBM"}')
+    return fields
+
+
+def _limits(settings: Settings) -> Limits:
+    return Limits(max_bytes=settings.max_body_bytes, max_vertices=settings.max_geometry_vertices)
+
+
+FileField = Annotated[
+    UploadFile,
+    File(description=".geojson, .gpkg, zipped Shapefile (.zip), .csv with WKT, or a .csv/.xlsx table of attributes"),
+]
+CrsField = Annotated[str | None, Form(description="EPSG:4326, EPSG:4490, EPSG:4526…4554, gcj02, bd09")]
+LayerField = Annotated[Layer, Form(description="what the file holds: cells (网格), compounds (小区) or communities")]
+ModeField = Annotated[Literal["replace", "merge"], Form()]
+MappingField = Annotated[str | None, Form(description='JSON, e.g. {"code": "WGBM", "households": "HS"}')]
+AreaLayer = Annotated[Literal["compound", "community"], Path(description="compound (小区) or community (社区)")]
+AreaCode = Annotated[str, Path(min_length=1, max_length=20)]
+
+
 @router.post(V1 + "/{plan_id}/import", response_model=ImportReport, responses=ERRORS)
 def post_import(
     plan_id: PlanId,
     session: SessionDep,
     settings: SettingsDep,
     user: Writer,
-    file: Annotated[UploadFile, File(description=".geojson, .gpkg, zipped Shapefile (.zip) or .csv with WKT")],
-    crs: Annotated[str | None, Form(description="EPSG:4326, EPSG:4490, EPSG:4526…4554, gcj02, bd09")] = None,
-    mode: Annotated[Literal["replace", "merge"], Form()] = "replace",
-    mapping: Annotated[str | None, Form(description='JSON, e.g. {"code": "WGBM", "households": "HS"}')] = None,
+    file: FileField,
+    crs: CrsField = None,
+    layer: LayerField = "cell",
+    mode: ModeField = "replace",
+    mapping: MappingField = None,
 ) -> dict[str, Any]:
-    """Import cells into the draft (never into live cells). `replace`: the file holds every cell of the
-    communities it touches; `merge`: only the cells in the file change."""
-    limits = Limits(max_bytes=settings.max_body_bytes, max_vertices=settings.max_geometry_vertices)
+    """Import cells, compounds or communities into the draft (never into live tables), answering when done.
+    `replace`: the file holds every cell (compound) of the communities it touches; `merge`: only the features
+    in the file change. For large files use POST …/imports (progress)."""
+    limits = _limits(settings)
     data = file.file.read(limits.max_bytes + 1)
-    try:
-        fields = json.loads(mapping) if mapping else None
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"mapping 不是合法的 JSON / mapping must be a JSON object: {exc}") from exc
-    if fields is not None and not isinstance(fields, dict):
-        raise InvalidInput("mapping must be a JSON object of field -> column name")
-    return import_file(session, plan_id, data, file.filename or "", crs=crs, mode=mode, mapping=fields, limits=limits)
+    fields = _mapping(mapping)
+    return import_file(
+        session, plan_id, data, file.filename or "", layer=layer, crs=crs, mode=mode, mapping=fields, limits=limits
+    )
+
+
+@router.post(
+    V1 + "/{plan_id}/imports", status_code=status.HTTP_202_ACCEPTED, response_model=ImportJob, responses=ERRORS
+)
+def post_import_job(
+    plan_id: PlanId,
+    request: Request,
+    background: BackgroundTasks,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: Writer,
+    file: FileField,
+    crs: CrsField = None,
+    layer: LayerField = "cell",
+    mode: ModeField = "replace",
+    mapping: MappingField = None,
+) -> dict[str, Any]:
+    """Start an import in the background (same fields as …/import) and answer 202 at once; poll `status_url`
+    for the stage and progress (done of total), then the report or the error."""
+    limits = _limits(settings)
+    data = file.file.read(limits.max_bytes + 1)
+    options = {"layer": layer, "mode": mode, "crs": crs, "mapping": _mapping(mapping)}
+    job = start_import(session, plan_id, data, file.filename or "", options, user_id=user.id, limits=limits)
+    session.commit()  # the job must be visible before the background task looks for it
+    background.add_task(run_import, request.app.state.sessions, job.id, limits)
+    return job_status(session, plan_id, job.id)
+
+
+@router.get(V1 + "/{plan_id}/imports", response_model=list[ImportJob], responses=ERRORS)
+def get_import_jobs(plan_id: PlanId, session: SessionDep, user: Reader) -> list[dict[str, Any]]:
+    """The plan's latest imports, newest first."""
+    get_plan(session, plan_id)
+    return list_jobs(session, plan_id)
+
+
+@router.get(V1 + "/{plan_id}/imports/{job_id}", response_model=ImportJob, responses=ERRORS)
+def get_import_job(
+    plan_id: PlanId, job_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep, user: Reader
+) -> dict[str, Any]:
+    """One import: queued → running (stage, done, total) → done (report) or failed (error)."""
+    return job_status(session, plan_id, job_id)
 
 
 @router.get(V1 + "/{plan_id}/features", responses=ERRORS)
 def get_features(
-    plan_id: PlanId, session: SessionDep, user: Reader, scope: Literal["plan", "draft"] = "plan"
+    plan_id: PlanId,
+    session: SessionDep,
+    user: Reader,
+    scope: Literal["plan", "draft"] = "plan",
+    layer: Layer = "cell",
 ) -> dict[str, Any]:
-    """GeoJSON of the plan's changed cells (`plan`) or of every cell of its communities as drafted (`draft`)."""
-    return plan_features(session, get_plan(session, plan_id), scope=scope)
+    """GeoJSON of the plan's changed features (`plan`) or of every feature of its communities as drafted
+    (`draft`): cells, compounds or communities."""
+    return plan_features(session, get_plan(session, plan_id), scope=scope, layer=layer)
+
+
+@router.put(V1 + "/{plan_id}/areas/{layer}/{code}", response_model=OperationResult, responses=ERRORS)
+def put_area(
+    plan_id: PlanId, layer: AreaLayer, code: AreaCode, body: AreaRequest, session: SessionDep, user: Writer
+) -> dict[str, Any]:
+    """Add or redraw a compound (小区) or community (社区) in the draft; without geometry only the attributes
+    change."""
+    plan = editable_plan(session, plan_id)
+    geom = None if body.geometry is None else geometry_from_geojson(body.geometry, what=f"{layer} {code}")
+    put_areas(session, plan, layer, [AreaInput(code, geom, body.name, body.community_code, body.attributes)])
+    return {"plan_id": plan_id, "operation": f"put_{layer}", "codes": [code]}
+
+
+@router.delete(V1 + "/{plan_id}/areas/{layer}/{code}", response_model=OperationResult, responses=ERRORS)
+def delete_area(plan_id: PlanId, layer: AreaLayer, code: AreaCode, session: SessionDep, user: Writer) -> dict[str, Any]:
+    """Remove a compound in the draft (validation refuses it while the compound still has buildings)."""
+    remove_area(session, editable_plan(session, plan_id), layer, code)
+    return {"plan_id": plan_id, "operation": f"remove_{layer}", "codes": [], "removed": [code]}
+
+
+@router.post(V1 + "/{plan_id}/areas/{layer}/{code}/revert", response_model=OperationResult, responses=ERRORS)
+def post_revert_area(
+    plan_id: PlanId, layer: AreaLayer, code: AreaCode, session: SessionDep, user: Writer
+) -> dict[str, Any]:
+    """Forget the plan's change to one compound or community."""
+    revert_area(session, editable_plan(session, plan_id), layer, code)
+    return {"plan_id": plan_id, "operation": f"revert_{layer}", "codes": [code]}
 
 
 @router.delete(V1 + "/{plan_id}/features/{code}", response_model=OperationResult, responses=ERRORS)
@@ -226,12 +335,14 @@ def get_export(
     plan_id: PlanId,
     session: SessionDep,
     user: Reader,
-    format: Literal["geojson", "gpkg", "shp", "csv"] = "geojson",
+    format: Literal["geojson", "gpkg", "shp", "csv", "xlsx"] = "geojson",
     scope: Literal["plan", "draft"] = "draft",
+    layer: Layer = "cell",
 ) -> Response:
-    """The draft (or only the changed cells) as GeoJSON, GeoPackage, zipped Shapefile or CSV with WKT."""
-    data = export_plan(session, get_plan(session, plan_id), format, scope=scope)
-    filename = f"plan-{plan_id}-{scope}{FORMATS[format]}"
+    """The draft (or only the changes) of cells, compounds or communities as GeoJSON, GeoPackage, zipped
+    Shapefile, CSV with WKT, or an Excel table of attributes."""
+    data = export_plan(session, get_plan(session, plan_id), format, scope=scope, layer=layer)
+    filename = f"plan-{plan_id}-{layer}s-{scope}{FORMATS[format]}"
     return Response(
         data, media_type=MEDIA_TYPES[format], headers={"Content-Disposition": f'attachment; filename="{filename}"'}
     )

@@ -29,13 +29,16 @@ class PlanPublic(BaseModel):
     updated_at: datetime
     communities: list[str]
     counts: dict[str, int]
+    area_counts: dict[str, dict[str, int]] = Field(description="compounds and communities: add/change/remove")
     source: dict[str, Any]
     commit: PlanCommitInfo | None
 
 
 class ImportReport(BaseModel):
     plan_id: int
+    layer: str = Field(description="cell, compound or community")
     format: str
+    attributes_only: bool = Field(description="a CSV/Excel table without geometry: only attributes changed")
     source_crs: str
     features: int
     added: list[str]
@@ -95,3 +98,35 @@ class HistoryEntry(BaseModel):
     message: str
     communities: list[str]
     report: dict[str, Any]
+
+
+class ImportJob(BaseModel):
+    """A background import: poll `status_url` until `status` is done or failed."""
+
+    id: int
+    plan_id: int
+    status: Literal["queued", "running", "done", "failed"]
+    stage: str = Field(description="queued, reading, converting, checking, counting households, writing, done")
+    done: int = Field(description="features handled in this stage")
+    total: int = Field(description="features in this stage (0 while unknown)")
+    filename: str
+    options: dict[str, Any]
+    report: ImportReport | None
+    error: dict[str, Any] | None = Field(description="the {error, message, detail} a synchronous import would give")
+    created_at: datetime
+    finished_at: datetime | None
+    status_url: str
+
+
+class AreaRequest(BaseModel):
+    geometry: dict[str, Any] | None = Field(
+        default=None, description="GeoJSON Polygon/MultiPolygon (WGS84); omit to change attributes only"
+    )
+    name: str | None = Field(default=None, max_length=80)
+    community_code: str | None = Field(
+        default=None, pattern=r"^[0-9]{12}$", description="compounds: the community it belongs to"
+    )
+    attributes: dict[str, Any] = Field(
+        default_factory=dict,
+        description="compounds: kind (closed/open), households, address; communities: party_org, secretary, phone",
+    )

@@ -13,7 +13,9 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from gis.anchoring import anchored_tables
 from gis.errors import Conflict, InvalidGeometry, InvalidInput
+from gis.plans.areas import apply_communities, apply_compounds, area_counts, check_area_base, reanchor_compounds
 from gis.plans.draft import editable_plan, live_ids
 from gis.plans.models import BoundaryPlan, PlanCommit, PlanFeature
 from gis.plans.reanchor import run_moves
@@ -64,9 +66,11 @@ def commit_plan(
         raise InvalidInput("提交说明不能为空 / a commit needs a message saying why the cells change")
     plan = editable_plan(session, plan_id)
     feats = list(session.scalars(select(PlanFeature).where(PlanFeature.plan_id == plan.id).order_by(PlanFeature.code)))
-    if not feats:
+    areas = area_counts(session, plan)
+    if not feats and not any(sum(a.values()) for a in areas.values()):
         raise InvalidInput(f"方案 {plan_id} 没有任何改动 / plan {plan_id} changes nothing; there is nothing to commit")
     community_ids = _check_base(session, plan)
+    check_area_base(session, plan)
     validation = validate_plan(session, plan, rules)
     if not validation["summary"]["ok"]:
         raise InvalidGeometry(
@@ -75,13 +79,21 @@ def commit_plan(
             detail=validation,
         )
     now = datetime.now(UTC)
+    communities = apply_communities(session, plan)
     closing = [f.base_version_id for f in feats if f.action in ("change", "remove") and f.base_version_id]
     closed = session.execute(_CLOSE, {"now": now, "ids": closing}).rowcount  # type: ignore[attr-defined]
     if closed != len(closing):
         raise Conflict("现行网格已被其他提交修改 / live cells changed during the commit; try again")
     opened = session.execute(_OPEN, {"now": now, "plan_id": plan.id}).all()
+    compounds = apply_compounds(session, plan)
     codes = sorted({f.code for f in feats})
-    moved = run_moves(session, codes=codes, community_ids=community_ids, new_ids=[r.id for r in opened])
+    moved = (
+        run_moves(session, codes=codes, community_ids=community_ids, new_ids=[r.id for r in opened]) if feats else {}
+    )
+    tickets = next((t for t in anchored_tables() if t.table == "tickets"), None)
+    moved["tickets.compound_code"] = reanchor_compounds(
+        session, sorted({c for action in compounds.values() for c in action}), tickets.skip_values if tickets else ()
+    )
     staff = session.execute(
         text("SELECT DISTINCT cell_code FROM cell_staff WHERE cell_code = ANY(:codes) ORDER BY 1"),
         {"codes": [f.code for f in feats if f.action == "remove"]},
@@ -94,6 +106,8 @@ def commit_plan(
         "added": [f.code for f in feats if f.action == "add"],
         "changed": [f.code for f in feats if f.action == "change"],
         "removed": [f.code for f in feats if f.action == "remove"],
+        "compounds": compounds,
+        "communities_redrawn": communities,
         "versions_closed": len(closing),
         "versions_opened": len(opened),
         "moved": moved,

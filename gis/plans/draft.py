@@ -69,8 +69,17 @@ def _wkb(rows: Sequence[Any], index: int) -> list[BaseGeometry | None]:
     return list(shapely.from_wkb(blobs)) if blobs else []
 
 
-def communities(session: Session, codes: list[str]) -> dict[str, Community]:
-    """Communities by code (level 'community'); an unknown code is a clear error."""
+_PLAN_COMMUNITIES = text(
+    """
+    SELECT code, name, action, ST_AsBinary(geom) FROM plan_areas
+    WHERE plan_id = :plan_id AND layer = 'community' AND code = ANY(:codes)
+    """
+)
+
+
+def communities(session: Session, codes: list[str], plan: BoundaryPlan | None = None) -> dict[str, Community]:
+    """Communities by code (level 'community'), as the plan redraws them if one is given (a community the
+    plan adds has id 0); an unknown code is a clear error."""
     rows = session.execute(
         select(AdminArea.id, AdminArea.code, AdminArea.name, AdminArea.geom.ST_AsBinary()).where(
             AdminArea.code.in_(codes), AdminArea.level == "community"
@@ -78,11 +87,16 @@ def communities(session: Session, codes: list[str]) -> dict[str, Community]:
     ).all()
     geoms = _wkb(rows, 3)
     found = {r[1]: Community(r[0], r[1], r[2], g) for r, g in zip(rows, geoms, strict=True)}
+    if plan is not None and plan.id is not None:
+        drafted = session.execute(_PLAN_COMMUNITIES, {"plan_id": plan.id, "codes": codes}).all()
+        for (code, name, action, _), geom in zip(drafted, _wkb(drafted, 3), strict=True):
+            if action != "remove" and geom is not None:
+                found[code] = Community(found[code].id if code in found else 0, code, name, geom)
     missing = sorted(set(codes) - set(found))
     if missing:
         raise InvalidInput(
             f"社区编码不存在 / unknown community code(s): {', '.join(missing)}; a cell code is the 12-digit "
-            "community code followed by a 3-digit sequence number"
+            "community code followed by a 3-digit sequence number (import the new community first)"
         )
     return found
 
@@ -113,7 +127,7 @@ def ensure_base(session: Session, plan: BoundaryPlan, community_code: str) -> No
     """Record the live versions a community's draft starts from (the optimistic lock checked on commit)."""
     if community_code in plan.base:
         return
-    communities(session, [community_code])
+    communities(session, [community_code], plan)
     plan.base = {**plan.base, community_code: live_ids(session, community_code)}
 
 

@@ -48,8 +48,12 @@ def as_multipolygon(geom: BaseGeometry) -> MultiPolygon:
     return MultiPolygon(polys)
 
 
-def geometry_from_geojson(obj: Any, *, what: str) -> BaseGeometry:
-    """A shapely geometry from a GeoJSON geometry (or Feature) dict, with a message naming `what`."""
+MAX_VERTICES = 20_000  # per geometry, as gis.settings.max_geometry_vertices
+
+
+def geometry_from_geojson(obj: Any, *, what: str, max_vertices: int = MAX_VERTICES) -> BaseGeometry:
+    """A shapely geometry from a GeoJSON geometry (or Feature) dict, with a message naming `what`; at most
+    `max_vertices` vertices."""
     if isinstance(obj, dict) and obj.get("type") == "Feature":
         obj = obj.get("geometry")
     try:
@@ -58,6 +62,9 @@ def geometry_from_geojson(obj: Any, *, what: str) -> BaseGeometry:
         raise InvalidGeometry(f"{what}: 几何对象无法解析 / not a valid GeoJSON geometry ({exc})") from exc
     if geom.is_empty:
         raise InvalidGeometry(f"{what}: 几何为空 / the geometry is empty")
+    n = int(shapely.get_num_coordinates(geom))
+    if n > max_vertices:
+        raise InvalidGeometry(f"{what}: 顶点过多 ({n}) / too many vertices: {n} > {max_vertices}; simplify it")
     return shapely.force_2d(geom)
 
 

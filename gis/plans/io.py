@@ -11,6 +11,7 @@ import io
 import json
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,21 +30,58 @@ from gis.errors import InvalidInput
 from gis.plans.chinacrs import bd_to_wgs, gcj_to_wgs
 from gis.plans.geo import as_multipolygon
 
-FORMATS = {"geojson": ".geojson", "gpkg": ".gpkg", "shp": ".zip", "csv": ".csv"}
+FORMATS = {"geojson": ".geojson", "gpkg": ".gpkg", "shp": ".zip", "csv": ".csv", "xlsx": ".xlsx"}
 MEDIA_TYPES = {
     "geojson": "application/geo+json",
     "gpkg": "application/geopackage+sqlite3",
     "shp": "application/zip",
     "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-_ALIASES = {
-    "code": ("code", "cell_code", "grid_code", "wgbm", "网格编码", "编码"),
-    "name": ("name", "cell_name", "mc", "网格名称", "名称"),
-    "households": ("households", "hs", "hh", "户数"),
-    "population": ("population", "rk", "人口"),
-    "cell_type": ("cell_type", "type", "lx", "网格类型", "类型"),
+Progress = Callable[[str, int, int], None]  # (stage, done, total); total 0 = unknown
+
+
+def no_progress(_stage: str, _done: int, _total: int) -> None:
+    return None
+
+
+LAYERS = ("cell", "compound", "community")
+_LAYER_LABELS = {"cell": "网格 / cell", "compound": "小区 / compound", "community": "社区 / community"}
+_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
+    "cell": {
+        "code": ("code", "cell_code", "grid_code", "wgbm", "网格编码", "编码"),
+        "name": ("name", "cell_name", "mc", "网格名称", "名称"),
+        "households": ("households", "hs", "hh", "户数"),
+        "population": ("population", "rk", "人口"),
+        "cell_type": ("cell_type", "type", "lx", "网格类型", "类型"),
+    },
+    "compound": {
+        "code": ("code", "compound_code", "xqbm", "小区编码", "编码"),
+        "name": ("name", "compound_name", "xqmc", "小区名称", "名称"),
+        "households": ("households", "hs", "hh", "户数"),
+        "kind": ("kind", "type", "lx", "小区类型", "类型"),
+        "address": ("address", "dz", "地址"),
+        "community_code": ("community", "community_code", "sqbm", "社区编码"),
+    },
+    "community": {
+        "code": ("code", "community_code", "sqbm", "社区编码", "编码"),
+        "name": ("name", "community_name", "sqmc", "社区名称", "名称"),
+        "households": ("households", "hs", "hh", "户数"),
+        "party_org": ("party_org", "社区党组织", "党组织"),
+        "secretary": ("secretary", "书记"),
+        "phone": ("phone", "电话"),
+    },
 }
+_INTEGERS = ("households", "population")
 _CELL_TYPES = {"basic": "basic", "基础网格": "basic", "dedicated": "dedicated", "专属网格": "dedicated"}
+_COMPOUND_KINDS = {
+    "closed": "closed",
+    "封闭式": "closed",
+    "封闭": "closed",
+    "open": "open",
+    "开放式": "open",
+    "开放": "open",
+}
 _WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "shape")
 
 
@@ -55,35 +93,54 @@ class Limits:
 
 
 @dataclass
-class ImportedCell:
+class ImportedFeature:
+    """One feature of an imported file; attributes the file does not give are None (keep the current value)."""
+
     index: int  # 1-based position in the file, for messages
     code: str
-    geom: BaseGeometry
+    geom: BaseGeometry | None  # None: an attribute table (CSV/Excel without geometry)
     name: str | None = None
     households: int | None = None
     population: int | None = None
     cell_type: str | None = None
+    kind: str | None = None
+    address: str | None = None
+    community_code: str | None = None
+    party_org: str | None = None
+    secretary: str | None = None
+    phone: str | None = None
     properties: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class ImportedLayer:
-    cells: list[ImportedCell]
+    features: list[ImportedFeature]
     source_crs: str
     format: str
+    layer: str = "cell"
     warnings: list[str] = field(default_factory=list)
+    attributes_only: bool = False  # a CSV/Excel table without geometry
 
 
 def detect_format(filename: str, data: bytes) -> str:
     """The format from the file's name, checked against its first bytes."""
     suffix = Path(filename or "").suffix.lower()
-    fmt = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".zip": "shp", ".csv": "csv"}.get(suffix)
+    suffixes = {
+        ".geojson": "geojson",
+        ".json": "geojson",
+        ".gpkg": "gpkg",
+        ".zip": "shp",
+        ".csv": "csv",
+        ".xlsx": "xlsx",
+    }
+    fmt = suffixes.get(suffix)
     if fmt is None:
         raise InvalidInput(
             f"不支持的文件类型 {suffix or '(无扩展名)'} / unsupported file type {filename!r}: upload .geojson, .gpkg, "
-            "a .zip holding a Shapefile (.shp .shx .dbf .prj) or a .csv with a WKT column"
+            "a .zip holding a Shapefile (.shp .shx .dbf .prj), a .csv with a WKT column, or a .csv/.xlsx table of "
+            "attributes (code, households …) without geometry"
         )
-    magic = {"gpkg": b"SQLite format 3\x00", "shp": b"PK\x03\x04"}.get(fmt)
+    magic = {"gpkg": b"SQLite format 3\x00", "shp": b"PK\x03\x04", "xlsx": b"PK\x03\x04"}.get(fmt)
     if magic is not None and not data.startswith(magic):
         raise InvalidInput(f"文件 {filename} 已损坏或不是 {fmt} / {filename!r} is corrupt or not a {fmt} file")
     return fmt
@@ -133,21 +190,38 @@ def _read_zip(data: bytes, tmp: Path, limits: Limits) -> tuple[Path, bool]:
     return tmp / "layer.shp", stem.lower() + ".prj" in names
 
 
+def _table(frame: pd.DataFrame) -> gpd.GeoDataFrame:
+    """A table with a WKT column as geometries; without one, an attribute table (all geometries None)."""
+    column = next((c for c in frame.columns if str(c).strip().lower() in _WKT_COLUMNS), None)
+    if column is None:
+        return gpd.GeoDataFrame(frame, geometry=[None] * len(frame))
+    raw = frame[column].fillna("").astype(str)
+    geoms = shapely.from_wkt(raw.to_numpy(), on_invalid="ignore")
+    bad = [i + 1 for i, (g, text) in enumerate(zip(geoms, raw, strict=True)) if g is None and text.strip()]
+    if bad:
+        raise InvalidInput(f"第 {bad[:10]} 行的 WKT 无法解析 / rows {bad[:10]}: the WKT cannot be parsed")
+    return gpd.GeoDataFrame(frame.drop(columns=[column]), geometry=list(geoms))
+
+
 def _read_csv(data: bytes) -> gpd.GeoDataFrame:
     try:
         frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InvalidInput(f"CSV 无法读取 / cannot read the CSV (UTF-8 expected): {exc}") from exc
-    column = next((c for c in frame.columns if str(c).strip().lower() in _WKT_COLUMNS), None)
-    if column is None:
-        raise InvalidInput(
-            f"CSV 缺少 WKT 几何列 / the CSV needs a geometry column named one of {', '.join(_WKT_COLUMNS)}"
-        )
-    geoms = shapely.from_wkt(frame[column].to_numpy(), on_invalid="ignore")
-    bad = [i + 1 for i, (g, raw) in enumerate(zip(geoms, frame[column], strict=True)) if g is None and raw.strip()]
-    if bad:
-        raise InvalidInput(f"CSV 第 {bad[:10]} 行的 WKT 无法解析 / rows {bad[:10]}: the WKT cannot be parsed")
-    return gpd.GeoDataFrame(frame.drop(columns=[column]), geometry=list(geoms))
+    except UnicodeDecodeError:  # spreadsheets saved by Excel in China are often GBK
+        try:
+            frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="gb18030")
+        except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+            raise InvalidInput(f"CSV 无法读取 / cannot read the CSV (UTF-8 or GBK expected): {exc}") from exc
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InvalidInput(f"CSV 无法读取 / cannot read the CSV: {exc}") from exc
+    return _table(frame)
+
+
+def _read_xlsx(data: bytes) -> gpd.GeoDataFrame:
+    try:
+        frame = pd.read_excel(io.BytesIO(data), dtype=str, keep_default_na=False, engine="openpyxl")
+    except Exception as exc:  # openpyxl raises many types for a broken workbook
+        raise InvalidInput(f"Excel 文件无法读取 / cannot read the .xlsx workbook (first sheet): {exc}") from exc
+    return _table(frame)
 
 
 def read_layer(data: bytes, filename: str, *, crs: str | None = None, limits: Limits | None = None) -> gpd.GeoDataFrame:
@@ -158,8 +232,8 @@ def read_layer(data: bytes, filename: str, *, crs: str | None = None, limits: Li
     fmt = detect_format(filename, data)
     with tempfile.TemporaryDirectory(prefix="gridgov-import-") as tmpdir:
         tmp = Path(tmpdir)
-        if fmt == "csv":
-            frame = _read_csv(data)
+        if fmt in ("csv", "xlsx"):
+            frame = _read_csv(data) if fmt == "csv" else _read_xlsx(data)
         else:
             if fmt == "shp":
                 path, has_prj = _read_zip(data, tmp, limits)
@@ -185,9 +259,9 @@ def to_wgs84(frame: gpd.GeoDataFrame, crs: str | None, warnings: list[str]) -> t
     fmt = frame.attrs.get("format")
     if frame.crs is None:
         if declared is None:
-            if fmt == "csv":
+            if fmt in ("csv", "xlsx"):
                 declared = CRS.from_epsg(4326)
-                warnings.append("CSV 未指定坐标系，按 WGS84 (EPSG:4326) 读取 / no crs given: read as WGS84 (EPSG:4326)")
+                warnings.append("表格未指定坐标系，按 WGS84 (EPSG:4326) 读取 / no crs given: read as WGS84 (EPSG:4326)")
             else:
                 raise InvalidInput("文件没有坐标系信息，请指定 crs / the file has no CRS: give crs= (e.g. EPSG:4490)")
         frame = frame.set_crs(declared)
@@ -210,9 +284,9 @@ def to_wgs84(frame: gpd.GeoDataFrame, crs: str | None, warnings: list[str]) -> t
     return frame, source
 
 
-def _value(row: dict[str, Any], key: str, mapping: dict[str, str]) -> Any:
-    names = (mapping[key],) if key in mapping else _ALIASES[key]
-    lowered = {str(k).lower(): v for k, v in row.items()}
+def _value(row: dict[str, Any], key: str, mapping: dict[str, str], aliases: dict[str, tuple[str, ...]]) -> Any:
+    names = (mapping[key],) if key in mapping else aliases[key]
+    lowered = {str(k).strip().lower(): v for k, v in row.items()}
     for n in names:
         v = lowered.get(n.lower())
         if v is not None and not (isinstance(v, float) and np.isnan(v)) and str(v).strip() != "":
@@ -220,67 +294,155 @@ def _value(row: dict[str, Any], key: str, mapping: dict[str, str]) -> Any:
     return None
 
 
-def _geometry_problem(geom: BaseGeometry | None, limits: Limits) -> str | None:
+def _geometry_problem(geom: BaseGeometry | None, limits: Limits, what: str) -> str | None:
     if geom is None or geom.is_empty:
         return "几何为空 / empty geometry"
     if not isinstance(geom, Polygon | MultiPolygon):
-        return f"不是面 ({geom.geom_type}) / a cell must be a Polygon or MultiPolygon, not {geom.geom_type}"
+        return f"不是面 ({geom.geom_type}) / a {what} must be a Polygon or MultiPolygon, not {geom.geom_type}"
     n = int(shapely.get_num_coordinates(geom))
     if n > limits.max_vertices:
         return f"顶点过多 ({n}) / too many vertices: {n} > {limits.max_vertices}; simplify it"
     return None
 
 
-def cells_from_frame(
-    frame: gpd.GeoDataFrame, *, mapping: dict[str, str] | None = None, limits: Limits | None = None
-) -> tuple[list[ImportedCell], list[str]]:
-    """Map attributes (code, name, households, population, type) and check every geometry, naming features."""
+def _code_text(code: Any) -> str:
+    """Codes read as numbers by a spreadsheet (370102010001001.0) back to their digits."""
+    if isinstance(code, float) and code.is_integer():
+        return str(int(code))
+    text = str(code).strip()
+    return text[:-2] if text.endswith(".0") and text[:-2].isdigit() else text
+
+
+def _attributes(row: dict[str, Any], layer: str, mapping: dict[str, str]) -> dict[str, Any]:
+    """The layer's attributes found in a row, typed; ValueError names the attribute that is wrong."""
+    aliases = _ALIASES[layer]
+    out: dict[str, Any] = {}
+    for key in aliases:
+        if key == "code":
+            continue
+        v = _value(row, key, mapping, aliases)
+        if v is None:
+            continue
+        if key in _INTEGERS:
+            try:
+                number = float(v)
+            except (TypeError, ValueError):
+                raise ValueError(f"{key} 不是整数 / {key} must be a whole number, got {v!r}") from None
+            if not number.is_integer() or number < 0:
+                raise ValueError(f"{key} 不是非负整数 / {key} must be a whole number >= 0, got {v!r}")
+            out[key] = int(number)
+        elif key == "cell_type":
+            out[key] = _CELL_TYPES.get(str(v).strip(), "basic")
+        elif key == "kind":
+            kind = _COMPOUND_KINDS.get(str(v).strip().lower())
+            if kind is None:
+                raise ValueError(f"小区类型 {v!r} 无法识别 / kind must be closed/封闭式 or open/开放式")
+            out[key] = kind
+        elif key == "community_code":
+            out[key] = _code_text(v)
+        else:
+            out[key] = str(v).strip()
+    return out
+
+
+def features_from_frame(
+    frame: gpd.GeoDataFrame,
+    *,
+    layer: str = "cell",
+    mapping: dict[str, str] | None = None,
+    limits: Limits | None = None,
+    progress: Progress = no_progress,
+    attributes_only: bool = False,
+) -> tuple[list[ImportedFeature], list[str]]:
+    """Map each row's attributes and check its geometry; every problem names the feature (#n and code)."""
+    if layer not in LAYERS:
+        raise InvalidInput(f"layer 必须是 {', '.join(LAYERS)} / layer must be one of {', '.join(LAYERS)}")
     limits, mapping = limits or Limits(), mapping or {}
+    unknown = sorted(set(mapping) - set(_ALIASES[layer]))
+    if unknown:
+        raise InvalidInput(
+            f"mapping 中的字段 {unknown} 不属于{_LAYER_LABELS[layer]} / unknown field(s) {unknown} in mapping; "
+            f"fields of a {layer}: {', '.join(_ALIASES[layer])}"
+        )
     if len(frame) > limits.max_features:
         raise InvalidInput(f"要素过多 ({len(frame)}) / too many features: at most {limits.max_features} per import")
     if len(frame) == 0:
         raise InvalidInput("文件中没有要素 / the file holds no features")
+    what = layer
     warnings: list[str] = []
     geoms = frame.geometry.to_numpy()
-    zm = shapely.has_z(geoms) | (shapely.has_m(geoms) if hasattr(shapely, "has_m") else False)
-    if zm.any():
-        warnings.append(f"{int(zm.sum())} 个要素含 Z/M 值，已舍弃 / Z/M values dropped from {int(zm.sum())} feature(s)")
-        geoms = shapely.force_2d(geoms)
-    errors, cells = [], []
+    table = attributes_only  # a CSV/Excel table without a geometry column
+    if not table:
+        present = np.asarray([g is not None for g in geoms])
+        zm = np.zeros(len(geoms), dtype=bool)
+        if present.any():
+            zm[present] = shapely.has_z(geoms[present]) | shapely.has_m(geoms[present])
+        if zm.any():
+            warnings.append(
+                f"{int(zm.sum())} 个要素含 Z/M 值，已舍弃 / Z/M values dropped from {int(zm.sum())} feature(s)"
+            )
+            geoms = np.asarray([shapely.force_2d(g) if z else g for g, z in zip(geoms, zm, strict=True)], dtype=object)
+    errors, features = [], []
     records = frame.drop(columns=frame.geometry.name).to_dict("records")
+    total = len(records)
+    progress("checking", 0, total)
     for i, (row, geom) in enumerate(zip(records, geoms, strict=True), start=1):
-        code = _value(row, "code", mapping)
-        label = f"要素 #{i}" + (f" ({code})" if code else "")
-        problem = _geometry_problem(geom, limits)
+        if i % 200 == 0:
+            progress("checking", i, total)
+        code = _value(row, "code", mapping, _ALIASES[layer])
+        label = f"要素 #{i}" + (f" ({_code_text(code)})" if code is not None else "")
+        problem = None if table else _geometry_problem(geom, limits, what)
         if code is None:
-            problem = "缺少网格编码 / no cell code (a 'code' column, or say which column with mapping)"
+            column = mapping.get("code") or "/".join(_ALIASES[layer]["code"][:2])
+            problem = f"缺少编码 / no {layer} code (a '{column}' column, or say which column with mapping)"
         if problem:
             errors.append(f"{label}: {problem}")
             continue
-        hh, pop = _value(row, "households", mapping), _value(row, "population", mapping)
-        kind = _value(row, "cell_type", mapping)
         try:
-            cell = ImportedCell(
-                i,
-                str(code).strip().split(".")[0] if isinstance(code, float) else str(code).strip(),
-                as_multipolygon(geom),
-                None if _value(row, "name", mapping) is None else str(_value(row, "name", mapping)),
-                None if hh is None else int(float(hh)),
-                None if pop is None else int(float(pop)),
-                None if kind is None else _CELL_TYPES.get(str(kind).strip(), "basic"),
-                {str(k): (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()},
-            )
-        except ValueError:
-            errors.append(f"{label}: 户数/人口不是整数 / households and population must be whole numbers")
+            values = _attributes(row, layer, mapping)
+        except ValueError as exc:
+            errors.append(f"{label}: {exc}")
             continue
-        cells.append(cell)
+        props = {str(k): (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+        features.append(
+            ImportedFeature(i, _code_text(code), None if table else as_multipolygon(geom), properties=props, **values)
+        )
+    progress("checking", total, total)
     if errors:
         raise InvalidInput(
             f"{len(errors)} 个要素有问题，未导入任何要素 / {len(errors)} feature(s) rejected, nothing imported: "
             + "; ".join(errors[:20]),
             detail=errors,
         )
-    return cells, warnings
+    return features, warnings
+
+
+def read_features(
+    data: bytes,
+    filename: str,
+    *,
+    layer: str = "cell",
+    crs: str | None = None,
+    mapping: dict[str, str] | None = None,
+    limits: Limits | None = None,
+    progress: Progress = no_progress,
+) -> ImportedLayer:
+    """A file of cells, compounds or communities, checked and converted to WGS84 (attribute tables as they are)."""
+    if layer not in LAYERS:
+        raise InvalidInput(f"layer 必须是 {', '.join(LAYERS)} / layer must be one of {', '.join(LAYERS)}")
+    progress("reading", 0, 0)
+    frame = read_layer(data, filename, crs=crs, limits=limits)
+    warnings: list[str] = []
+    source = "none"
+    fmt = frame.attrs.get("format")
+    table = fmt in ("csv", "xlsx") and all(g is None for g in frame.geometry.to_numpy())
+    if not table:
+        progress("converting", 0, len(frame))
+        frame, source = to_wgs84(frame, crs, warnings)
+    features, more = features_from_frame(
+        frame, layer=layer, mapping=mapping, limits=limits, progress=progress, attributes_only=table
+    )
+    return ImportedLayer(features, source, str(fmt or ""), layer, warnings + more, attributes_only=table)
 
 
 def read_cells(
@@ -292,14 +454,10 @@ def read_cells(
     limits: Limits | None = None,
 ) -> ImportedLayer:
     """A file of cells, checked and converted to WGS84."""
-    frame = read_layer(data, filename, crs=crs, limits=limits)
-    warnings: list[str] = []
-    frame, source = to_wgs84(frame, crs, warnings)
-    cells, more = cells_from_frame(frame, mapping=mapping, limits=limits)
-    return ImportedLayer(cells, source, str(frame.attrs.get("format", "")), warnings + more)
+    return read_features(data, filename, layer="cell", crs=crs, mapping=mapping, limits=limits)
 
 
-def write_cells(rows: list[dict[str, Any]], fmt: str, *, layer: str = "cells") -> bytes:
+def write_cells(rows: list[dict[str, Any]], fmt: str, *, layer: str = "cells") -> bytes:  # any layer
     """Rows with a shapely `geom` (WGS84) and plain attributes as a file of the given format."""
     if fmt not in FORMATS:
         raise InvalidInput(f"不支持的导出格式 {fmt!r} / export format must be one of {', '.join(FORMATS)}")
@@ -312,6 +470,10 @@ def write_cells(rows: list[dict[str, Any]], fmt: str, *, layer: str = "cells") -
         out = pd.DataFrame(frame.drop(columns="geometry"))
         out["wkt"] = shapely.to_wkt(frame.geometry.to_numpy(), rounding_precision=-1)
         return str(out.to_csv(index=False)).encode("utf-8")
+    if fmt == "xlsx":  # attributes only (an Excel cell holds at most 32,767 characters: no WKT)
+        buf = io.BytesIO()
+        pd.DataFrame(frame.drop(columns="geometry")).to_excel(buf, index=False, sheet_name=layer[:31])
+        return buf.getvalue()
     with tempfile.TemporaryDirectory(prefix="gridgov-export-") as tmpdir:
         tmp = Path(tmpdir)
         if fmt == "shp":

@@ -82,6 +82,8 @@ def moves_sql(session: Session, entry: AnchoredTable, *, preview: bool) -> str:
         SELECT old_code, new_code, count(*) AS n FROM target
         WHERE new_code IS NULL OR old_code IS DISTINCT FROM new_code GROUP BY 1, 2 ORDER BY 1, 2"""
     version = f", {_q(session, entry.version_column)} = target.new_id" if entry.version_column else ""
+    if entry.community_column:  # a cell moved to another community takes its rows along
+        version += f", {_q(session, entry.community_column)} = left(target.new_code, 12)"
     return f"""{head},
         moved AS (
             UPDATE {t} t SET {cell} = target.new_code{version}

@@ -10,6 +10,18 @@ from sqlalchemy.orm import Session
 
 from gis.errors import InvalidInput
 from gis.models import utcnow
+from gis.plans.areas import ATTRIBUTES as AREA_ATTRIBUTES
+from gis.plans.areas import (
+    AreaInput,
+    area_counts,
+    check_area_code,
+    check_layer,
+    draft_areas,
+    live_areas,
+    put_areas,
+    remove_area,
+    revert_area,
+)
 from gis.plans.draft import (
     CellInput,
     check_code,
@@ -21,7 +33,7 @@ from gis.plans.draft import (
     revert_cell,
 )
 from gis.plans.geo import as_multipolygon, feature, feature_collection
-from gis.plans.io import Limits, read_cells, write_cells
+from gis.plans.io import ImportedLayer, Limits, Progress, no_progress, read_features, write_cells
 from gis.plans.models import BoundaryPlan, PlanCommit, PlanFeature
 from gis.plans.validate import geometry_problems
 
@@ -52,6 +64,7 @@ def plan_summary(session: Session, plan: BoundaryPlan) -> dict[str, Any]:
         "updated_at": plan.updated_at,
         "communities": sorted(plan.base),
         "counts": {a: int(counts.get(a, 0)) for a in ("add", "change", "remove")},
+        "area_counts": area_counts(session, plan),
         "source": plan.source,
         "commit": None
         if commit is None
@@ -66,60 +79,150 @@ def list_plans(session: Session, *, status: str | None = None, limit: int = 100)
     return [plan_summary(session, p) for p in session.scalars(stmt)]
 
 
+BATCH = 200  # features written per step (one progress report each)
+
+
 def import_file(
     session: Session,
     plan_id: int,
     data: bytes,
     filename: str,
     *,
+    layer: str = "cell",
     crs: str | None = None,
     mode: str = "replace",
     mapping: dict[str, str] | None = None,
     limits: Limits | None = None,
+    progress: Progress = no_progress,
 ) -> dict[str, Any]:
-    """Put a file's cells into the draft. `replace`: the file is the whole new set of cells of each community it
-    touches (live cells missing from it are removed); `merge`: only add or change the cells in the file."""
+    """Put a file's cells, compounds or communities into the draft (never into live tables).
+
+    `replace`: the file is the whole new set of its layer in each community it touches (live cells or
+    compounds missing from it are removed; communities are never removed); `merge`: only the features in the
+    file change. A CSV/Excel table without geometry updates the attributes (households, name …) of the
+    features it lists, whatever the mode."""
     if mode not in ("replace", "merge"):
         raise InvalidInput("mode 必须是 replace 或 merge / mode must be 'replace' or 'merge'")
     plan = editable_plan(session, plan_id)
-    layer = read_cells(data, filename, crs=crs, mapping=mapping, limits=limits)
+    imported = read_features(data, filename, layer=layer, crs=crs, mapping=mapping, limits=limits, progress=progress)
+    if imported.attributes_only and mode == "replace":
+        mode = "merge"
+        imported.warnings.append(
+            "属性表（无几何）只更新所列要素的属性 / a table without geometry only updates the attributes of the "
+            "features it lists"
+        )
+    _check_codes(imported)
+    if layer == "cell":
+        report = _import_cells(session, plan, imported, mode, progress)
+    else:
+        report = _import_areas(session, plan, imported, mode, progress)
+    plan.source = {
+        "filename": filename,
+        "format": imported.format,
+        "layer": layer,
+        "crs": imported.source_crs,
+        "features": len(imported.features),
+    }
+    plan.updated_at = utcnow()
+    session.flush()
+    progress("done", len(imported.features), len(imported.features))
+    return {
+        "plan_id": plan.id,
+        "layer": layer,
+        "format": imported.format,
+        "source_crs": imported.source_crs,
+        "features": len(imported.features),
+        "attributes_only": imported.attributes_only,
+        **report,
+        "warnings": imported.warnings,
+    }
+
+
+def _check_codes(imported: ImportedLayer) -> None:
     seen: dict[str, int] = {}
     errors = []
-    for c in layer.cells:
+    for f in imported.features:
         try:
-            check_code(c.code, what=f"要素 #{c.index}")
+            if imported.layer == "cell":
+                check_code(f.code, what=f"要素 #{f.index}")
+            else:
+                check_area_code(imported.layer, f.code, what=f"要素 #{f.index}")
         except InvalidInput as exc:
             errors.append(exc.message)
             continue
-        if c.code in seen:
-            errors.append(f"要素 #{c.index} ({c.code}): 编码与要素 #{seen[c.code]} 重复 / duplicate code")
-        seen[c.code] = c.index
+        if f.code in seen:
+            errors.append(f"要素 #{f.index} ({f.code}): 编码与要素 #{seen[f.code]} 重复 / duplicate code")
+        seen[f.code] = f.index
     if errors:
         raise InvalidInput(
             f"{len(errors)} 个要素编码有问题，未导入 / {len(errors)} feature(s) with bad codes, nothing imported: "
             + "; ".join(errors[:20]),
             detail=errors,
         )
-    for c in layer.cells:
-        if not shapely.is_valid(c.geom):
-            layer.warnings.append(
-                f"要素 #{c.index} ({c.code}): {shapely.is_valid_reason(c.geom)} — 已导入草案，请校验并修复 / "
+    for f in imported.features:
+        if f.geom is not None and not shapely.is_valid(f.geom):
+            imported.warnings.append(
+                f"要素 #{f.index} ({f.code}): {shapely.is_valid_reason(f.geom)} — 已导入草案，请校验并修复 / "
                 "imported into the draft as is: validate and repair"
             )
-    missing = [c for c in layer.cells if c.households is None]
+
+
+def _batches(items: list[Any], stage: str, progress: Progress) -> Any:
+    for start in range(0, len(items), BATCH):
+        progress(stage, start, len(items))
+        yield items[start : start + BATCH]
+    progress(stage, len(items), len(items))
+
+
+def _summary(codes: list[str], results: list[Any], removed: list[str]) -> dict[str, list[str]]:
+    return {
+        "added": sorted(r.code for r in results if r is not None and r.action == "add"),
+        "changed": sorted(r.code for r in results if r is not None and r.action == "change"),
+        "unchanged": sorted(code for code, r in zip(codes, results, strict=True) if r is None),
+        "removed": sorted(removed),
+    }
+
+
+def _import_cells(
+    session: Session, plan: BoundaryPlan, imported: ImportedLayer, mode: str, progress: Progress
+) -> dict[str, list[str]]:
+    features = imported.features
+    if imported.attributes_only:  # keep each cell's drafted (or live) geometry
+        drafted = {
+            c.code: c.geom
+            for c in draft_cells(session, plan, sorted({f.code[:12] for f in features}))
+            if c.geom is not None
+        }
+        unknown = [f"要素 #{f.index} ({f.code})" for f in features if f.code not in drafted]
+        if unknown:
+            raise InvalidInput(
+                f"{len(unknown)} 个网格不存在，属性表只能更新已有网格 / {len(unknown)} cell(s) not found "
+                "(an attribute table only updates existing cells): " + ", ".join(unknown[:20]),
+                detail=unknown,
+            )
+        for f in features:
+            f.geom = drafted[f.code]
+    missing = [f for f in features if f.households is None and not imported.attributes_only]
     if missing:  # no households column: count them from the buildings inside each cell
-        counted = households_of(session, sorted({c.code[:12] for c in missing})).per_cell([c.geom for c in missing])
-        for c, n in zip(missing, counted, strict=True):
-            c.households = n
-    results = put_cells(
-        session,
-        plan,
-        [CellInput(c.code, c.geom, c.name, c.households, c.population, c.cell_type, c.properties) for c in layer.cells],
-    )
+        progress("counting households", 0, len(missing))
+        counted = households_of(session, sorted({f.code[:12] for f in missing})).per_cell([f.geom for f in missing])
+        for f, n in zip(missing, counted, strict=True):
+            f.households = n
+    results: list[Any] = []
+    for batch in _batches(features, "writing", progress):
+        results += put_cells(
+            session,
+            plan,
+            [
+                CellInput(f.code, f.geom, f.name, f.households, f.population, f.cell_type, f.properties)
+                for f in batch
+                if f.geom is not None
+            ],
+        )
     removed: list[str] = []
     if mode == "replace":
-        communities = sorted({c.code[:12] for c in layer.cells})
-        for cell in draft_cells(session, plan, communities):
+        seen = {f.code for f in features}
+        for cell in draft_cells(session, plan, sorted({f.code[:12] for f in features})):
             if cell.code in seen or cell.status == "remove":
                 continue
             if cell.status == "add":  # drawn in this plan earlier, not in the new file: forget it
@@ -127,24 +230,81 @@ def import_file(
             else:
                 remove_cell(session, plan, cell.code)
                 removed.append(cell.code)
-    plan.source = {"filename": filename, "format": layer.format, "crs": layer.source_crs, "features": len(layer.cells)}
-    plan.updated_at = utcnow()
-    session.flush()
-    return {
-        "plan_id": plan.id,
-        "format": layer.format,
-        "source_crs": layer.source_crs,
-        "features": len(layer.cells),
-        "added": sorted(r.code for r in results if r is not None and r.action == "add"),
-        "changed": sorted(r.code for r in results if r is not None and r.action == "change"),
-        "unchanged": sorted(c.code for c, r in zip(layer.cells, results, strict=True) if r is None),
-        "removed": removed,
-        "warnings": layer.warnings,
-    }
+    return _summary([f.code for f in features], results, removed)
 
 
-def plan_features(session: Session, plan: BoundaryPlan, *, scope: str = "plan") -> dict[str, Any]:
-    """GeoJSON of the plan's own features (`plan`) or of the whole draft of its communities (`draft`)."""
+def _import_areas(
+    session: Session, plan: BoundaryPlan, imported: ImportedLayer, mode: str, progress: Progress
+) -> dict[str, list[str]]:
+    layer = imported.layer
+    results: list[Any] = []
+    for batch in _batches(imported.features, "writing", progress):
+        results += put_areas(
+            session,
+            plan,
+            layer,
+            [
+                AreaInput(
+                    f.code,
+                    f.geom,
+                    f.name,
+                    f.community_code,
+                    {k: getattr(f, k) for k in AREA_ATTRIBUTES[layer]},
+                )
+                for f in batch
+            ],
+        )
+    removed: list[str] = []
+    seen = {f.code for f in imported.features}
+    live = live_areas(session, layer, codes=sorted(seen))
+    communities = sorted(
+        {r.community_code for r in results if r is not None} | {r.community_code for r, _ in live.values()}
+    )
+    if mode == "replace" and communities:
+        drafted = draft_areas(session, plan, layer, communities)
+        left = [a for a in drafted if a.code not in seen and a.status != "remove"]
+        if layer == "community":
+            if left:
+                imported.warnings.append(
+                    f"{len(left)} 个社区不在文件中，保持不变 / communities are never removed by an import: "
+                    + ", ".join(a.code for a in left)
+                )
+        else:
+            for a in left:
+                if a.status == "add":
+                    revert_area(session, plan, layer, a.code)
+                else:
+                    remove_area(session, plan, layer, a.code)
+                    removed.append(a.code)
+    return _summary([f.code for f in imported.features], results, removed)
+
+
+def plan_features(session: Session, plan: BoundaryPlan, *, scope: str = "plan", layer: str = "cell") -> dict[str, Any]:
+    """GeoJSON of the plan's own features (`plan`) or of the whole draft of its communities (`draft`), for
+    cells, compounds or communities."""
+    if layer != "cell":
+        areas = draft_areas(session, plan, check_layer(layer))
+        if scope == "plan":
+            areas = [a for a in areas if a.status != "live"]
+        return feature_collection(
+            [
+                feature(
+                    a.geom if a.geom is not None else a.live_geom,
+                    {
+                        "code": a.code,
+                        "name": a.name,
+                        "community_code": a.community_code,
+                        "status": a.status,
+                        "valid": None if a.geom is None else bool(shapely.is_valid(a.geom)),
+                        **a.attributes,
+                    },
+                )
+                for a in areas
+            ],
+            plan_id=plan.id,
+            status=plan.status,
+            layer=layer,
+        )
     cells = draft_cells(session, plan)
     if scope == "plan":
         cells = [c for c in cells if c.status != "live"]
@@ -163,7 +323,7 @@ def plan_features(session: Session, plan: BoundaryPlan, *, scope: str = "plan") 
         )
         for c in cells
     ]
-    return feature_collection(features, plan_id=plan.id, status=plan.status)
+    return feature_collection(features, plan_id=plan.id, status=plan.status, layer="cell")
 
 
 def repair(session: Session, plan_id: int, codes: list[str] | None = None) -> dict[str, Any]:
@@ -180,24 +340,42 @@ def repair(session: Session, plan_id: int, codes: list[str] | None = None) -> di
     return {"plan_id": plan.id, "repaired": fixed}
 
 
-def export_plan(session: Session, plan: BoundaryPlan, fmt: str, *, scope: str = "draft") -> bytes:
-    """The draft (or only the plan's changes) as GeoJSON, GeoPackage, zipped Shapefile or CSV with WKT."""
-    cells = [c for c in draft_cells(session, plan) if c.geom is not None]
-    if scope == "plan":
-        cells = [c for c in cells if c.status != "live"]
-    rows = [
-        {
-            "code": c.code,
-            "name": c.name,
-            "community": c.community_code,
-            "cell_type": c.cell_type,
-            "households": c.households,
-            "population": c.population,
-            "status": c.status,
-            "geom": as_multipolygon(c.geom),
-        }
-        for c in cells
-    ]
+def export_plan(session: Session, plan: BoundaryPlan, fmt: str, *, scope: str = "draft", layer: str = "cell") -> bytes:
+    """The draft (or only the plan's changes) of one layer as GeoJSON, GeoPackage, zipped Shapefile, CSV with
+    WKT, or an Excel table of attributes."""
+    rows: list[dict[str, Any]]
+    if layer == "cell":
+        cells = [c for c in draft_cells(session, plan) if c.geom is not None]
+        if scope == "plan":
+            cells = [c for c in cells if c.status != "live"]
+        rows = [
+            {
+                "code": c.code,
+                "name": c.name,
+                "community": c.community_code,
+                "cell_type": c.cell_type,
+                "households": c.households,
+                "population": c.population,
+                "status": c.status,
+                "geom": as_multipolygon(c.geom),
+            }
+            for c in cells
+        ]
+    else:
+        areas = [a for a in draft_areas(session, plan, check_layer(layer)) if a.geom is not None]
+        if scope == "plan":
+            areas = [a for a in areas if a.status != "live"]
+        rows = [
+            {
+                "code": a.code,
+                "name": a.name,
+                "community": a.community_code,
+                **{k: a.attributes.get(k) for k in AREA_ATTRIBUTES[layer]},
+                "status": a.status,
+                "geom": as_multipolygon(a.geom),
+            }
+            for a in areas
+        ]
     if not rows:
-        raise InvalidInput(f"方案 {plan.id} 没有可导出的网格 / plan {plan.id} has no cells to export")
-    return write_cells(rows, fmt)
+        raise InvalidInput(f"方案 {plan.id} 没有可导出的{layer} / plan {plan.id} has no {layer}s to export")
+    return write_cells(rows, fmt, layer=f"{layer}s")

@@ -15,22 +15,25 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis.plans.draft import CELL_CODE, DraftCell, communities, draft_cells, households_of
+from gis.plans.areas import draft_areas
+from gis.plans.draft import CELL_CODE, Community, DraftCell, communities, draft_cells, households_of
 from gis.plans.geo import LocalMetric, as_multipolygon, feature, feature_collection, lonlat
 from gis.plans.models import BoundaryPlan
-from gis.plans.topology import Problem, Rules, check_community, check_compounds, invalid_location
+from gis.plans.topology import NOISE_M2, Problem, Rules, check_community, check_compounds, invalid_location
 
 __all__ = ["Rules", "validate_plan", "geometry_problems"]
 
 
-def geometry_problems(code: str, geom: BaseGeometry | None) -> tuple[list[Problem], BaseGeometry | None]:
-    """Problems of one cell geometry (in degrees) and the usable (repaired) polygonal geometry, if any."""
+def geometry_problems(
+    code: str, geom: BaseGeometry | None, what: str = "网格"
+) -> tuple[list[Problem], BaseGeometry | None]:
+    """Problems of one geometry (in degrees) and the usable (repaired) polygonal geometry, if any."""
     if geom is None or geom.is_empty:
         return [
-            Problem("empty_geometry", "error", f"网格 {code}: 几何为空 / the geometry is empty", None, [code])
+            Problem("empty_geometry", "error", f"{what} {code}: 几何为空 / the geometry is empty", None, [code])
         ], None
     if not isinstance(geom, Polygon | MultiPolygon):
-        msg = f"网格 {code}: 不是面要素 ({geom.geom_type}) / a cell must be a Polygon or MultiPolygon"
+        msg = f"{what} {code}: 不是面要素 ({geom.geom_type}) / it must be a Polygon or MultiPolygon"
         return [Problem("not_polygonal", "error", msg, shapely.point_on_surface(geom), [code])], None
     reason = shapely.is_valid_reason(geom)
     if reason == "Valid Geometry":
@@ -38,7 +41,7 @@ def geometry_problems(code: str, geom: BaseGeometry | None) -> tuple[list[Proble
     where = invalid_location(reason, geom)
     repaired = as_multipolygon(shapely.make_valid(geom))
     msg = (
-        f"网格 {code}: 几何无效 ({reason}) / invalid geometry: {reason}; "
+        f"{what} {code}: 几何无效 ({reason}) / invalid geometry: {reason}; "
         "use the make_valid repair (POST /v1/plans/{id}/repair) or redraw the ring"
     )
     extra = {"reason": reason, "repair": "make_valid", "repaired_area_changes": not repaired.is_empty}
@@ -65,31 +68,17 @@ def code_problems(cells: list[DraftCell]) -> list[Problem]:
     return out
 
 
-def _compounds(session: Session, community_codes: list[str]) -> dict[str, list[tuple[str, BaseGeometry]]]:
-    rows = session.execute(
-        text(
-            "SELECT a.code, x.code, ST_AsBinary(x.geom) FROM compounds x JOIN admin_areas a ON a.id = x.community_id "
-            "WHERE a.code = ANY(:codes) ORDER BY x.code"
-        ),
-        {"codes": community_codes},
-    ).all()
-    out: dict[str, list[tuple[str, BaseGeometry]]] = {}
-    for community, code, wkb in rows:
-        out.setdefault(community, []).append((code, shapely.from_wkb(bytes(wkb))))
-    return out
-
-
 def validate_plan(session: Session, plan: BoundaryPlan, rules: Rules | None = None) -> dict[str, Any]:
     """All problems of the plan's draft as a GeoJSON FeatureCollection (geometries in WGS84) with a summary."""
     rules = rules or Rules()
     codes = sorted(plan.base)
     if not codes:
         return _result([], {}, [])
-    comms = communities(session, codes)
+    comms = communities(session, codes, plan)
     cells = draft_cells(session, plan, codes)
     present = [c for c in cells if c.status != "remove"]
     metric = LocalMetric.around([c.geom for c in comms.values()])
-    compounds = _compounds(session, codes)
+    compounds = _drafted_compounds(session, plan, codes)
     problems: list[Problem] = code_problems(present)
     degree_problems: list[Problem] = []  # already in degrees (validity locations)
     coverage: dict[str, bool] = {}
@@ -109,6 +98,9 @@ def validate_plan(session: Session, plan: BoundaryPlan, rules: Rules | None = No
             code, usable_codes, cells_m, [k for k, _ in comp], list(metric.to_m([g for _, g in comp])), rules
         )
     degree_problems += _households(session, codes, present, rules)
+    area_found, area_degrees = area_problems(session, plan, codes, comms, metric, rules)
+    problems += area_found
+    degree_problems += area_degrees
     for p in problems:
         if p.geom is not None:
             p.geom = metric.to_deg(p.geom)
@@ -163,3 +155,173 @@ def _result(problems: list[Problem], coverage: dict[str, bool], cells: list[Draf
         "cells": len(cells),
     }
     return feature_collection(features, summary=summary)
+
+
+def _drafted_compounds(
+    session: Session, plan: BoundaryPlan, community_codes: list[str]
+) -> dict[str, list[tuple[str, BaseGeometry]]]:
+    """The compounds of each community as the plan draws them (removed ones left out, invalid ones repaired)."""
+    out: dict[str, list[tuple[str, BaseGeometry]]] = {}
+    for a in draft_areas(session, plan, "compound", community_codes):
+        if a.geom is not None and not a.geom.is_empty:
+            geom = a.geom if shapely.is_valid(a.geom) else as_multipolygon(shapely.make_valid(a.geom))
+            out.setdefault(a.community_code, []).append((a.code, geom))
+    return out
+
+
+_SIBLINGS = text(
+    """
+    SELECT s.code, ST_AsBinary(s.geom) FROM admin_areas s
+    WHERE s.level = 'community' AND left(s.code, 9) = ANY(:streets) AND s.code <> ALL(:codes)
+    """
+)
+_BUILDINGS = text(
+    """
+    SELECT x.code, count(b.id) AS buildings,
+           count(b.id) FILTER (WHERE NOT ST_Covers(ST_GeomFromWKB(CAST(d.wkb AS bytea), 4326),
+                                                   ST_PointOnSurface(b.geom))) AS outside
+    FROM unnest(CAST(:codes AS text[]), CAST(:wkbs AS text[])) AS d(code, wkb)
+    JOIN compounds x ON x.code = d.code JOIN buildings b ON b.compound_id = x.id
+    GROUP BY x.code
+    """
+)
+
+
+def area_problems(
+    session: Session,
+    plan: BoundaryPlan,
+    codes: list[str],
+    comms: dict[str, Community],
+    metric: LocalMetric,
+    rules: Rules,
+) -> tuple[list[Problem], list[Problem]]:
+    """Drafted communities and compounds: valid geometry; communities of a 街道 not overlapping; compounds
+    inside their community, not overlapping each other, not dropping buildings; no compound removed with
+    its buildings. Returns (problems in metres, problems in degrees)."""
+    metric_problems: list[Problem] = []
+    degree_problems: list[Problem] = []
+    drafted = [a for a in draft_areas(session, plan, "community", codes) if a.status in ("add", "change")]
+    for a in drafted:
+        degree_problems += geometry_problems(a.code, a.geom, "社区")[0]
+    if drafted:
+        streets = sorted({a.code[:9] for a in drafted})
+        rows = session.execute(_SIBLINGS, {"streets": streets, "codes": codes}).all()
+        others = {code: shapely.from_wkb(bytes(wkb)) for code, wkb in rows}
+        others.update({c: comm.geom for c, comm in comms.items()})
+        for a in drafted:
+            mine = metric.to_m(shapely.make_valid(comms[a.code].geom))
+            for other, geom in sorted(others.items()):
+                if other == a.code or other[:9] != a.code[:9]:
+                    continue
+                overlap = shapely.intersection(mine, metric.to_m(shapely.make_valid(geom)))
+                area = float(overlap.area)
+                if area <= NOISE_M2:
+                    continue
+                error = area >= rules.sliver_m2
+                metric_problems.append(
+                    Problem(
+                        "community_overlap" if error else "community_sliver",
+                        "error" if error else "warning",
+                        f"社区 {a.code} 与社区 {other} 重叠 {area:.1f} ㎡ / communities {a.code} and {other} overlap "
+                        f"by {area:.1f} m²; redraw the shared edge",
+                        overlap,
+                        [],
+                        area_m2=round(area, 1),
+                        extra={"communities": [a.code, other]},
+                    )
+                )
+    compounds = draft_areas(session, plan, "compound", codes)
+    changed = [a for a in compounds if a.status in ("add", "change") and a.geom is not None]
+    for a in changed:
+        found, _ = geometry_problems(a.code, a.geom, "小区")
+        degree_problems += found
+    usable = {a.code: shapely.make_valid(a.geom) for a in compounds if a.geom is not None}
+    for a in changed:
+        mine = metric.to_m(usable[a.code])
+        community = comms.get(a.community_code)
+        if community is not None:
+            outside = shapely.difference(mine, metric.to_m(shapely.make_valid(community.geom)))
+            if outside.area > max(rules.straddle_min_m2, NOISE_M2):
+                metric_problems.append(
+                    Problem(
+                        "compound_outside_community",
+                        "warning",
+                        f"小区 {a.code} 有 {outside.area:.1f} ㎡ 在社区 {a.community_code} 之外 / compound {a.code} "
+                        f"reaches {outside.area:.1f} m² outside its community {a.community_code}",
+                        outside,
+                        [],
+                        area_m2=round(float(outside.area), 1),
+                        extra={"compound": a.code},
+                    )
+                )
+        for other in compounds:
+            if other.code == a.code or other.geom is None or other.community_code != a.community_code:
+                continue
+            if other.status in ("add", "change") and other.code < a.code:
+                continue  # each pair of drafted compounds once
+            overlap = shapely.intersection(mine, metric.to_m(usable[other.code]))
+            if overlap.area > max(rules.sliver_m2, NOISE_M2):
+                metric_problems.append(
+                    Problem(
+                        "compound_overlap",
+                        "warning",
+                        f"小区 {a.code} 与小区 {other.code} 重叠 {overlap.area:.1f} ㎡ / compounds overlap",
+                        overlap,
+                        [],
+                        area_m2=round(float(overlap.area), 1),
+                        extra={"compounds": [a.code, other.code]},
+                    )
+                )
+    touched = [a for a in compounds if a.status in ("change", "remove")]
+    if touched:
+        wkbs = [shapely.to_wkb(usable[a.code], hex=True) if a.code in usable else "" for a in touched]
+        held = {
+            r.code: r
+            for r in session.execute(
+                _BUILDINGS,
+                {"codes": [a.code for a in touched if a.geom is not None], "wkbs": [w for w in wkbs if w]},
+            ).all()
+        }
+        removed = [a for a in touched if a.status == "remove"]
+        counts = _building_counts(session, [a.code for a in removed])
+        for a in removed:
+            if counts.get(a.code):
+                degree_problems.append(
+                    Problem(
+                        "compound_has_buildings",
+                        "error",
+                        f"小区 {a.code} 还有 {counts[a.code]} 栋楼，不能撤销 / compound {a.code} still has "
+                        f"{counts[a.code]} building(s): redraw it or move them before removing it",
+                        shapely.point_on_surface(a.live_geom) if a.live_geom is not None else None,
+                        [],
+                        extra={"compound": a.code, "buildings": counts[a.code]},
+                    )
+                )
+        for a in touched:
+            r = held.get(a.code)
+            if r is not None and r.outside:
+                degree_problems.append(
+                    Problem(
+                        "buildings_outside_compound",
+                        "warning",
+                        f"小区 {a.code}: {r.outside}/{r.buildings} 栋楼在新边界之外 / {r.outside} of its "
+                        f"{r.buildings} buildings lie outside the redrawn compound",
+                        shapely.point_on_surface(usable[a.code]),
+                        [],
+                        extra={"compound": a.code, "buildings_outside": int(r.outside)},
+                    )
+                )
+    return metric_problems, degree_problems
+
+
+def _building_counts(session: Session, codes: list[str]) -> dict[str, int]:
+    if not codes:
+        return {}
+    rows = session.execute(
+        text(
+            "SELECT x.code, count(b.id) FROM compounds x JOIN buildings b ON b.compound_id = x.id "
+            "WHERE x.code = ANY(:codes) GROUP BY 1"
+        ),
+        {"codes": codes},
+    ).all()
+    return {code: int(n) for code, n in rows}
