@@ -228,14 +228,14 @@ def put_area(
     plan = editable_plan(session, plan_id)
     geom = None if body.geometry is None else geometry_from_geojson(body.geometry, what=f"{layer} {code}")
     put_areas(session, plan, layer, [AreaInput(code, geom, body.name, body.community_code, body.attributes)])
-    return {"plan_id": plan_id, "operation": f"put_{layer}", "codes": [code]}
+    return {"plan_id": plan_id, "operation": "put", "codes": [code]}
 
 
 @router.delete(V1 + "/{plan_id}/areas/{layer}/{code}", response_model=OperationResult, responses=ERRORS)
 def delete_area(plan_id: PlanId, layer: AreaLayer, code: AreaCode, session: SessionDep, user: Writer) -> dict[str, Any]:
     """Remove a compound in the draft (validation refuses it while the compound still has buildings)."""
     remove_area(session, editable_plan(session, plan_id), layer, code)
-    return {"plan_id": plan_id, "operation": f"remove_{layer}", "codes": [], "removed": [code]}
+    return {"plan_id": plan_id, "operation": "remove", "codes": [], "removed": [code]}
 
 
 @router.post(V1 + "/{plan_id}/areas/{layer}/{code}/revert", response_model=OperationResult, responses=ERRORS)
@@ -244,7 +244,7 @@ def post_revert_area(
 ) -> dict[str, Any]:
     """Forget the plan's change to one compound or community."""
     revert_area(session, editable_plan(session, plan_id), layer, code)
-    return {"plan_id": plan_id, "operation": f"revert_{layer}", "codes": [code]}
+    return {"plan_id": plan_id, "operation": "revert", "codes": [code]}
 
 
 @router.delete(V1 + "/{plan_id}/features/{code}", response_model=OperationResult, responses=ERRORS)

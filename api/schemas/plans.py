@@ -82,7 +82,7 @@ class CommitRequest(BaseModel):
 
 class OperationResult(BaseModel):
     plan_id: int
-    operation: Literal["split", "merge", "reshape", "generate", "remove", "revert"]
+    operation: Literal["split", "merge", "reshape", "generate", "remove", "revert", "put"]
     codes: list[str]
     removed: list[str] = []
     households: dict[str, int] = {}

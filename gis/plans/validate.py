@@ -178,7 +178,7 @@ _SIBLINGS = text(
 _BUILDINGS = text(
     """
     SELECT x.code, count(b.id) AS buildings,
-           count(b.id) FILTER (WHERE NOT ST_Covers(ST_GeomFromWKB(CAST(d.wkb AS bytea), 4326),
+           count(b.id) FILTER (WHERE NOT ST_Covers(ST_GeomFromWKB(decode(d.wkb, 'hex'), 4326),
                                                    ST_PointOnSurface(b.geom))) AS outside
     FROM unnest(CAST(:codes AS text[]), CAST(:wkbs AS text[])) AS d(code, wkb)
     JOIN compounds x ON x.code = d.code JOIN buildings b ON b.compound_id = x.id
