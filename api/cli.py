@@ -25,6 +25,10 @@ from api.cli_tickets import register as _register_tickets  # noqa: E402  (worker
 
 _register_tickets(app)
 
+from api.cli_plans import register as _register_plans  # noqa: E402  (plans import/validate/commit …)
+
+_register_plans(app)
+
 from maps.cli import register as _register_maps  # noqa: E402  (map export …)
 
 _register_maps(app)

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = 5_000_000
     max_geometry_vertices: int = 20_000
+    # `gridgov plans import` (a file on the planner's disk, not an upload): bigger files, more features
+    max_import_bytes: int = 200_000_000
+    max_import_features: int = 100_000
     max_page_size: int = 1000
     nearest_per_type: int = 3
     nearest_radius_m: float = 3000.0

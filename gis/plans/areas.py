@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from gis.errors import Conflict, InvalidInput, NotFound
 from gis.models import utcnow
 from gis.plans.draft import ensure_base
-from gis.plans.geo import as_multipolygon
+from gis.plans.geo import as_multipolygon, same_shape
 from gis.plans.models import AREA_LAYERS, BoundaryPlan, PlanArea
 
 COMMUNITY_CODE = re.compile(r"^[0-9]{12}$")
@@ -215,7 +215,9 @@ def put_areas(session: Session, plan: BoundaryPlan, layer: str, areas: list[Area
             attrs.setdefault("kind", "closed")
             attrs.setdefault("households", 0)
         if row is not None:
-            same_geom = bool(shapely.equals(shapely.normalize(live_geom), shapely.normalize(mp)))
+            same_geom = same_shape(live_geom, mp)
+            if same_geom:  # reprojection noise: keep the live boundary exactly
+                mp = as_multipolygon(live_geom)
             same_community = layer == "community" or community_code == row.community_code
             if same_geom and same_community and name == row.name and attrs == dict(row.attributes):
                 if feat is not None:

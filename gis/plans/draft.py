@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from gis.errors import Conflict, InvalidInput, NotFound
 from gis.models import AdminArea, utcnow
-from gis.plans.geo import as_multipolygon
+from gis.plans.geo import as_multipolygon, same_shape
 from gis.plans.models import BoundaryPlan, PlanFeature
 
 CELL_CODE = re.compile(r"^[0-9]{15}$")
@@ -255,7 +255,9 @@ def put_cells(session: Session, plan: BoundaryPlan, cells: list[CellInput]) -> l
         }
         if lv is not None:
             live_geom = shapely.from_wkb(bytes(lv.wkb))
-            same = bool(shapely.equals(shapely.normalize(live_geom), shapely.normalize(mp)))
+            same = same_shape(live_geom, mp)
+            if same:  # keep the live boundary exactly, so neighbours still match vertex for vertex
+                mp = as_multipolygon(live_geom)
             live_values = {
                 "name": lv.name,
                 "households": lv.households,

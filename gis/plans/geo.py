@@ -51,6 +51,17 @@ def as_multipolygon(geom: BaseGeometry) -> MultiPolygon:
 MAX_VERTICES = 20_000  # per geometry, as gis.settings.max_geometry_vertices
 
 
+SAME_SHAPE_DEG = 1e-7  # ~1 cm: a file's round trip through another CRS is not a redraw
+
+
+def same_shape(a: BaseGeometry, b: BaseGeometry, tolerance: float = SAME_SHAPE_DEG) -> bool:
+    """The same boundary up to `tolerance` degrees (reprojection noise), e.g. a cell exported to a
+    Gauss-Krüger GeoPackage and imported back."""
+    if bool(shapely.equals(shapely.normalize(a), shapely.normalize(b))):
+        return True
+    return bool(shapely.hausdorff_distance(a, b) <= tolerance)
+
+
 def geometry_from_geojson(obj: Any, *, what: str, max_vertices: int = MAX_VERTICES) -> BaseGeometry:
     """A shapely geometry from a GeoJSON geometry (or Feature) dict, with a message naming `what`; at most
     `max_vertices` vertices."""

@@ -439,6 +439,7 @@ def read_features(
     if not table:
         progress("converting", 0, len(frame))
         frame, source = to_wgs84(frame, crs, warnings)
+        progress("converting", len(frame), len(frame))
     features, more = features_from_frame(
         frame, layer=layer, mapping=mapping, limits=limits, progress=progress, attributes_only=table
     )

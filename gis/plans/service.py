@@ -208,6 +208,7 @@ def _import_cells(
         counted = households_of(session, sorted({f.code[:12] for f in missing})).per_cell([f.geom for f in missing])
         for f, n in zip(missing, counted, strict=True):
             f.households = n
+        progress("counting households", len(missing), len(missing))
     results: list[Any] = []
     for batch in _batches(features, "writing", progress):
         results += put_cells(
