@@ -127,3 +127,19 @@ def test_import_rejects_code_of_another_community(session: Session, plan: Bounda
     rows = [{"code": other, "geom": next(iter(cells.geoms.values()))}, {"code": "12345", "geom": box(0, 0, 1, 1)}]
     with pytest.raises(InvalidInput, match=r"#2.*15"):
         import_file(session, plan.id, write_cells(rows, "geojson"), "x.geojson")
+
+
+def test_reprojection_noise_is_not_a_redraw(session: Session, plan: BoundaryPlan, cells: LiveCells) -> None:
+    """A community exported to a Gauss-Krüger GeoPackage and read back differs by far less than 1 cm: only the
+    cell really redrawn changes, and the others keep their live boundary exactly (edges still match)."""
+    rows = [{"code": c, "geom": g} for c, g in sorted(cells.geoms.items())]
+    redrawn = rows[0]["code"]
+    rows[0]["geom"] = shapely.buffer(rows[0]["geom"], -0.00005)
+    frame = gpd.GeoDataFrame(
+        [{"code": r["code"]} for r in rows], geometry=[r["geom"] for r in rows], crs=4326
+    ).to_crs(4549)
+    buf = io.BytesIO()
+    frame.to_file(buf, driver="GPKG", layer="cells")
+    report = import_file(session, plan.id, buf.getvalue(), "gk.gpkg")
+    assert report["changed"] == [redrawn] and len(report["unchanged"]) == len(rows) - 1
+    assert report["source_crs"] == "EPSG:4549"
