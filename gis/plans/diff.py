@@ -9,9 +9,11 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis.anchoring import anchored_tables
+from gis.plans.areas import draft_areas
 from gis.plans.draft import DraftCell, draft_cells
 from gis.plans.geo import LocalMetric, feature, feature_collection
-from gis.plans.models import BoundaryPlan
+from gis.plans.models import AREA_LAYERS, BoundaryPlan
 from gis.plans.reanchor import run_moves
 
 CHANGE_LABELS = {
@@ -40,7 +42,7 @@ def plan_diff(session: Session, plan: BoundaryPlan) -> dict[str, Any]:
     codes = sorted(plan.base)
     cells = draft_cells(session, plan, codes)
     if not cells:
-        return {"plan_id": plan.id, "communities": codes, "cells": [], "moved": {}, "totals": {}}
+        return {"plan_id": plan.id, "communities": codes, "cells": [], "areas": [], "moved": {}, "totals": {}}
     metric = LocalMetric.around([c.geom or c.live_geom for c in cells])
     changed = [c for c in cells if c.status != "live"]
     community_ids = list(
@@ -78,7 +80,78 @@ def plan_diff(session: Session, plan: BoundaryPlan) -> dict[str, Any]:
         )
     totals = {k: sum(1 for r in rows if r["change"] == k) for k in CHANGE_LABELS if k != "unchanged"}
     totals.update({f"moved_{t}": m["count"] for t, m in moved.items()})
-    return {"plan_id": plan.id, "communities": codes, "cells": rows, "moved": moved, "totals": totals}
+    areas = area_diff(session, plan, codes, metric)
+    totals["compounds_changed"] = sum(1 for a in areas if a["layer"] == "compound")
+    totals["communities_changed"] = sum(1 for a in areas if a["layer"] == "community")
+    return {"plan_id": plan.id, "communities": codes, "cells": rows, "areas": areas, "moved": moved, "totals": totals}
+
+
+_COMPOUND_TICKETS = text(
+    """
+    SELECT d.code,
+        (SELECT count(*) FROM tickets t WHERE t.state <> ALL(:skip) AND t.compound_code = d.code
+            AND (d.wkb = '' OR NOT ST_Covers(ST_GeomFromWKB(decode(d.wkb, 'hex'), 4326), t.geom))) AS leaving,
+        (SELECT count(*) FROM tickets t WHERE t.state <> ALL(:skip) AND d.wkb <> ''
+            AND t.compound_code IS DISTINCT FROM d.code
+            AND t.geom && ST_GeomFromWKB(decode(d.wkb, 'hex'), 4326)
+            AND ST_Covers(ST_GeomFromWKB(decode(d.wkb, 'hex'), 4326), t.geom)) AS arriving
+    FROM unnest(CAST(:codes AS text[]), CAST(:wkbs AS text[])) AS d(code, wkb)
+    """
+)
+
+
+def area_diff(session: Session, plan: BoundaryPlan, codes: list[str], metric: LocalMetric) -> list[dict[str, Any]]:
+    """Per drafted compound / community: the change, areas before and after, and for compounds how many open
+    tickets would leave or join it."""
+    out: list[dict[str, Any]] = []
+    for layer in AREA_LAYERS:
+        for a in draft_areas(session, plan, layer, codes):
+            if a.status == "live":
+                continue
+            change = {"add": "added", "remove": "removed"}.get(a.status)
+            if change is None:
+                same = a.geom is not None and a.live_geom is not None and shapely.equals(a.geom, a.live_geom)
+                change = "attributes" if same else "reshaped"
+            before = float(metric.to_m(a.live_geom).area) if a.live_geom is not None else None
+            after = float(metric.to_m(shapely.make_valid(a.geom)).area) if a.geom is not None else None
+            out.append(
+                {
+                    "layer": layer,
+                    "code": a.code,
+                    "name": a.name,
+                    "community_code": a.community_code,
+                    "change": change,
+                    "change_label": CHANGE_LABELS[change],
+                    "area_m2_before": None if before is None else round(before, 1),
+                    "area_m2_after": None if after is None else round(after, 1),
+                    "area_m2_change": round((after or 0.0) - (before or 0.0), 1),
+                }
+            )
+    compounds = [r for r in out if r["layer"] == "compound"]
+    if compounds:
+        geoms = {a.code: a.geom for a in draft_areas(session, plan, "compound", codes)}
+        skip = next((t.skip_values for t in anchored_tables() if t.table == "tickets"), ())
+        counts = {
+            r.code: r
+            for r in session.execute(
+                _COMPOUND_TICKETS,
+                {
+                    "codes": [r["code"] for r in compounds],
+                    "wkbs": [
+                        ""
+                        if geoms.get(r["code"]) is None
+                        else shapely.to_wkb(shapely.make_valid(geoms[r["code"]]), hex=True)
+                        for r in compounds
+                    ],
+                    "skip": list(skip),
+                },
+            )
+        }
+        for r in compounds:
+            c = counts.get(r["code"])
+            r["open_tickets_leaving"] = int(c.leaving) if c else 0
+            r["open_tickets_arriving"] = int(c.arriving) if c else 0
+    return out
 
 
 def diff_geojson(session: Session, plan: BoundaryPlan) -> dict[str, Any]:

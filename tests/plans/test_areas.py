@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from gis.errors import Conflict, InvalidGeometry, InvalidInput
 from gis.plans.areas import AreaInput, put_areas, remove_area
 from gis.plans.commit import commit_plan
+from gis.plans.diff import plan_diff
 from gis.plans.draft import CellInput, next_codes, put_cells, remove_cell
 from gis.plans.io import write_cells
 from gis.plans.models import BoundaryPlan, PlanArea
@@ -89,6 +90,11 @@ def test_compound_redraw_from_a_file_moves_open_tickets_into_it(session: Session
     assert found["summary"]["ok"], found["summary"]
     live_geom = _geom(session, "SELECT ST_AsBinary(geom) FROM compounds WHERE code = :c", c=code)
     assert shapely.equals(live_geom, geom)  # nothing live before the commit
+
+    diff = plan_diff(session, plan)
+    (row,) = [a for a in diff["areas"] if a["code"] == code]
+    assert row["change"] == "reshaped" and row["area_m2_change"] > 0 and row["layer"] == "compound"
+    assert row["open_tickets_arriving"] >= 1 and diff["totals"]["compounds_changed"] == 1
 
     committed = commit_plan(session, plan.id, message="小区扩建", rules=LOOSE)
     assert committed["compounds"]["change"] == [code]
