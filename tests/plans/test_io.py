@@ -143,3 +143,13 @@ def test_reprojection_noise_is_not_a_redraw(session: Session, plan: BoundaryPlan
     report = import_file(session, plan.id, buf.getvalue(), "gk.gpkg")
     assert report["changed"] == [redrawn] and len(report["unchanged"]) == len(rows) - 1
     assert report["source_crs"] == "EPSG:4549"
+
+
+def test_same_shape_tolerates_noise_not_redraws() -> None:
+    from gis.plans.geo import same_shape
+
+    cell = box(117.0, 36.6, 117.01, 36.61)
+    assert same_shape(cell, shapely.transform(cell, lambda xy: xy + 3e-8))  # ~3 mm of reprojection noise
+    assert not same_shape(cell, shapely.transform(cell, lambda xy: xy + 3e-6))  # ~30 cm: a real move
+    shrunk = shapely.difference(cell, box(117.0, 36.6, 117.005, 36.605))  # a corner given to a neighbour
+    assert not same_shape(cell, shrunk)
