@@ -144,4 +144,6 @@ class PlanDiffMap:
     changed: dict[str, Any]  # pieces of ground that move cell: from_code, to_code, area_m2, tickets
     affected: dict[str, int]  # what a commit re-anchors: tickets, resources, compounds, buildings …
     bounds: tuple[float, float, float, float]
+    # redrawn compounds / communities: layer, code, name, change (added|changed|removed), side (live|draft)
+    areas: dict[str, Any] = field(default_factory=lambda: {"type": "FeatureCollection", "features": []})
     generated_at: datetime = field(default_factory=_now)

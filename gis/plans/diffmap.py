@@ -12,11 +12,14 @@ from sqlalchemy.orm import Session
 
 from gis.mapdata import PlanDiffMap
 from gis.models import User
+from gis.plans.areas import draft_areas
 from gis.plans.diff import plan_diff
 from gis.plans.draft import draft_cells, get_plan
 from gis.plans.geo import LocalMetric, feature, feature_collection
+from gis.plans.models import AREA_LAYERS
 from gis.plans.topology import NOISE_M2
 
+_AREA_CHANGE = {"add": "added", "change": "changed", "remove": "removed"}
 _MAP_CHANGE = {"added": "added", "removed": "removed", "reshaped": "changed", "attributes": "changed"}
 
 
@@ -46,6 +49,16 @@ def plan_diff_map(session: Session, plan_id: int) -> PlanDiffMap:
             )
         )
     pieces = _moving_ground(cells, diff)
+    areas = []
+    for layer in AREA_LAYERS:
+        for a in draft_areas(session, plan, layer):
+            if a.status == "live":
+                continue
+            props = {"layer": layer, "code": a.code, "name": a.name, "change": _AREA_CHANGE[a.status]}
+            if a.live_geom is not None:
+                areas.append(feature(a.live_geom, {**props, "side": "live"}))
+            if a.geom is not None:
+                areas.append(feature(a.geom, {**props, "side": "draft"}))
     affected = {table: int(m["count"]) for table, m in diff["moved"].items()}
     geoms = [c.geom or c.live_geom for c in cells if (c.geom or c.live_geom) is not None]
     bounds = tuple(float(v) for v in shapely.total_bounds(geoms)) if geoms else (0.0, 0.0, 0.0, 0.0)
@@ -65,6 +78,7 @@ def plan_diff_map(session: Session, plan_id: int) -> PlanDiffMap:
         changed=feature_collection(pieces),
         affected=affected,
         bounds=(bounds[0], bounds[1], bounds[2], bounds[3]),
+        areas=feature_collection(areas),
     )
 
 

@@ -18,6 +18,7 @@ from gis.errors import Conflict, InvalidGeometry, InvalidInput
 from gis.plans.areas import AreaInput, put_areas, remove_area
 from gis.plans.commit import commit_plan
 from gis.plans.diff import plan_diff
+from gis.plans.diffmap import plan_diff_map
 from gis.plans.draft import CellInput, next_codes, put_cells, remove_cell
 from gis.plans.io import write_cells
 from gis.plans.models import BoundaryPlan, PlanArea
@@ -95,6 +96,8 @@ def test_compound_redraw_from_a_file_moves_open_tickets_into_it(session: Session
     (row,) = [a for a in diff["areas"] if a["code"] == code]
     assert row["change"] == "reshaped" and row["area_m2_change"] > 0 and row["layer"] == "compound"
     assert row["open_tickets_arriving"] >= 1 and diff["totals"]["compounds_changed"] == 1
+    drawn = plan_diff_map(session, plan.id).areas["features"]  # the diff map shows old and new outline
+    assert {(f["properties"]["code"], f["properties"]["side"]) for f in drawn} == {(code, "live"), (code, "draft")}
 
     committed = commit_plan(session, plan.id, message="小区扩建", rules=LOOSE)
     assert committed["compounds"]["change"] == [code]
