@@ -54,8 +54,12 @@ def counts(session: Session) -> dict[str, int]:
 
 def _purge(session: Session) -> None:
     from data.demo_tickets import purge_demo_tickets
+    from gis.plans.models import BoundaryPlan, PlanCommit
 
     purge_demo_tickets(session)
+    # plans are drawn on the demo's cells: they go with them (plan_features/areas/imports cascade)
+    session.execute(delete(PlanCommit))
+    session.execute(delete(BoundaryPlan))
     for model in (CellStaff, Building, Compound, ServiceResource, GridCell, Street, ApiToken, User):
         session.execute(delete(model))
     session.execute(delete(AdminArea).where(AdminArea.level == "community"))
