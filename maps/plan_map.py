@@ -1,14 +1,32 @@
 """Plan diff map for planners (规划员): live cells against a draft plan, the ground that changes cell
 highlighted, and what a commit would re-anchor (tickets, resources, compounds). Built from a
 gis.mapdata.PlanDiffMap that the planning module fills; the page = PLAN_MAP_LAYERS.
+
+Plans are not public, so /maps/plans/{id} opened by a link (no Authorization header) gets
+`plan_shell_page`: a page holding no plan data whose script asks the same URL again with the token the
+other pages keep in localStorage, and shows the diff map it gets (or why it cannot).
 """
 
 from __future__ import annotations
 
+import json
+
 import folium
 
 from gis.mapdata import PlanDiffMap
-from maps.core import Layer, PageContext, add_html, build_page, esc, legend_row, render_page, swatch
+from maps.assets import PAGE_CSS, outside_urls
+from maps.core import (
+    VIEWPORT,
+    Layer,
+    OutsideAssetError,
+    PageContext,
+    add_html,
+    build_page,
+    esc,
+    legend_row,
+    render_page,
+    swatch,
+)
 
 CHANGE_STYLES: dict[str, tuple[str, str]] = {  # change -> (colour, label)
     "added": ("#2e7d32", "新增网格"),
@@ -21,6 +39,8 @@ MOVED_STYLE = {"color": "#e65100", "weight": 1, "fillColor": "#ff9800", "fillOpa
 
 
 def live_cells(m: folium.Map, ctx: PageContext, data: PlanDiffMap) -> None:
+    if not data.live["features"]:  # a new plan, or only new communities
+        return
     folium.GeoJson(
         ctx.features(data.live),
         name="现行网格",
@@ -37,6 +57,8 @@ def draft_cells(m: folium.Map, ctx: PageContext, data: PlanDiffMap) -> None:
         colour = CHANGE_STYLES.get(str(change), CHANGE_STYLES["unchanged"])[0]
         return {"color": colour, "weight": 2.5, "fillColor": colour, "fillOpacity": 0.08}
 
+    if not data.draft["features"]:
+        return
     folium.GeoJson(
         ctx.features(data.draft),
         name="草案网格",
@@ -65,9 +87,12 @@ def moved_ground(m: folium.Map, ctx: PageContext, data: PlanDiffMap) -> None:
 
 PLAN_MAP_LAYERS: list[Layer[PlanDiffMap]] = [live_cells, draft_cells, moved_ground]
 
+PLAN_STATUS_LABELS = {"draft": "草案", "committed": "已提交", "abandoned": "已废弃"}
+
 AFFECTED_LABELS = {
     "tickets": "工单",
     "resources": "服务资源",
+    "service_resources": "服务资源",
     "compounds": "小区",
     "buildings": "楼栋",
     "patrols": "巡查记录",
@@ -75,9 +100,9 @@ AFFECTED_LABELS = {
 
 
 def plan_map(data: PlanDiffMap, ctx: PageContext, layers: list[Layer[PlanDiffMap]] | None = None) -> folium.Map:
-    m = build_page(
-        ctx, data, layers if layers is not None else PLAN_MAP_LAYERS, init={"bounds": ctx.bounds(data.bounds)}
-    )
+    empty = not data.draft["features"] and not data.live["features"]
+    init = {} if empty else {"bounds": ctx.bounds(data.bounds)}
+    m = build_page(ctx, data, layers if layers is not None else PLAN_MAP_LAYERS, init=init)
     plan = data.plan
     counts = dict.fromkeys(CHANGE_STYLES, 0)
     for f in data.draft["features"]:
@@ -85,16 +110,24 @@ def plan_map(data: PlanDiffMap, ctx: PageContext, layers: list[Layer[PlanDiffMap
         counts[change] = counts.get(change, 0) + 1
     rows = "".join(f"<li>{esc(label)}：{counts.get(change, 0)}</li>" for change, (_, label) in CHANGE_STYLES.items())
     affected = "".join(f"<li>{esc(AFFECTED_LABELS.get(k, k))}：{v}</li>" for k, v in data.affected.items())
+    status = str(plan.get("status") or "")
+    plan_id = plan.get("id")
+    editor = (
+        f'<a class="gg-btn" href="{esc(ctx.link(f"/plans/{int(plan_id)}/edit"))}">编辑器 / editor</a>'
+        if plan_id is not None
+        else ""
+    )
     add_html(
         m,
         f'<header class="gg-head"><div><h1>网格调整草案 · {esc(plan.get("name"))}</h1>'
-        f'<div class="gg-sub">{esc(plan.get("code"))} · {esc(plan.get("status"))}</div></div>'
-        '<div class="gg-actions"><button type="button" data-print>打印</button></div></header>',
+        f'<div class="gg-sub">{esc(plan.get("code"))} · {esc(PLAN_STATUS_LABELS.get(status, status))}</div></div>'
+        f'<div class="gg-actions">{editor}<button type="button" data-print>打印</button></div></header>',
     )
     add_html(
         m,
         '<aside class="gg-panel"><section class="gg-card"><h2>变化概况</h2>'
-        f'<ul class="gg-list">{rows}</ul></section>'
+        + ('<div class="gg-muted">方案还没有任何网格 / the plan has no cells yet</div>' if empty else "")
+        + f'<ul class="gg-list">{rows}</ul></section>'
         f'<section class="gg-card"><h2>提交后需重新归属</h2><ul class="gg-list">{affected}</ul>'
         '<div class="gg-muted">提交时旧版本网格关闭、新版本生效，历史记录保留。</div></section></aside>',
     )
@@ -103,3 +136,64 @@ def plan_map(data: PlanDiffMap, ctx: PageContext, layers: list[Layer[PlanDiffMap
 
 def plan_page(data: PlanDiffMap, ctx: PageContext) -> str:
     return render_page(plan_map(data, ctx), ctx)
+
+
+_SHELL_SCRIPT = """
+(function () {
+  var KEY = "gridgov.token", msg = document.getElementById("gg-plan-msg"), url = __URL__;
+  if (location.hash.indexOf("token=") >= 0) {  // a link carrying the token: keep it, hide it
+    var t = new URLSearchParams(location.hash.slice(1)).get("token");
+    if (t) localStorage.setItem(KEY, t);
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+  var token = localStorage.getItem(KEY);
+  if (!token) { msg.textContent = "请先登录：在方案编辑器或网格运行图登录后再打开对比图。"; return; }
+  fetch(url, { headers: { Authorization: "Bearer " + token }, cache: "no-store" })
+    .then(function (r) {
+      if (r.ok) return r.text();
+      if (r.status === 401) localStorage.removeItem(KEY);
+      return r.json().catch(function () { return {}; }).then(function (body) {
+        var why = { 401: "登录已过期，请重新登录。", 403: "只有规划员、管理员和社区管理员可以查看规划方案。",
+                    404: "方案不存在。" }[r.status] || "加载失败（HTTP " + r.status + "）";
+        throw why + (body.message ? " " + body.message : "");
+      });
+    })
+    .then(function (html) {  // the diff map itself replaces this shell, at the same address
+      document.open();
+      document.write(html);
+      document.close();
+    })
+    .catch(function (err) { msg.textContent = typeof err === "string" ? err : "无法连接服务器"; });
+})();
+"""
+
+
+def plan_shell_page(plan_id: int, ctx: PageContext) -> str:
+    """The page a link to /maps/plans/{id} opens: no plan data, only a script that asks for the diff map with
+    the stored token (401/403/404 explained in Chinese) and shows it."""
+    page_url = ctx.link(f"/maps/plans/{int(plan_id)}")
+    editor_url = ctx.link(f"/plans/{int(plan_id)}/edit")
+    script = _SHELL_SCRIPT.replace("__URL__", json.dumps(page_url))
+    html = f"""<!DOCTYPE html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+{VIEWPORT}
+<title>{esc(ctx.title)}</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="{esc(ctx.link(PAGE_CSS[1]))}">
+</head>
+<body class="gg-doc">
+<header class="gg-head"><div><h1>网格调整对比图 · 方案 {int(plan_id)}</h1>
+<div class="gg-sub">网格化管理 · 规划方案</div></div>
+<div class="gg-actions"><a class="gg-btn" href="{esc(editor_url)}">编辑器 / editor</a></div>
+</header>
+<main class="gg-ticket-page"><div id="gg-plan-msg" class="gg-status">正在加载…</div></main>
+<script>{script}</script>
+</body>
+</html>
+"""
+    bad = outside_urls(html, allowed_hosts=ctx.allowed_hosts)
+    if bad:
+        raise OutsideAssetError(f"page {ctx.path} references outside hosts: {sorted(set(bad))[:5]}")
+    return html

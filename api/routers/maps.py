@@ -8,6 +8,8 @@ token (jurisdiction-limited), which the page keeps in localStorage after its sma
 the clusters, heat, per-cell counts) need a token too and show only the tickets the user may read
 (gis.tickets.access), filtered by category / state / opening date; a bad filter is a 422.
 The ticket page /maps/tickets/{id} is a shell as well: it reads /v1/tickets/{id} with the stored token.
+The plan diff map /maps/plans/{id} answers a request without a token with such a shell, which asks again
+with the stored token.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import FileResponse, HTMLResponse
 
-from api.deps import CurrentUser, SessionDep, SettingsDep
+from api.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep
 from gis.auth import require_role, scope_codes
 from gis.crs import to_wgs84
 from gis.errors import InvalidInput
@@ -36,13 +38,14 @@ from gis.mapdata import (
     ticket_scope,
 )
 from gis.plans.diffmap import plan_diff_map
+from gis.plans.draft import get_plan
 from gis.settings import Settings
 from maps.assets import resolve_asset
 from maps.basemaps import basemap_from_settings, project_features, projection_for
 from maps.community_map import community_page
 from maps.core import PageContext
 from maps.operations_map import OperationsData, operations_page
-from maps.plan_map import plan_page
+from maps.plan_map import plan_page, plan_shell_page
 from maps.resource_map import compound_page
 from maps.ticket_page import ticket_page
 
@@ -91,17 +94,23 @@ def ticket_map_page(ticket_id: Annotated[int, Path(ge=1, le=2**31 - 1)], setting
 
 @router.get("/maps/plans/{plan_id}", response_class=HTMLResponse, summary="plan diff map (planner token)")
 def plan_diff_page(
-    plan_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep, settings: SettingsDep, user: CurrentUser
+    plan_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep, settings: SettingsDep, user: OptionalUser
 ) -> HTMLResponse:
     """Live cells against a draft plan, the ground that changes cell, and what a commit would move.
 
-    Plans are not public: send the planner's bearer token (e.g. `curl -H 'Authorization: Bearer …'
-    … > diff.html`, or open it from the plan editor).
+    Plans are not public. With a planner's, admin's or manager's bearer token (e.g. `curl -H 'Authorization:
+    Bearer …' … > diff.html`) the answer is the diff map; other roles get 403, a bad token 401. Without the
+    header (a link, e.g. from the plan editor) the answer is a shell holding no plan data whose script asks
+    this URL again with the token the map pages keep in localStorage.
     """
+    ctx = _context(settings, f"/maps/plans/{plan_id}", f"网格调整对比图 · 方案 {plan_id}")
+    headers = {**PAGE_HEADERS, "Vary": "Authorization"}
+    if user is None:
+        get_plan(session, plan_id)  # 404 for a plan that does not exist, as the editor page does
+        return HTMLResponse(plan_shell_page(plan_id, ctx), headers=headers)
     require_role(user, "planner", "admin", "manager")
     data = plan_diff_map(session, plan_id)
-    ctx = _context(settings, f"/maps/plans/{plan_id}", f"网格调整对比图 · 方案 {plan_id}")
-    return HTMLResponse(plan_page(data, ctx), headers=PAGE_HEADERS)
+    return HTMLResponse(plan_page(data, ctx), headers=headers)
 
 
 @router.get("/assets/{path:path}", include_in_schema=False)

@@ -33,9 +33,27 @@ def test_diff_page_shows_the_change(
 
 
 def test_diff_page_needs_a_planner(client: TestClient, plan: BoundaryPlan, make_user: Maker) -> None:
-    assert client.get(f"/maps/plans/{plan.id}").status_code == 401
     _, worker = make_user("grid_worker", jurisdiction=["370102010001001"])
     assert client.get(f"/maps/plans/{plan.id}", headers=worker).status_code == 403
+    bad = client.get(f"/maps/plans/{plan.id}", headers={"Authorization": "Bearer not-a-token"})
+    assert bad.status_code == 401 and bad.json()["error"] == "unauthorized"
     _, planner = make_user("planner")
     missing = client.get("/maps/plans/999999", headers=planner)
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+    _, manager = make_user("manager", jurisdiction=["370102010001"])
+    assert client.get(f"/maps/plans/{plan.id}", headers=manager).status_code == 200
+
+
+def test_a_link_gets_a_shell_without_plan_data(
+    client: TestClient, session: Session, plan: BoundaryPlan, cells: LiveCells
+) -> None:
+    """Opened by a link (no Authorization header) the page holds nothing of the plan; its script asks again
+    with the token kept in localStorage."""
+    a, b, new_a, new_b = _shift_edge(cells)
+    put_cells(session, plan, [CellInput(a, new_a), CellInput(b, new_b)])
+    session.commit()
+    r = client.get(f"/maps/plans/{plan.id}")
+    assert r.status_code == 200 and "Authorization" in r.headers["vary"]
+    assert "gridgov.token" in r.text and "Bearer" in r.text
+    assert a not in r.text and "变化概况" not in r.text and "leaflet" not in r.text
+    assert client.get("/maps/plans/999999").status_code == 404

@@ -1,47 +1,513 @@
-"""The plan editor page in a real Chromium: it loads with local assets only, draws the draft cells of a
-generated plan, and the validate button lists the plan's problems."""
+"""The plan editor in a real Chromium, as a planner (规划员) uses it: select a cell (only it gets vertex handles),
+edit its name and households, split it by households and by a drawn line, merge, draw a new cell, remove and
+revert (validation shows the gap meanwhile), open the diff map by its link, import a file with progress and
+commit. Local assets only, no console error.
+
+Unlike tests/maps/test_browser.py the server here runs with real authentication: a planner is created and
+logs in, because commits and imports record who made them. Plans, users and the synthetic community are
+committed (the live server must see them) and removed afterwards; the demo's live cells are never committed.
+"""
 
 from __future__ import annotations
 
+import json
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, delete
+import shapely
+import uvicorn
+from shapely.geometry import Polygon, mapping
+from sqlalchemy import Engine, delete, select, text
 from sqlalchemy.orm import Session
 
+from api.app import create_app
+from gis.auth import create_user, login
+from gis.models import AdminArea, GridCell, User
 from gis.plans import ops
-from gis.plans.models import BoundaryPlan
+from gis.plans.draft import DraftCell, draft_cells, ensure_base
+from gis.plans.models import BoundaryPlan, PlanCommit
 from gis.plans.service import create_plan
-from tests.maps.test_browser import CHROMIUM, browser, open_page, server, shot  # noqa: F401  (fixtures)
+from gis.settings import Settings
+from tests.conftest import ewkt
+from tests.conftest import test_database_url as database_url
+from tests.maps.test_browser import CHROMIUM, Watch, browser, shot  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed (make browser)")
 
 COMMUNITY = "370102010003"
+SYNTHETIC = "990000000077"  # a community far from the demo, for the import and the commit
+HANDLES = ".leaflet-marker-pane .marker-icon:not(.marker-icon-middle)"
 
 
-@pytest.fixture()
-def committed_plan(engine: Engine) -> Iterator[int]:
-    """A draft plan the live server can see (committed), removed afterwards; live cells are untouched."""
+# --- fixtures: a live server with real logins, a planner, plans ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def live_server(engine: Engine) -> Iterator[str]:
+    app = create_app(Settings(database_url=database_url()))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def planner_token(engine: Engine) -> Iterator[str]:
     with Session(engine) as s:
-        plan = create_plan(s, name="编辑器测试")
-        ops.generate(s, plan.id, COMMUNITY, 200, 300)
+        user = create_user(
+            s, username="editor-test-planner", password="pw-editor", full_name="规划测试", role="planner"
+        )
+        token, _ = login(s, username=user.username, password="pw-editor")
         s.commit()
-        plan_id = plan.id
-    yield plan_id
+        user_id = user.id
+    yield token
     with Session(engine) as s:
+        s.execute(delete(User).where(User.id == user_id))  # tokens go with it (ON DELETE CASCADE)
+        s.commit()
+
+
+def _drop_plan(engine: Engine, plan_id: int) -> None:
+    with Session(engine) as s:
+        s.execute(delete(PlanCommit).where(PlanCommit.plan_id == plan_id))
         s.execute(delete(BoundaryPlan).where(BoundaryPlan.id == plan_id))
         s.commit()
 
 
-def test_editor_draws_the_draft_and_validates(browser: Any, server: str, committed_plan: int) -> None:  # noqa: F811
-    page, watch = open_page(browser, f"{server}/plans/{committed_plan}/edit", token="browser-test-token")
-    page.wait_for_function("document.querySelectorAll('.leaflet-overlay-pane path').length > 10", timeout=10_000)
-    assert watch.errors == [] and watch.outside(server) == [], (watch.errors, watch.requests)
-    assert any(f"/v1/plans/{committed_plan}/features?scope=draft" in u for u in watch.requests)
-    page.locator("#validate").click()
-    page.wait_for_function("document.querySelector('#status').textContent.length > 0", timeout=10_000)
-    status = page.locator("#status").inner_text()
-    assert "可以提交" in status or "错误" in status
-    assert watch.errors == []
+@pytest.fixture()
+def committed_plan(engine: Engine) -> Iterator[int]:
+    """A draft plan that starts from a demo community's live cells, which the live server can see (committed to
+    the database); removed afterwards. Live cells are untouched."""
+    with Session(engine) as s:
+        plan = create_plan(s, name="编辑器测试")
+        ensure_base(s, plan, COMMUNITY)
+        s.commit()
+        plan_id = plan.id
+    yield plan_id
+    _drop_plan(engine, plan_id)
+
+
+@pytest.fixture()
+def generated_plan(engine: Engine) -> Iterator[int]:
+    """A draft plan redrawing a demo community by household counts (every cell changes)."""
+    with Session(engine) as s:
+        plan = create_plan(s, name="编辑器测试（生成）")
+        ops.generate(s, plan.id, COMMUNITY, 200, 300)
+        s.commit()
+        plan_id = plan.id
+    yield plan_id
+    _drop_plan(engine, plan_id)
+
+
+# The synthetic community: two square cells; the import moves their shared edge east by a fifth of a cell.
+# Every edge carries the vertices of both versions, so that the coverage checks (done in a local metric
+# projection, where an edge between two far vertices bends) see shared edges vertex for vertex.
+OX, OY, STEP = 101.0, 31.0, 0.01
+EDGES = (OX + STEP, OX + 1.2 * STEP)  # the live shared edge, the imported one
+
+
+def _ring(x0: float, x1: float) -> Polygon:
+    xs = sorted({x0, x1, *(x for x in EDGES if x0 < x < x1)})
+    return Polygon([(x, OY) for x in xs] + [(x, OY + STEP) for x in reversed(xs)])
+
+
+@pytest.fixture()
+def synthetic_plan(engine: Engine) -> Iterator[int]:
+    """An empty plan, and a community of two live cells far from the demo that it may commit: the commit
+    changes only these, and everything is removed afterwards."""
+    with Session(engine) as s:
+        community = AdminArea(
+            code=SYNTHETIC, name="编辑器测试社区", level="community", geom=ewkt(_ring(OX, OX + 2 * STEP))
+        )
+        s.add(community)
+        s.flush()
+        for i, (x0, x1) in enumerate([(OX, EDGES[0]), (EDGES[0], OX + 2 * STEP)], start=1):
+            s.add(
+                GridCell(
+                    code=f"{SYNTHETIC}00{i}", name=f"测试第{i}网格", community_id=community.id, geom=ewkt(_ring(x0, x1))
+                )
+            )
+        plan = create_plan(s, name="导入与提交测试")
+        s.commit()
+        plan_id, community_id = plan.id, community.id
+    yield plan_id
+    _drop_plan(engine, plan_id)
+    with Session(engine) as s:
+        s.execute(delete(GridCell).where(GridCell.community_id == community_id))
+        s.execute(delete(AdminArea).where(AdminArea.id == community_id))
+        s.commit()
+
+
+# --- helpers ---------------------------------------------------------------------------------------------------
+
+
+def draft(engine: Engine, plan_id: int) -> dict[str, DraftCell]:
+    """The plan's draft as the API sees it (removed cells included, status live/add/change/remove)."""
+    with Session(engine) as s:
+        plan = s.scalar(select(BoundaryPlan).where(BoundaryPlan.id == plan_id))
+        assert plan is not None
+        return {c.code: c for c in draft_cells(s, plan)}
+
+
+def present(cells: dict[str, DraftCell]) -> list[str]:
+    return sorted(code for code, c in cells.items() if c.status != "remove")
+
+
+def vertices(cell: DraftCell) -> int:
+    """Vertex handles geoman shows: every ring's points without the closing one."""
+    assert cell.geom is not None
+    return sum(len(r.coords) - 1 for p in cell.geom.geoms for r in (p.exterior, *p.interiors))
+
+
+def open_editor(browser: Any, url: str, token: str, *, size: tuple[int, int] = (1280, 800)) -> tuple[Any, Watch]:  # noqa: F811
+    """The editor as a planner opens it from a link carrying the token (#token=…, kept in localStorage)."""
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="zh-CN")
+    page = context.new_page()
+    watch = Watch()
+    watch.attach(page)
+    page.goto(f"{url}#token={token}")
+    page.wait_for_load_state("networkidle")
+    settle(page)
+    assert "token" not in page.url, "the token leaves the address bar"
+    return page, watch
+
+
+def settle(page: Any) -> None:
+    page.wait_for_timeout(50)
+    page.wait_for_function("planEditor.ready && planEditor.busy === 0", timeout=15_000)
+
+
+def status_says(page: Any, text: str) -> None:
+    page.wait_for_function("t => document.getElementById('status').textContent.includes(t)", arg=text, timeout=15_000)
+    settle(page)
+
+
+def screen(page: Any, lon: float, lat: float) -> tuple[float, float]:
+    x, y = page.evaluate(
+        """([lat, lon]) => {
+          const p = planEditor.map.latLngToContainerPoint([lat, lon]);
+          const r = planEditor.map.getContainer().getBoundingClientRect();
+          return [r.left + p.x, r.top + p.y];
+        }""",
+        [lat, lon],
+    )
+    return float(x), float(y)
+
+
+def click_cell(page: Any, cell: DraftCell) -> None:
+    """Click well inside the cell (its bounding box centre may lie in a neighbour, or under a vertex handle)."""
+    geom = cell.geom if cell.geom is not None else cell.live_geom
+    assert geom is not None
+    part = max(geom.geoms, key=lambda g: g.area)
+    inner = part.buffer(-1e-4)
+    point = (inner if not inner.is_empty else part).point_on_surface()
+    page.mouse.click(*screen(page, point.x, point.y))
+
+
+def centre(page: Any, code: str) -> tuple[float, float, dict[str, float]]:
+    b = page.locator(f"path.pe-cell-{code}").bounding_box()
+    assert b
+    return b["x"] + b["width"] / 2, b["y"] + b["height"] / 2, b
+
+
+def handles_inside(page: Any, code: str) -> bool:
+    _, _, b = centre(page, code)
+    for h in page.locator(HANDLES).all():
+        m = h.bounding_box()
+        x, y = m["x"] + m["width"] / 2, m["y"] + m["height"] / 2
+        if not (b["x"] - 3 <= x <= b["x"] + b["width"] + 3 and b["y"] - 3 <= y <= b["y"] + b["height"] + 3):
+            return False
+    return True
+
+
+def watch_context(context: Any) -> Watch:
+    """A Watch over every page of a browser context (a link opening a new tab)."""
+    w = Watch()
+    context.on("console", lambda m: w.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    context.on("weberror", lambda e: w.errors.append(f"page error: {e.error}"))
+    context.on("requestfailed", lambda r: w.errors.append(f"failed: {r.url} {r.failure}"))
+    context.on("response", lambda r: w.errors.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+    context.on("request", lambda r: w.requests.append(r.url))
+    return w
+
+
+def without(errors: list[str], *expected: str) -> list[str]:
+    """Console/HTTP errors other than the refusals a step asked for (a 422 logs 'Failed to load resource')."""
+    return [e for e in errors if not any(x in e for x in expected)]
+
+
+# --- tests ------------------------------------------------------------------------------------------------------
+
+
+def test_select_edit_split_merge_remove_revert(
+    browser: Any,  # noqa: F811
+    live_server: str,
+    planner_token: str,
+    committed_plan: int,
+    engine: Engine,
+) -> None:
+    page, watch = open_editor(browser, f"{live_server}/plans/{committed_plan}/edit", planner_token)
+    settle(page)
+    assert watch.errors == [] and watch.outside(live_server) == [], (watch.errors, watch.outside(live_server))
+    cells = draft(engine, committed_plan)
+    codes = present(cells)
+    assert page.locator("path.pe-cell").count() == len(cells)
+    assert f"{len(codes)} 个网格" in page.locator("#plan-counts").inner_text()
+    assert page.locator(HANDLES).count() == 0, "nothing is editable before a cell is selected"
+    assert (
+        page.locator(".leaflet-pm-icon-polygon").count() == 1 and page.locator(".leaflet-pm-icon-polyline").count() == 1
+    )
+    assert page.locator(".leaflet-pm-icon-circle, .leaflet-pm-icon-marker, .leaflet-pm-icon-delete").count() == 0
+
+    # select: the panel shows the cell, and only it gets vertex handles
+    a, b = codes[0], codes[1]
+    click_cell(page, cells[a])
+    assert page.locator("#cell-code").inner_text() == a
+    assert page.locator("#cell-name").input_value() == cells[a].name
+    assert page.locator("#cell-households").input_value() == str(cells[a].households)
+    assert (
+        page.locator("#cell-status").inner_text()
+        == {"live": "现行 / live", "add": "新增 / added", "change": "修改 / changed"}[cells[a].status]
+    )
+    assert page.locator(HANDLES).count() == vertices(cells[a]) and handles_inside(page, a)
+    click_cell(page, cells[b])
+    assert page.locator("#cell-code").inner_text() == b
+    assert page.locator(HANDLES).count() == vertices(cells[b]) and handles_inside(page, b)
+    page.keyboard.press("Escape")
+    assert page.locator(HANDLES).count() == 0 and page.locator("#cell-info").is_hidden()
     shot(page, "plan-editor.png")
+
+    # name and households, saved to the plan
+    click_cell(page, cells[a])
+    page.fill("#cell-name", "测试改名网格")
+    page.fill("#cell-households", "234")
+    page.locator("#save-attrs").click()
+    status_says(page, "已保存")
+    saved = draft(engine, committed_plan)[a]
+    assert (saved.name, saved.households, saved.status) == ("测试改名网格", 234, "change")
+    assert (
+        page.locator("#cell-status").inner_text() == "修改 / changed" and page.locator("#cell-code").inner_text() == a
+    )
+
+    # split the biggest cell into two by households, then merge the new piece back
+    big = max(codes, key=lambda c: cells[c].households)
+    click_cell(page, cells[big])
+    page.fill("#parts", "2")
+    page.locator("#split-parts").click()
+    status_says(page, "已按户数拆分")
+    after = draft(engine, committed_plan)
+    assert len(present(after)) == len(codes) + 1
+    (piece,) = set(present(after)) - set(codes)
+    assert page.locator("path.pe-cell").count() == len(after)
+    assert page.locator("#cell-code").inner_text() == big, "the split cell stays selected"
+    page.locator("#merge").click()
+    click_cell(page, after[piece])
+    status_says(page, "并入")
+    assert present(draft(engine, committed_plan)) == codes
+
+    # remove a cell: validation shows the gap it leaves; a commit is refused; revert
+    victim = next(c for c in codes if c not in (a, big))
+    click_cell(page, cells[victim])
+    page.locator("#remove").click()
+    page.locator("#remove-yes").click()
+    status_says(page, "已在方案中删除")
+    assert draft(engine, committed_plan)[victim].status == "remove"
+    assert page.locator("#cell-status").inner_text() == "删除 / removed"
+    assert "个错误" in page.locator("#summary").inner_text()
+    gap = page.locator("#problems li.pe-err", has_text="空隙")
+    assert gap.count() == 1, "the removed cell leaves a gap"
+    assert page.locator("#problems li.pe-err").first.evaluate("e => getComputedStyle(e).color") == "rgb(183, 28, 28)"
+    zoom = page.evaluate("planEditor.map.getZoom()")
+    gap.first.click()
+    page.wait_for_function("z => planEditor.map.getZoom() > z", arg=zoom, timeout=5000)
+
+    page.locator("#commit").click()  # no message
+    assert "提交说明不能为空" in page.locator("#commit-result").inner_text()
+    page.fill("#commit-message", "删除一个网格")
+    page.locator("#commit").click()
+    page.wait_for_function("document.getElementById('commit-result').textContent.includes('错误')", timeout=15_000)
+    assert "不能提交" in page.locator("#commit-result").inner_text()
+    shot(page, "plan-editor-problems.png")
+
+    click_cell(page, cells[victim])
+    page.locator("#revert").click()
+    status_says(page, "已撤销")
+    assert draft(engine, committed_plan)[victim].status != "remove"
+    assert page.locator("#summary").inner_text().startswith("可以提交")
+    assert without(watch.errors, "422") == [], watch.errors
+
+    # the diff map opens from its link with the token kept in localStorage
+    diff_watch = watch_context(page.context)  # from the click on: the new tab's first request is seen too
+    with page.context.expect_page() as opened:
+        page.locator("#diff-link").click()
+    diff = opened.value
+    diff.wait_for_function("document.querySelectorAll('.leaflet-overlay-pane path').length > 10", timeout=15_000)
+    diff.wait_for_load_state("networkidle")
+    assert "变化概况" in diff.locator("body").inner_text()
+    layers = diff.locator(".leaflet-control-layers-overlays").inner_text()
+    assert "现行网格" in layers and "草案网格" in layers
+    assert diff_watch.errors == [] and diff_watch.outside(live_server) == []
+    assert any(u == f"{live_server}/maps/plans/{committed_plan}" for u in diff_watch.requests)
+    shot(diff, "plan-diff.png")
+    page.context.close()
+
+
+def test_draw_a_new_cell_and_split_by_a_line(
+    browser: Any,  # noqa: F811
+    live_server: str,
+    planner_token: str,
+    committed_plan: int,
+    engine: Engine,
+) -> None:
+    page, watch = open_editor(browser, f"{live_server}/plans/{committed_plan}/edit", planner_token)
+    settle(page)
+    cells = draft(engine, committed_plan)
+    codes = present(cells)
+    host = max(codes, key=lambda c: shapely.area(cells[c].geom))
+
+    # draw a small square inside a cell: the form offers the next free code; the cell is cut out of its host
+    page.locator(f"path.pe-cell-{host}").scroll_into_view_if_needed()
+    x, y, b = centre(page, host)
+    dx, dy = b["width"] / 8, b["height"] / 8
+    page.locator(".leaflet-pm-icon-polygon").click()
+    corners = [(x - dx, y - dy), (x + dx, y - dy), (x + dx, y + dy), (x - dx, y + dy), (x - dx, y - dy)]
+    for px, py in corners:
+        page.mouse.click(px, py)
+        page.wait_for_timeout(80)
+    page.wait_for_selector("#new-card:not([hidden])", timeout=5000)
+    top = max(int(c[12:]) for c in cells if c.startswith(COMMUNITY))
+    new_code = f"{COMMUNITY}{top + 1:03d}"
+    assert page.locator("#new-code").input_value() == new_code
+    page.fill("#new-name", "新画网格")
+    page.locator("#new-save").click()
+    status_says(page, "已创建网格")
+    after = draft(engine, committed_plan)
+    assert after[new_code].status == "add" and after[new_code].name == "新画网格"
+    assert after[host].status == "change" and shapely.area(after[host].geom) < shapely.area(cells[host].geom)
+    assert page.locator("#cell-code").inner_text() == new_code, "the new cell is selected"
+    page.keyboard.press("Escape")
+
+    # split a cell with a line drawn across it
+    target = next(c for c in codes if c != host and cells[c].status != "remove")
+    click_cell(page, cells[target])
+    page.locator(f"path.pe-cell-{target}").scroll_into_view_if_needed()
+    x, y, b = centre(page, target)
+    page.locator("#split-line").click()
+    start, end = (b["x"] - 8, y), (b["x"] + b["width"] + 8, y)
+    page.mouse.click(*start)
+    page.wait_for_timeout(80)
+    page.mouse.click(*end)
+    page.wait_for_timeout(80)
+    page.mouse.click(*end)  # clicking the last point finishes the line
+    status_says(page, "切分为")
+    split = draft(engine, committed_plan)
+    assert len(present(split)) == len(present(after)) + 1
+    assert split[target].status == "change"
+    assert without(watch.errors) == [] and watch.outside(live_server) == [], watch.errors
+    shot(page, "plan-editor-drawn.png")
+    page.context.close()
+
+
+def test_on_a_phone_the_panel_follows_the_map(
+    browser: Any,  # noqa: F811
+    live_server: str,
+    planner_token: str,
+    committed_plan: int,
+    engine: Engine,
+) -> None:
+    page, watch = open_editor(browser, f"{live_server}/plans/{committed_plan}/edit", planner_token, size=(390, 844))
+    settle(page)
+    box_map = page.locator("#map").bounding_box()
+    panel = page.locator(".gg-panel").bounding_box()
+    assert box_map and panel and box_map["width"] == pytest.approx(390, abs=2)
+    assert panel["y"] >= box_map["y"] + box_map["height"] - 1, "the panel follows the map"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling"
+    cells = draft(engine, committed_plan)
+    code = present(cells)[0]
+    click_cell(page, cells[code])
+    assert page.locator("#cell-code").inner_text() == code
+    assert watch.errors == []
+    shot(page, "plan-editor-phone.png")
+    page.context.close()
+
+
+def _geojson_file() -> bytes:
+    """The synthetic community redrawn: the shared edge moved east."""
+    cells = [
+        (f"{SYNTHETIC}001", "测试第1网格", _ring(OX, EDGES[1])),
+        (f"{SYNTHETIC}002", "测试第2网格", _ring(EDGES[1], OX + 2 * STEP)),
+    ]
+    return json.dumps(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {"type": "Feature", "properties": {"code": c, "name": n}, "geometry": mapping(g)} for c, n, g in cells
+            ],
+        }
+    ).encode()
+
+
+def test_import_with_progress_then_commit(
+    browser: Any,  # noqa: F811
+    live_server: str,
+    planner_token: str,
+    synthetic_plan: int,
+    engine: Engine,
+) -> None:
+    page, watch = open_editor(browser, f"{live_server}/plans/{synthetic_plan}/edit", planner_token)
+    settle(page)
+    assert page.locator("path.pe-cell").count() == 0 and page.locator("#cell-empty").is_visible(), "no cells yet"
+
+    page.set_input_files(
+        "#import-file",
+        files=[{"name": "redrawn.geojson", "mimeType": "application/geo+json", "buffer": _geojson_file()}],
+    )
+    page.select_option("#import-layer", "cell")
+    page.fill("#import-crs", "EPSG:4326")
+    page.locator("#import-go").click()
+    page.wait_for_selector("#import-report", timeout=20_000)
+    settle(page)
+    assert any(f"/v1/plans/{synthetic_plan}/imports/" in u for u in watch.requests), "the job was polled"
+    assert page.locator("#import-bar").evaluate("b => b.value === b.max")
+    assert "完成" in page.locator("#import-stage").inner_text()
+    report = page.locator("#import-report").inner_text()
+    assert "修改 2" in report and "redrawn.geojson" in report
+    assert page.locator("path.pe-cell").count() == 2
+    assert page.locator("#summary").inner_text().startswith("可以提交"), page.locator("#problems").inner_text()
+
+    page.locator("#commit").click()
+    assert "提交说明不能为空" in page.locator("#commit-result").inner_text()
+    page.fill("#commit-message", "测试：移动公共边")
+    page.locator("#commit").click()
+    page.wait_for_selector("#commit-report-body", timeout=20_000)
+    settle(page)
+    report = page.locator("#commit-report-body").inner_text()
+    assert "新开版本 / versions opened：2" in report and "关闭版本 / versions closed：2" in report
+    assert "已提交" in page.locator("#plan-status").inner_text()
+    assert page.locator("#committed").is_visible() and "只能查看" in page.locator("#committed-text").inner_text()
+    assert page.locator(".leaflet-pm-toolbar").count() == 0, "no drawing tools on a committed plan"
+    assert page.locator("#commit-card").is_hidden() and page.locator("#import-card").is_hidden()
+    click_cell(page, draft(engine, synthetic_plan)[f"{SYNTHETIC}001"])
+    assert page.locator(HANDLES).count() == 0 and page.locator("#save-attrs").is_hidden()
+    with Session(engine) as s:
+        live = s.execute(
+            text("SELECT count(*) FROM grid_cells WHERE code LIKE :p AND valid_to IS NULL"), {"p": SYNTHETIC + "%"}
+        ).scalar()
+        assert live == 2
+        assert s.scalar(select(BoundaryPlan.status).where(BoundaryPlan.id == synthetic_plan)) == "committed"
+    assert watch.errors == [] and watch.outside(live_server) == [], watch.errors
+    shot(page, "plan-editor-committed.png")
+    page.context.close()
