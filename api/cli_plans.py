@@ -26,6 +26,15 @@ def _echo(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=1, default=str))
 
 
+def _short(report: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """Long code lists as 'n: first codes …' for a terminal."""
+    out = dict(report)
+    for key in keys:
+        codes = out[key]
+        out[key] = f"{len(codes)}: {' '.join(codes[:12])}{' …' if len(codes) > 12 else ''}"
+    return out
+
+
 @contextmanager
 def _session() -> Iterator[Any]:
     """A transaction; a domain error prints its message (and detail) and exits 2, nothing written."""
@@ -156,9 +165,7 @@ def import_cmd(
             )
     finally:
         stop()
-    for key in ("added", "changed", "unchanged", "removed"):
-        report[key] = f"{len(report[key])}: {' '.join(report[key][:12])}{' …' if len(report[key]) > 12 else ''}"
-    _echo(report)
+    _echo(_short(report, "added", "changed", "unchanged", "removed"))
 
 
 @plans_app.command("validate")
@@ -241,7 +248,7 @@ def commit_cmd(
     with _session() as session:
         report = commit_plan(session, plan_id, message=message, user_id=_user_id(session, username), rules=rules)
     moved = {table: m["count"] for table, m in report["moved"].items()}
-    _echo({k: v for k, v in report.items() if k != "moved"} | {"moved": moved})
+    _echo(_short({k: v for k, v in report.items() if k != "moved"}, "added", "changed", "removed") | {"moved": moved})
 
 
 @plans_app.command("history")
