@@ -85,7 +85,50 @@ def moved_ground(m: folium.Map, ctx: PageContext, data: PlanDiffMap) -> None:
     ctx.legend.append(legend_row(swatch("rgba(255,152,0,.55)", "#e65100"), "归属变化区域"))
 
 
-PLAN_MAP_LAYERS: list[Layer[PlanDiffMap]] = [live_cells, draft_cells, moved_ground]
+AREA_STYLES: dict[str, tuple[str, str]] = {"compound": ("#6a1b9a", "小区"), "community": ("#4e342e", "社区")}
+AREA_CHANGES = {"added": "新增", "changed": "调整", "removed": "撤销"}
+
+
+def redrawn_areas(m: folium.Map, ctx: PageContext, data: PlanDiffMap) -> None:
+    """Compounds (小区) and communities (社区) the plan redraws: the old outline dashed, the new one filled."""
+    if not data.areas["features"]:
+        return
+    labelled = {
+        **data.areas,
+        "features": [
+            {
+                **f,
+                "properties": {
+                    **f["properties"],
+                    "what": AREA_STYLES.get(f["properties"].get("layer"), ("", "边界"))[1]
+                    + AREA_CHANGES.get(f["properties"].get("change"), "")
+                    + ("（调整前）" if f["properties"].get("side") == "live" else ""),
+                },
+            }
+            for f in data.areas["features"]
+        ],
+    }
+
+    def style(feature: dict[str, object]) -> dict[str, object]:
+        props = feature["properties"] if isinstance(feature["properties"], dict) else {}
+        colour = AREA_STYLES.get(str(props.get("layer")), ("#424242", ""))[0]
+        if props.get("side") == "live":
+            return {"color": colour, "weight": 2, "dashArray": "4 4", "fill": False}
+        return {"color": colour, "weight": 3, "fillColor": colour, "fillOpacity": 0.1}
+
+    folium.GeoJson(
+        ctx.features(labelled),
+        name="小区、社区边界调整",
+        style_function=style,
+        tooltip=folium.GeoJsonTooltip(fields=["what", "name", "code"], aliases=["", "名称", "编码"]),
+    ).add_to(m)
+    for layer in sorted({f["properties"].get("layer") for f in data.areas["features"]} & set(AREA_STYLES)):
+        colour, label = AREA_STYLES[layer]
+        ctx.legend.append(legend_row(swatch(colour + "1a", colour), f"{label}边界（调整后）"))
+        ctx.legend.append(legend_row(swatch("transparent", colour, dashed=True), f"{label}边界（调整前）"))
+
+
+PLAN_MAP_LAYERS: list[Layer[PlanDiffMap]] = [live_cells, draft_cells, redrawn_areas, moved_ground]
 
 PLAN_STATUS_LABELS = {"draft": "草案", "committed": "已提交", "abandoned": "已废弃"}
 
@@ -99,6 +142,13 @@ AFFECTED_LABELS = {
 }
 
 
+def affected_label(key: str) -> str:
+    """ "tickets" → 工单; "tickets.compound_code" (a second anchor of a table) → 工单（compound_code）."""
+    table, _, column = key.partition(".")
+    label = AFFECTED_LABELS.get(table, table)
+    return f"{label}（{column}）" if column else label
+
+
 def plan_map(data: PlanDiffMap, ctx: PageContext, layers: list[Layer[PlanDiffMap]] | None = None) -> folium.Map:
     empty = not data.draft["features"] and not data.live["features"]
     init = {} if empty else {"bounds": ctx.bounds(data.bounds)}
@@ -109,7 +159,15 @@ def plan_map(data: PlanDiffMap, ctx: PageContext, layers: list[Layer[PlanDiffMap
         change = f["properties"].get("change", "unchanged")
         counts[change] = counts.get(change, 0) + 1
     rows = "".join(f"<li>{esc(label)}：{counts.get(change, 0)}</li>" for change, (_, label) in CHANGE_STYLES.items())
-    affected = "".join(f"<li>{esc(AFFECTED_LABELS.get(k, k))}：{v}</li>" for k, v in data.affected.items())
+    affected = "".join(f"<li>{esc(affected_label(k))}：{v}</li>" for k, v in data.affected.items())
+    areas: dict[str, int] = {}
+    for f in data.areas["features"]:
+        if f["properties"].get("side") != "live" or f["properties"].get("change") == "removed":
+            layer = str(f["properties"].get("layer"))
+            areas[layer] = areas.get(layer, 0) + 1
+    rows += "".join(
+        f"<li>{esc(AREA_STYLES[k][1])}边界调整：{n}</li>" for k, n in sorted(areas.items()) if k in AREA_STYLES
+    )
     status = str(plan.get("status") or "")
     plan_id = plan.get("id")
     editor = (

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import shapely
 from fastapi.testclient import TestClient
+from shapely.geometry import mapping
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.plans.draft import CellInput, put_cells
@@ -57,3 +60,22 @@ def test_a_link_gets_a_shell_without_plan_data(
     assert "gridgov.token" in r.text and "Bearer" in r.text
     assert a not in r.text and "变化概况" not in r.text and "leaflet" not in r.text
     assert client.get("/maps/plans/999999").status_code == 404
+
+
+def test_diff_page_shows_a_redrawn_compound(
+    client: TestClient, session: Session, plan: BoundaryPlan, cells: LiveCells, make_user: Maker
+) -> None:
+    row = session.execute(
+        text(
+            "SELECT x.code, ST_AsBinary(x.geom) FROM compounds x JOIN admin_areas a ON a.id = x.community_id "
+            "WHERE a.code = :c ORDER BY x.code LIMIT 1"
+        ),
+        {"c": cells.community},
+    ).one()
+    code, shrunk = row[0], shapely.from_wkb(bytes(row[1])).buffer(-0.00005)
+    _, planner = make_user("planner")
+    r = client.put(f"/v1/plans/{plan.id}/areas/compound/{code}", json={"geometry": mapping(shrunk)}, headers=planner)
+    assert r.status_code == 200, r.text
+    html = client.get(f"/maps/plans/{plan.id}", headers=planner).text
+    assert "小区边界调整：1" in html, "the summary counts it"
+    assert html.count(code) >= 2, "old and new outline drawn"
