@@ -73,7 +73,9 @@ class GenerateRequest(BaseModel):
 
 
 class RepairRequest(BaseModel):
-    codes: list[str] | None = Field(default=None, description="cells to repair (default: every invalid one)")
+    codes: list[str] | None = Field(
+        default=None, description="cells / compounds / communities to repair (default: every invalid one)"
+    )
 
 
 class CommitRequest(BaseModel):

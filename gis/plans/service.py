@@ -328,7 +328,8 @@ def plan_features(session: Session, plan: BoundaryPlan, *, scope: str = "plan", 
 
 
 def repair(session: Session, plan_id: int, codes: list[str] | None = None) -> dict[str, Any]:
-    """Apply make_valid to the plan's invalid cells (all, or those in `codes`); returns what was repaired."""
+    """Apply make_valid to the plan's invalid cells, compounds and communities (all, or those in `codes`);
+    returns what was repaired."""
     plan = editable_plan(session, plan_id)
     fixed = []
     for c in draft_cells(session, plan):
@@ -337,7 +338,15 @@ def repair(session: Session, plan_id: int, codes: list[str] | None = None) -> di
         problems, usable = geometry_problems(c.code, c.geom)
         if problems and usable is not None and problems[0].kind == "invalid_geometry":
             put_cells(session, plan, [CellInput(c.code, as_multipolygon(usable))])
-            fixed.append({"code": c.code, "reason": problems[0].extra.get("reason")})
+            fixed.append({"layer": "cell", "code": c.code, "reason": problems[0].extra.get("reason")})
+    for layer in AREA_ATTRIBUTES:  # drafted compounds and communities too
+        for a in draft_areas(session, plan, layer):
+            if a.status not in ("add", "change") or a.geom is None or (codes and a.code not in codes):
+                continue
+            problems, usable = geometry_problems(a.code, a.geom)
+            if problems and usable is not None and problems[0].kind == "invalid_geometry":
+                put_areas(session, plan, layer, [AreaInput(a.code, as_multipolygon(usable))])
+                fixed.append({"layer": layer, "code": a.code, "reason": problems[0].extra.get("reason")})
     return {"plan_id": plan.id, "repaired": fixed}
 
 

@@ -261,3 +261,20 @@ def test_import_reports_progress_to_the_end(session: Session, plan: BoundaryPlan
     assert seen[-1] == ("done", len(rows), len(rows))
     writing = [(d, t) for s, d, t in seen if s == "writing"]
     assert writing[-1] == (len(rows), len(rows)) and all(d <= t for d, t in writing)
+
+
+def test_invalid_compound_is_reported_and_repaired(session: Session, plan: BoundaryPlan) -> None:
+    from gis.plans.service import repair
+
+    code, geom, _ = _compound(session)
+    x0, y0, x1, y1 = geom.bounds
+    bowtie = shapely.Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1), (x0, y0)])  # self-intersecting
+    put_areas(session, plan, "compound", [AreaInput(code, bowtie)])
+    found = validate_plan(session, plan, LOOSE)
+    invalid = [f["properties"] for f in found["features"] if f["properties"]["kind"] == "invalid_geometry"]
+    assert invalid and code in invalid[0]["message"] and "Self-intersection" in invalid[0]["reason"]
+    assert shapely.geometry.Point(invalid[0]["location"]).distance(shapely.centroid(bowtie)) < 1e-6
+    fixed = repair(session, plan.id)
+    assert [(f["layer"], f["code"]) for f in fixed["repaired"]] == [("compound", code)]
+    again = validate_plan(session, plan, LOOSE)
+    assert "invalid_geometry" not in again["summary"]["by_kind"]
