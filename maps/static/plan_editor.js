@@ -302,9 +302,10 @@
   }
 
   $("save-attrs").onclick = function () {
-    var f = features[selected], name = $("cell-name").value.trim(), hh = Number($("cell-households").value);
+    var f = features[selected], name = $("cell-name").value.trim(), typed = $("cell-households").value.trim();
+    var hh = Number(typed);
     if (!name) { say("名称不能为空 / the name is empty", "err"); return; }
-    if (!Number.isInteger(hh) || hh < 0) { say("户数必须是非负整数 / households must be a whole number", "err"); return; }
+    if (!typed || !Number.isInteger(hh) || hh < 0) { say("户数必须是非负整数 / households must be a whole number", "err"); return; }
     var body = { code: selected, name: name, fit_neighbours: false, geometry: f.geometry };
     if (dirty) {  // save the edited shape too; households then follow the buildings unless typed in
       body.geometry = byCode[selected].toGeoJSON(false).geometry;

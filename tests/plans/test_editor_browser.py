@@ -286,6 +286,10 @@ def test_select_edit_split_merge_remove_revert(
     click_cell(page, cells[b])
     assert page.locator("#cell-code").inner_text() == b
     assert page.locator(HANDLES).count() == vertices(cells[b]) and handles_inside(page, b)
+    m = page.locator("#map").bounding_box()
+    page.mouse.click(m["x"] + m["width"] * 0.96, m["y"] + m["height"] * 0.4)  # the map outside every cell
+    assert page.locator(HANDLES).count() == 0 and page.locator("#cell-info").is_hidden()
+    click_cell(page, cells[b])
     page.keyboard.press("Escape")
     assert page.locator(HANDLES).count() == 0 and page.locator("#cell-info").is_hidden()
     shot(page, "plan-editor.png")
@@ -416,8 +420,32 @@ def test_draw_a_new_cell_and_split_by_a_line(
     split = draft(engine, committed_plan)
     assert len(present(split)) == len(present(after)) + 1
     assert split[target].status == "change"
-    assert without(watch.errors) == [] and watch.outside(live_server) == [], watch.errors
     shot(page, "plan-editor-drawn.png")
+
+    # drag a vertex of another cell outwards: unsaved until "save shape"; its neighbour is cut to fit
+    moved = next(c for c in codes if c not in (host, target) and split[c].status == "live")
+    click_cell(page, split[moved])
+    cx, cy, _ = centre(page, moved)
+    middle = shapely.union_all([split[c].geom for c in present(split)]).centroid
+    inner = min(split[moved].geom.geoms[0].exterior.coords, key=lambda xy: middle.distance(shapely.Point(xy)))
+    hx, hy = screen(page, *inner)  # a vertex inside the community, shared with neighbours
+    norm = ((hx - cx) ** 2 + (hy - cy) ** 2) ** 0.5
+    page.mouse.move(hx, hy)
+    page.mouse.down()
+    page.mouse.move(hx + 30 * (hx - cx) / norm, hy + 30 * (hy - cy) / norm, steps=8)
+    page.mouse.up()
+    page.wait_for_function("!document.getElementById('save-geom').disabled", timeout=5000)
+    assert "尚未保存" in page.locator("#status").inner_text()
+    click_cell(page, split[host])
+    assert page.locator("#cell-code").inner_text() == moved, "no other cell while the shape is unsaved"
+    assert page.locator("#fit").is_checked()
+    page.locator("#save-geom").click()
+    status_says(page, "边界已保存")
+    reshaped = draft(engine, committed_plan)
+    assert reshaped[moved].status == "change" and not reshaped[moved].geom.equals(split[moved].geom)
+    cut = [c for c in present(split) if c != moved and not reshaped[c].geom.equals(split[c].geom)]
+    assert cut, "a neighbour was cut to fit"
+    assert without(watch.errors) == [] and watch.outside(live_server) == [], watch.errors
     page.context.close()
 
 
