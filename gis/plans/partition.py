@@ -102,6 +102,7 @@ def partition(area: BaseGeometry, atoms: list[Atom], k: int, *, band: tuple[int,
         raise InvalidInput("区域内没有楼栋或小区 / no buildings or compounds to balance in this area")
     if k <= 1:
         return [Part(area, sum(a.households for a in atoms), list(range(len(atoms))))]
+    outlines = [a.geom.boundary for a in atoms if a.whole]  # as drawn: the noder cuts them at the area's edge
     atoms = [Atom(shapely.intersection(a.geom, area), a.households, a.whole) if a.whole else a for a in atoms]
     anchor = np.array([shapely.get_coordinates(shapely.point_on_surface(a.geom))[0] for a in atoms])
     weights = np.array([max(a.households, 0) for a in atoms], dtype=float)
@@ -122,9 +123,10 @@ def partition(area: BaseGeometry, atoms: list[Atom], k: int, *, band: tuple[int,
     group_of = np.empty(len(atoms), dtype=int)
     for g, members in enumerate(groups):
         group_of[members] = g
-    # faces: the area cut by the parts' boxes and by the outlines of whole compounds (polygonize: exact tiling)
-    lines = [area.boundary, *(shapely.intersection(b.boundary, area) for b in boxes)]
-    lines += [shapely.intersection(a.geom.boundary, area) for a in atoms if a.whole]
+    # faces: the area cut by the parts' boxes and by the outlines of whole compounds (polygonize: exact tiling).
+    # The lines go in unclipped: clipping them first leaves end points a hair off the area's edge, the noder
+    # then misses the junction, the edge dangles, polygonize drops it and two parts' faces merge into one.
+    lines = [area.boundary, *(b.boundary for b in boxes), *outlines]
     faces = np.asarray(shapely.polygonize([shapely.union_all(lines)]).geoms, dtype=object)
     faces = faces[shapely.covers(area, shapely.point_on_surface(faces))]
     inside = shapely.point_on_surface(faces)
