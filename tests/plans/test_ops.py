@@ -15,7 +15,7 @@ from gis.plans import ops
 from gis.plans.commit import commit_plan
 from gis.plans.draft import draft_cells
 from gis.plans.models import BoundaryPlan
-from gis.plans.partition import Atom, balanced
+from gis.plans.partition import Atom, balanced, parts_for_band
 from gis.plans.validate import Rules, validate_plan
 from tests.plans.conftest import LiveCells
 
@@ -127,6 +127,7 @@ def test_generated_partition_tiles_exactly_with_households_in_band(case: tuple[P
     assert shapely.union_all(geoms).symmetric_difference(area).area < 1e-6 * area.area  # no gaps
     total = sum(a.households for a in atoms)
     assert sum(p.households for p in parts) == total
+    assert len(parts) == min(parts_for_band(total, lo, hi), len(atoms))  # no part swallowed by a neighbour
     for a in atoms:  # compounds never cut
         assert sum(1 for g in geoms if shapely.intersection(g, a.geom).area > 1e-6) == 1
     # reachable with room for one compound (≤ 45 households) of slack; then allow one miss in ten
