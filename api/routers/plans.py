@@ -6,6 +6,7 @@ Reads need a planner, admin or manager; writes a planner or admin. Nothing touch
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Path, Query, Request, Response, UploadFile, status
@@ -41,7 +42,6 @@ from gis.plans.imports import job_status, list_jobs, run_import, start_import
 from gis.plans.io import FORMATS, MEDIA_TYPES, Limits
 from gis.plans.service import create_plan, export_plan, import_file, list_plans, plan_features, plan_summary, repair
 from gis.plans.validate import Rules, validate_plan
-from gis.settings import Settings
 from maps.plan_editor import plan_editor_page
 
 V1 = "/v1/plans"
@@ -115,79 +115,68 @@ def get_one(plan_id: PlanId, session: SessionDep, user: Reader) -> dict[str, Any
 Layer = Literal["cell", "compound", "community"]
 
 
-def _mapping(mapping: str | None) -> dict[str, str] | None:
+@dataclass(frozen=True)
+class ImportForm:
+    """The fields of an import upload, read and checked (the file's bytes up to the size limit + 1)."""
+
+    data: bytes
+    filename: str
+    options: dict[str, Any]  # layer, mode, crs, mapping
+    limits: Limits
+
+
+def import_form(
+    settings: SettingsDep,
+    file: Annotated[
+        UploadFile,
+        File(description=".geojson, .gpkg, zipped Shapefile (.zip), .csv with WKT, or a .csv/.xlsx attribute table"),
+    ],
+    crs: Annotated[str | None, Form(description="EPSG:4326, EPSG:4490, EPSG:4526…4554, gcj02, bd09")] = None,
+    layer: Annotated[Layer, Form(description="what the file holds: cells (网格), compounds (小区) or communities")] = (
+        "cell"
+    ),
+    mode: Annotated[Literal["replace", "merge"], Form()] = "replace",
+    mapping: Annotated[str | None, Form(description='JSON, e.g. {"code": "WGBM", "households": "HS"}')] = None,
+) -> ImportForm:
     try:
         fields = json.loads(mapping) if mapping else None
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"mapping 不是合法的 JSON / mapping must be a JSON object: {exc}") from exc
     if fields is not None and not isinstance(fields, dict):
         raise InvalidInput('mapping must be a JSON object of field -> column name, e.g. {"code": "WGBM"}')
-    return fields
+    limits = Limits(max_bytes=settings.max_body_bytes, max_vertices=settings.max_geometry_vertices)
+    return ImportForm(
+        file.file.read(limits.max_bytes + 1),
+        file.filename or "",
+        {"layer": layer, "mode": mode, "crs": crs, "mapping": fields},
+        limits,
+    )
 
 
-def _limits(settings: Settings) -> Limits:
-    return Limits(max_bytes=settings.max_body_bytes, max_vertices=settings.max_geometry_vertices)
-
-
-FileField = Annotated[
-    UploadFile,
-    File(description=".geojson, .gpkg, zipped Shapefile (.zip), .csv with WKT, or a .csv/.xlsx table of attributes"),
-]
-CrsField = Annotated[str | None, Form(description="EPSG:4326, EPSG:4490, EPSG:4526…4554, gcj02, bd09")]
-LayerField = Annotated[Layer, Form(description="what the file holds: cells (网格), compounds (小区) or communities")]
-ModeField = Annotated[Literal["replace", "merge"], Form()]
-MappingField = Annotated[str | None, Form(description='JSON, e.g. {"code": "WGBM", "households": "HS"}')]
+Upload = Annotated[ImportForm, Depends(import_form)]
 AreaLayer = Annotated[Literal["compound", "community"], Path(description="compound (小区) or community (社区)")]
 AreaCode = Annotated[str, Path(min_length=1, max_length=20)]
 
 
 @router.post(V1 + "/{plan_id}/import", response_model=ImportReport, responses=ERRORS)
-def post_import(
-    plan_id: PlanId,
-    session: SessionDep,
-    settings: SettingsDep,
-    user: Writer,
-    file: FileField,
-    crs: CrsField = None,
-    layer: LayerField = "cell",
-    mode: ModeField = "replace",
-    mapping: MappingField = None,
-) -> dict[str, Any]:
+def post_import(plan_id: PlanId, session: SessionDep, user: Writer, form: Upload) -> dict[str, Any]:
     """Import cells, compounds or communities into the draft (never into live tables), answering when done.
     `replace`: the file holds every cell (compound) of the communities it touches; `merge`: only the features
     in the file change. For large files use POST …/imports (progress)."""
-    limits = _limits(settings)
-    data = file.file.read(limits.max_bytes + 1)
-    fields = _mapping(mapping)
-    return import_file(
-        session, plan_id, data, file.filename or "", layer=layer, crs=crs, mode=mode, mapping=fields, limits=limits
-    )
+    return import_file(session, plan_id, form.data, form.filename, limits=form.limits, **form.options)
 
 
 @router.post(
     V1 + "/{plan_id}/imports", status_code=status.HTTP_202_ACCEPTED, response_model=ImportJob, responses=ERRORS
 )
 def post_import_job(
-    plan_id: PlanId,
-    request: Request,
-    background: BackgroundTasks,
-    session: SessionDep,
-    settings: SettingsDep,
-    user: Writer,
-    file: FileField,
-    crs: CrsField = None,
-    layer: LayerField = "cell",
-    mode: ModeField = "replace",
-    mapping: MappingField = None,
+    plan_id: PlanId, request: Request, background: BackgroundTasks, session: SessionDep, user: Writer, form: Upload
 ) -> dict[str, Any]:
     """Start an import in the background (same fields as …/import) and answer 202 at once; poll `status_url`
     for the stage and progress (done of total), then the report or the error."""
-    limits = _limits(settings)
-    data = file.file.read(limits.max_bytes + 1)
-    options = {"layer": layer, "mode": mode, "crs": crs, "mapping": _mapping(mapping)}
-    job = start_import(session, plan_id, data, file.filename or "", options, user_id=user.id, limits=limits)
+    job = start_import(session, plan_id, form.data, form.filename, form.options, user_id=user.id, limits=form.limits)
     session.commit()  # the job must be visible before the background task looks for it
-    background.add_task(run_import, request.app.state.sessions, job.id, limits)
+    background.add_task(run_import, request.app.state.sessions, job.id, form.limits)
     return job_status(session, plan_id, job.id)
 
 
