@@ -28,6 +28,7 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = 5_000_000
     max_geometry_vertices: int = 20_000
+    max_upload_bytes: int = 50_000_000  # boundary files uploaded to /v1/plans/{id}/import(s)
     # `gridgov plans import` (a file on the planner's disk, not an upload): bigger files, more features
     max_import_bytes: int = 200_000_000
     max_import_features: int = 100_000

@@ -144,7 +144,9 @@ def import_form(
         raise InvalidInput(f"mapping 不是合法的 JSON / mapping must be a JSON object: {exc}") from exc
     if fields is not None and not isinstance(fields, dict):
         raise InvalidInput('mapping must be a JSON object of field -> column name, e.g. {"code": "WGBM"}')
-    limits = Limits(max_bytes=settings.max_body_bytes, max_vertices=settings.max_geometry_vertices)
+    limits = Limits(
+        max_bytes=max(settings.max_upload_bytes, settings.max_body_bytes), max_vertices=settings.max_geometry_vertices
+    )
     return ImportForm(
         file.file.read(limits.max_bytes + 1),
         file.filename or "",

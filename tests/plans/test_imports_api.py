@@ -133,3 +133,31 @@ def test_compound_endpoints_and_export_of_each_layer(client: TestClient, make_us
     assert reverted.status_code == 200
     after = client.get(f"/v1/plans/{pid}", headers=planner).json()
     assert after["area_counts"]["compound"] == {"add": 0, "change": 0, "remove": 0}
+
+
+def test_boundary_files_have_their_own_size_limit(
+    settings: Any, sessions: Any, make_user: Maker, cells: LiveCells
+) -> None:
+    from api.app import create_app
+
+    app = create_app(settings.model_copy(update={"max_body_bytes": 100_000, "max_upload_bytes": 400_000}))
+    app.state.sessions = sessions
+    _, planner = make_user("planner")
+    padding = {"note": "x" * 150_000}  # a file bigger than any other request may be, smaller than the upload limit
+    rows = [{"code": c, "geom": g, **padding} for c, g in sorted(cells.geoms.items())[:1]]
+    with TestClient(app) as c:
+        pid = _plan(c, planner)
+        ok = c.post(
+            f"/v1/plans/{pid}/import",
+            files={"file": ("a.geojson", write_cells(rows, "geojson"))},
+            data={"mode": "merge"},
+            headers=planner,
+        )
+        assert ok.status_code == 200, ok.text
+        other = c.post("/v1/plans", content=b"{" + b" " * 150_000 + b"}", headers=planner)
+        assert other.status_code == 413
+        rows[0]["note"] = "x" * 450_000
+        big = c.post(
+            f"/v1/plans/{pid}/imports", files={"file": ("a.geojson", write_cells(rows, "geojson"))}, headers=planner
+        )
+        assert big.status_code == 413 and "gridgov plans import" in big.json()["message"]
