@@ -77,7 +77,7 @@
 
   /* ---- the map, the toolbar, the legend ---- */
   var map = (ed.map = L.map("map", { zoomSnap: 0.5, maxZoom: 21 }));
-  map.setView([36.67, 117.05], 15);  // replaced by the plan's extent once its cells are loaded
+  map.setView([35, 105], 4);  // China, until the plan's cells are loaded (a new plan has none)
   L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
   map.pm.setLang("zh", {
     tooltips: {
@@ -294,7 +294,7 @@
           return res;
         });
       })
-      .catch(function (err) { fail(err); return null; })
+      .catch(function (err) { selectAfter = null; fail(err); return null; })
       .finally(function () { acting = false; startEditing(); updateButtons(); });
   }
   function households(res) {
@@ -412,7 +412,7 @@
     if (name) body.name = name;
     selectAfter = code;
     act("POST", "/reshape", body, "已创建网格 " + code + " / cell created").then(function (res) {
-      if (res) cancelNew(); else selectAfter = null;
+      if (res) cancelNew();
     });
   };
 
@@ -551,7 +551,7 @@
         out.innerHTML = "";
         $("commit-report").innerHTML = reportHtml(report);
         say("方案已提交 / committed", "ok");
-        return Promise.all([loadPlan(), loadCells()]);
+        return Promise.all([loadPlan(), loadCells()]).then(validate);
       })
       .catch(function (err) { out.innerHTML = "<div class='pe-err'>" + esc(err.message) + "</div>"; })
       .finally(function () { acting = false; updateButtons(); });

@@ -388,10 +388,10 @@ def test_draw_a_new_cell_and_split_by_a_line(
     dx, dy = b["width"] / 8, b["height"] / 8
     page.locator(".leaflet-pm-icon-polygon").click()
     corners = [(x - dx, y - dy), (x + dx, y - dy), (x + dx, y + dy), (x - dx, y + dy), (x - dx, y - dy)]
-    for px, py in corners:
+    for px, py in corners:  # the last click, on the first point, closes the ring
         page.mouse.click(px, py)
-        page.wait_for_timeout(80)
-    page.wait_for_selector("#new-card:not([hidden])", timeout=5000)
+        page.wait_for_timeout(150)
+    page.wait_for_selector("#new-card:not([hidden])", timeout=10_000)
     top = max(int(c[12:]) for c in cells if c.startswith(COMMUNITY))
     new_code = f"{COMMUNITY}{top + 1:03d}"
     assert page.locator("#new-code").input_value() == new_code
@@ -412,10 +412,10 @@ def test_draw_a_new_cell_and_split_by_a_line(
     page.locator("#split-line").click()
     start, end = (b["x"] - 8, y), (b["x"] + b["width"] + 8, y)
     page.mouse.click(*start)
-    page.wait_for_timeout(80)
+    page.wait_for_timeout(150)
     page.mouse.click(*end)
-    page.wait_for_timeout(80)
-    page.mouse.click(*end)  # clicking the last point finishes the line
+    page.wait_for_timeout(150)
+    page.locator(".leaflet-pm-action.action-finish:visible").click()  # geoman's 完成 / finish
     status_says(page, "切分为")
     split = draft(engine, committed_plan)
     assert len(present(split)) == len(present(after)) + 1
@@ -525,6 +525,7 @@ def test_import_with_progress_then_commit(
     report = page.locator("#commit-report-body").inner_text()
     assert "新开版本 / versions opened：2" in report and "关闭版本 / versions closed：2" in report
     assert "已提交" in page.locator("#plan-status").inner_text()
+    assert page.locator("#summary").inner_text().startswith("方案已提交")
     assert page.locator("#committed").is_visible() and "只能查看" in page.locator("#committed-text").inner_text()
     assert page.locator(".leaflet-pm-toolbar").count() == 0, "no drawing tools on a committed plan"
     assert page.locator("#commit-card").is_hidden() and page.locator("#import-card").is_hidden()
