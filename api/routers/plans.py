@@ -17,6 +17,7 @@ from api.schemas.common import ErrorOut
 from api.schemas.plans import (
     AreaRequest,
     CommitRequest,
+    CommunityRequest,
     GenerateRequest,
     HistoryEntry,
     ImportJob,
@@ -36,7 +37,7 @@ from gis.plans import ops
 from gis.plans.areas import AreaInput, put_areas, remove_area, revert_area
 from gis.plans.commit import commit_plan, history
 from gis.plans.diff import diff_geojson, plan_diff
-from gis.plans.draft import editable_plan, get_plan, remove_cell, revert_cell
+from gis.plans.draft import editable_plan, ensure_base, get_plan, next_codes, remove_cell, revert_cell
 from gis.plans.geo import geometry_from_geojson
 from gis.plans.imports import job_status, list_jobs, run_import, start_import
 from gis.plans.io import FORMATS, MEDIA_TYPES, Limits
@@ -180,6 +181,27 @@ def post_import_job(
     session.commit()  # the job must be visible before the background task looks for it
     background.add_task(run_import, request.app.state.sessions, job.id, form.limits)
     return job_status(session, plan_id, job.id)
+
+
+@router.post(V1 + "/{plan_id}/communities", response_model=PlanPublic, responses=ERRORS)
+def post_community(plan_id: PlanId, body: CommunityRequest, session: SessionDep, user: Writer) -> dict[str, Any]:
+    """Start drawing on a community: its live cells enter the draft (unchanged until edited), and the
+    plan is locked to their current versions."""
+    plan = editable_plan(session, plan_id)
+    ensure_base(session, plan, body.code)
+    return plan_summary(session, plan)
+
+
+@router.get(V1 + "/{plan_id}/next-codes", responses=ERRORS)
+def get_next_codes(
+    plan_id: PlanId,
+    session: SessionDep,
+    user: Reader,
+    community: Annotated[str, Query(pattern=r"^[0-9]{12}$", description="12-digit community code")],
+    n: Annotated[int, Query(ge=1, le=50)] = 1,
+) -> dict[str, Any]:
+    """Fresh cell codes for new cells of a community: never a code used by a live or retired cell, or the plan."""
+    return {"community": community, "codes": next_codes(session, get_plan(session, plan_id), community, n)}
 
 
 @router.get(V1 + "/{plan_id}/imports", response_model=list[ImportJob], responses=ERRORS)

@@ -132,3 +132,7 @@ class AreaRequest(BaseModel):
         default_factory=dict,
         description="compounds: kind (closed/open), households, address; communities: party_org, secretary, phone",
     )
+
+
+class CommunityRequest(BaseModel):
+    code: str = Field(pattern=r"^[0-9]{12}$", description="12-digit community code", examples=["370102010002"])

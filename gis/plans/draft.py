@@ -235,6 +235,21 @@ def put_cells(session: Session, plan: BoundaryPlan, cells: list[CellInput]) -> l
             select(PlanFeature).where(PlanFeature.plan_id == plan.id, PlanFeature.code.in_([c.code for c in cells]))
         )
     }
+    retired = sorted(
+        set(
+            session.execute(
+                text("SELECT code FROM grid_cells WHERE code = ANY(:codes) AND valid_to IS NOT NULL"),
+                {"codes": [c.code for c in cells if c.code not in live]},
+            ).scalars()
+        )
+    )
+    if retired:  # a code names one cell through its whole history: a new cell never takes an old code
+        fresh = next_codes(session, plan, retired[0][:12], 1)[0]
+        raise InvalidInput(
+            f"网格编码 {', '.join(retired)} 属于已撤销的网格，新网格请用新编码（如 {fresh}）/ code(s) "
+            f"{', '.join(retired)} belonged to retired cells; give the new cell a fresh code such as {fresh}",
+            detail={"retired": retired, "next_free": fresh},
+        )
     out: list[PlanFeature | None] = []
     for c in cells:
         community_code = c.code[:12]

@@ -93,6 +93,28 @@ def _save(
     }
 
 
+EXTEND_DEG = 1e-5  # ~1 m
+
+
+def _extended(line: BaseGeometry, by: float) -> BaseGeometry:
+    """Each line's ends pushed outwards along its first and last segment by `by` degrees."""
+
+    def one(ls: LineString) -> LineString:
+        xy = np.asarray(ls.coords, dtype=float)
+        if len(xy) < 2:
+            return ls
+        for end, nxt in ((0, 1), (-1, -2)):
+            d = xy[end] - xy[nxt]
+            norm = float(np.hypot(*d))
+            if norm > 0:
+                xy[end] = xy[end] + d / norm * by
+        return LineString(xy)
+
+    if isinstance(line, MultiLineString):
+        return MultiLineString([one(part) for part in line.geoms])
+    return one(line) if isinstance(line, LineString) else line
+
+
 def split_by_line(session: Session, plan_id: int, code: str, line_geojson: dict[str, Any]) -> dict[str, Any]:
     """Split a cell by a line crossing it; the largest piece keeps the code, the others get new codes."""
     plan = editable_plan(session, plan_id)
@@ -102,6 +124,7 @@ def split_by_line(session: Session, plan_id: int, code: str, line_geojson: dict[
     line = geometry_from_geojson(line_geojson, what="切分线 / split line")
     if not isinstance(line, LineString | MultiLineString):
         raise InvalidGeometry(f"切分线必须是线 / the split line must be a LineString, not {line.geom_type}")
+    line = _extended(line, EXTEND_DEG)  # a line snapped onto the cell's edge must still cross it
     pieces = shapely.get_parts(shapely.polygonize([shapely.union(shapely.make_valid(cell.geom).boundary, line)]))
     pieces = [p for p in pieces if shapely.covers(cell.geom, shapely.point_on_surface(p))]
     if len(pieces) < 2:

@@ -161,3 +161,18 @@ def test_boundary_files_have_their_own_size_limit(
             f"/v1/plans/{pid}/imports", files={"file": ("a.geojson", write_cells(rows, "geojson"))}, headers=planner
         )
         assert big.status_code == 413 and "gridgov plans import" in big.json()["message"]
+
+
+def test_start_on_a_community_and_ask_for_fresh_codes(client: TestClient, make_user: Maker, cells: LiveCells) -> None:
+    _, planner = make_user("planner")
+    pid = _plan(client, planner)
+    started = client.post(f"/v1/plans/{pid}/communities", json={"code": COMMUNITY}, headers=planner)
+    assert started.status_code == 200 and started.json()["communities"] == [COMMUNITY]
+    drafted = client.get(f"/v1/plans/{pid}/features?scope=draft", headers=planner).json()["features"]
+    assert sorted(f["properties"]["code"] for f in drafted) == sorted(cells.geoms)  # the live cells, unchanged
+    codes = client.get(f"/v1/plans/{pid}/next-codes?community={COMMUNITY}&n=2", headers=planner).json()["codes"]
+    top = max(int(c[12:]) for c in cells.geoms)
+    assert len(codes) == 2 and all(int(c[12:]) > top for c in codes)
+    unknown = client.post(f"/v1/plans/{pid}/communities", json={"code": "370102019999"}, headers=planner)
+    assert unknown.status_code == 422 and "370102019999" in unknown.json()["message"]
+    assert client.get(f"/v1/plans/{pid}/next-codes?community=12", headers=planner).status_code == 422

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import random
 
+import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, Polygon, box, mapping
 from sqlalchemy.orm import Session
 
+from gis.errors import InvalidInput
 from gis.plans import ops
 from gis.plans.commit import commit_plan
-from gis.plans.draft import draft_cells
+from gis.plans.draft import CellInput, draft_cells, put_cells
 from gis.plans.models import BoundaryPlan
 from gis.plans.partition import Atom, balanced, parts_for_band
 from gis.plans.validate import Rules, validate_plan
@@ -135,3 +137,44 @@ def test_generated_partition_tiles_exactly_with_households_in_band(case: tuple[P
     if feasible:
         misses = [p.households for p in parts if not lo <= p.households <= hi]
         assert len(misses) <= max(1, len(parts) // 10), [p.households for p in parts]
+
+
+def test_split_line_ending_on_the_edge_still_splits(session: Session, plan: BoundaryPlan, cells: LiveCells) -> None:
+    """The editor snaps a drawn line's ends onto the cell's edge: the line must still cut it."""
+    code = sorted(cells.geoms)[0]
+    geom = cells.geoms[code]
+    x0, y0, x1, y1 = geom.bounds
+    probe = shapely.LineString([((x0 + x1) / 2, y0 - 1), ((x0 + x1) / 2, y1 + 1)])
+    inside = shapely.intersection(probe, geom)
+    a, b = shapely.get_coordinates(inside)[0], shapely.get_coordinates(inside)[-1]  # both ends on the edge
+    result = ops.split_by_line(
+        session, plan.id, code, {"type": "LineString", "coordinates": [list(map(float, a)), list(map(float, b))]}
+    )
+    assert len(result["codes"]) == 2
+
+
+def test_a_retired_code_is_never_given_to_a_new_cell(session: Session, plan: BoundaryPlan, cells: LiveCells) -> None:
+    a, b = cells.neighbours()
+    ops.merge(session, plan.id, [a, b])  # b is removed
+    commit_plan(session, plan.id, message="合并", rules=LOOSE)
+    later = BoundaryPlan(name="后来的方案")
+    session.add(later)
+    session.flush()
+    with pytest.raises(InvalidInput, match="retired") as err:
+        put_cells(session, later, [CellInput(b, cells.geoms[b])])
+    assert err.value.detail["next_free"] not in cells.geoms
+
+
+def test_local_metric_keeps_long_straight_edges_straight() -> None:
+    """A 2 km straight edge without vertices and the same edge with vertices along it coincide in metres."""
+    from gis.plans.geo import LocalMetric
+
+    bare = shapely.LineString([(117.00, 36.65), (117.02, 36.67)])
+    dense = shapely.segmentize(bare, 0.0005)
+    metric = LocalMetric.around([bare])
+    assert shapely.hausdorff_distance(metric.to_m(bare), metric.to_m(dense)) < 1e-6
+    square = shapely.box(117.05, 36.67, 117.06, 36.68)
+    from pyproj import Geod
+
+    geodesic = abs(Geod(ellps="WGS84").geometry_area_perimeter(square)[0])
+    assert abs(metric.to_m(square).area - geodesic) / geodesic < 2e-4
