@@ -78,7 +78,7 @@ def validate_plan(session: Session, plan: BoundaryPlan, rules: Rules | None = No
     cells = draft_cells(session, plan, codes)
     present = [c for c in cells if c.status != "remove"]
     metric = LocalMetric.around([c.geom for c in comms.values()])
-    compounds = _drafted_compounds(session, plan, codes)
+    compounds, compounds_households = _drafted_compounds(session, plan, codes)
     problems: list[Problem] = code_problems(present)
     degree_problems: list[Problem] = []  # already in degrees (validity locations)
     coverage: dict[str, bool] = {}
@@ -97,6 +97,7 @@ def validate_plan(session: Session, plan: BoundaryPlan, rules: Rules | None = No
         problems += check_compounds(
             code, usable_codes, cells_m, [k for k, _ in comp], list(metric.to_m([g for _, g in comp])), rules
         )
+    _mark_expected_straddles(problems, compounds_households, rules)
     degree_problems += _households(session, codes, present, rules)
     area_found, area_degrees = area_problems(session, plan, codes, comms, metric, rules)
     problems += area_found
@@ -159,14 +160,33 @@ def _result(problems: list[Problem], coverage: dict[str, bool], cells: list[Draf
 
 def _drafted_compounds(
     session: Session, plan: BoundaryPlan, community_codes: list[str]
-) -> dict[str, list[tuple[str, BaseGeometry]]]:
-    """The compounds of each community as the plan draws them (removed ones left out, invalid ones repaired)."""
+) -> tuple[dict[str, list[tuple[str, BaseGeometry]]], dict[str, int]]:
+    """The compounds of each community as the plan draws them (removed ones left out, invalid ones repaired),
+    and their households."""
     out: dict[str, list[tuple[str, BaseGeometry]]] = {}
+    households: dict[str, int] = {}
     for a in draft_areas(session, plan, "compound", community_codes):
         if a.geom is not None and not a.geom.is_empty:
             geom = a.geom if shapely.is_valid(a.geom) else as_multipolygon(shapely.make_valid(a.geom))
             out.setdefault(a.community_code, []).append((a.code, geom))
-    return out
+            households[a.code] = int(a.attributes.get("households") or 0)
+    return out, households
+
+
+def _mark_expected_straddles(problems: list[Problem], households: dict[str, int], rules: Rules) -> None:
+    """A compound with more households than one cell may hold has to be shared by several cells (by building):
+    say so, so planners can tell these from compounds cut by a careless edge."""
+    if rules.households_max is None:
+        return
+    for p in problems:
+        n = households.get(str(p.extra.get("compound")), 0)
+        if p.kind == "compound_straddles" and n > rules.households_max:
+            p.extra["expected"] = True
+            p.message += (
+                f"（{n} 户，超过单个网格上限 {rules.households_max}，按楼栋分属多个网格属正常）/ "
+                f"it has {n} households, more than one cell may hold ({rules.households_max}): "
+                "sharing it by building is expected"
+            )
 
 
 _SIBLINGS = text(

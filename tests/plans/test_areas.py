@@ -251,9 +251,7 @@ def test_attribute_tables_update_households_without_geometry(
 def test_import_reports_progress_to_the_end(session: Session, plan: BoundaryPlan, cells: LiveCells) -> None:
     seen: list[tuple[str, int, int]] = []
     rows = [{"code": c, "geom": g} for c, g in sorted(cells.geoms.items())]
-    import_file(
-        session, plan.id, write_cells(rows, "geojson"), "c.geojson", progress=lambda *a: seen.append(tuple(a))
-    )
+    import_file(session, plan.id, write_cells(rows, "geojson"), "c.geojson", progress=lambda *a: seen.append(tuple(a)))
     stages = [s for s, _, _ in seen]
     for stage in ("reading", "checking", "writing", "done"):
         assert stage in stages
@@ -278,3 +276,30 @@ def test_invalid_compound_is_reported_and_repaired(session: Session, plan: Bound
     assert [(f["layer"], f["code"]) for f in fixed["repaired"]] == [("compound", code)]
     again = validate_plan(session, plan, LOOSE)
     assert "invalid_geometry" not in again["summary"]["by_kind"]
+
+
+def test_a_cut_small_compound_is_flagged_a_big_one_is_expected(session: Session, plan: BoundaryPlan) -> None:
+    from gis.plans import ops
+
+    flagged = {}
+    for size in ("x.households <= 250", "x.households > 400"):
+        code, cell, wkb = session.execute(
+            text(
+                "SELECT x.code, x.cell_code, ST_AsBinary(x.geom) FROM compounds x JOIN admin_areas a "
+                f"ON a.id = x.community_id WHERE a.code = :c AND {size} ORDER BY x.code LIMIT 1"
+            ),
+            {"c": COMMUNITY},
+        ).one()
+        centre = shapely.centroid(shapely.from_wkb(bytes(wkb)))
+        line = {"type": "LineString", "coordinates": [[centre.x, centre.y - 0.05], [centre.x, centre.y + 0.05]]}
+        ops.split_by_line(session, plan.id, cell, line)  # an edge right through the compound
+        flagged[size] = code
+    found = validate_plan(session, plan, Rules(households_min=None, households_max=300))
+    straddles = {
+        f["properties"]["compound"]: f["properties"]
+        for f in found["features"]
+        if f["properties"]["kind"] == "compound_straddles"
+    }
+    small, big = flagged["x.households <= 250"], flagged["x.households > 400"]
+    assert small in straddles and not straddles[small].get("expected")
+    assert big in straddles and straddles[big]["expected"] and "expected" in straddles[big]["message"]
