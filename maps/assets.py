@@ -31,12 +31,13 @@ from gis.errors import NotFound
 
 PREFIX = "/assets"
 STATIC_DIR = Path(__file__).resolve().parent / "static"  # our own page script and styles
+OWN_FILES = ("maps.js", "maps.css", "plan_editor.js")  # served from STATIC_DIR as package "gridgov"
 
 
 def _static_version() -> str:
-    """A content hash, so the long-cached URL changes whenever maps.js or maps.css does."""
+    """A content hash, so the long-cached URL changes whenever one of our own files does."""
     digest = hashlib.sha256()
-    for name in ("maps.js", "maps.css"):
+    for name in OWN_FILES:
         digest.update((STATIC_DIR / name).read_bytes())
     return digest.hexdigest()[:12]
 
@@ -91,7 +92,7 @@ PACKAGES: dict[str, Package] = {
         Package("@geoman-io/leaflet-geoman-free", "2.18.3", ("dist/leaflet-geoman.js", "dist/leaflet-geoman.css")),
         # not from npm: the heat plugin file folium ships (with its weights fix), and our own files
         Package("folium", version("folium"), ("templates/leaflet_heat.min.js",)),
-        Package("gridgov", _static_version(), ("maps.js", "maps.css")),
+        Package("gridgov", _static_version(), OWN_FILES),
     )
 }
 

@@ -43,6 +43,7 @@ from gis.plans.imports import job_status, list_jobs, run_import, start_import
 from gis.plans.io import FORMATS, MEDIA_TYPES, Limits
 from gis.plans.service import create_plan, export_plan, import_file, list_plans, plan_features, plan_summary, repair
 from gis.plans.validate import Rules, validate_plan
+from maps.basemaps import basemap_from_settings
 from maps.plan_editor import plan_editor_page
 
 V1 = "/v1/plans"
@@ -362,7 +363,9 @@ def get_export(
 
 
 @router.get("/plans/{plan_id}/edit", response_class=HTMLResponse, summary="plan editor page (its data needs a token)")
-def editor_page(plan_id: PlanId, session: SessionDep) -> HTMLResponse:
-    """Leaflet + geoman editor: move vertices with snapping, split by a line, merge, save, live validation."""
+def editor_page(plan_id: PlanId, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+    """Leaflet + geoman editor over the configured basemap: move vertices with snapping, split by a line, merge,
+    save, live validation; compounds and communities as outlines."""
     get_plan(session, plan_id)
-    return HTMLResponse(plan_editor_page(plan_id), headers={"Cache-Control": "no-cache"})
+    basemap = basemap_from_settings(settings.basemap, settings.basemap_key)
+    return HTMLResponse(plan_editor_page(plan_id, basemap), headers={"Cache-Control": "no-cache"})

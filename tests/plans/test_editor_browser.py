@@ -1,7 +1,10 @@
 """The plan editor in a real Chromium, as a planner (规划员) uses it: select a cell (only it gets vertex handles),
-edit its name and households, split it by households and by a drawn line, merge, draw a new cell, remove and
-revert (validation shows the gap meanwhile), open the diff map by its link, import a file with progress and
-commit. Local assets only, no console error.
+edit its name and households, split it by households and by a drawn line, merge, draw a new cell (its code a
+fresh one, never a retired cell's), remove and revert (validation shows the gap meanwhile), open the diff map by
+its link, import a file with progress and commit; start an empty plan on a picked community; see compounds and
+communities as outlines, pick a compound and redraw it; the configured basemap under the cells (GCJ-02 shifted
+both ways). Local assets only, no console error, no request to an outside host (tiles of a configured outside
+basemap are answered inside the browser).
 
 Unlike tests/maps/test_browser.py the server here runs with real authentication: a planner is created and
 logs in, because commits and imports record who made them. Plans, users and the synthetic community are
@@ -10,25 +13,32 @@ committed (the live server must see them) and removed afterwards; the demo's liv
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import shapely
 import uvicorn
+from fastapi import FastAPI
 from shapely.geometry import Polygon, mapping
 from sqlalchemy import Engine, delete, select, text
 from sqlalchemy.orm import Session
 
 from api.app import create_app
 from gis.auth import create_user, login
+from gis.crs import wgs84_to_gcj02
 from gis.models import AdminArea, GridCell, User
 from gis.plans import ops
-from gis.plans.draft import DraftCell, draft_cells, ensure_base
+from gis.plans.areas import DraftArea, draft_areas
+from gis.plans.draft import DraftCell, draft_cells, ensure_base, next_codes
 from gis.plans.models import BoundaryPlan, PlanCommit
 from gis.plans.service import create_plan
 from gis.settings import Settings
@@ -47,7 +57,8 @@ HANDLES = ".leaflet-marker-pane .marker-icon:not(.marker-icon-middle)"
 
 
 @pytest.fixture(scope="module")
-def live_server(engine: Engine) -> Iterator[str]:
+def live_app(engine: Engine) -> Iterator[tuple[str, FastAPI]]:
+    """The app served by uvicorn on a free port, and the app (tests may swap its settings)."""
     app = create_app(Settings(database_url=database_url()))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -60,9 +71,25 @@ def live_server(engine: Engine) -> Iterator[str]:
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("uvicorn did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
+    yield f"http://127.0.0.1:{port}", app
     srv.should_exit = True
     thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def live_server(live_app: tuple[str, FastAPI]) -> str:
+    return live_app[0]
+
+
+@contextmanager
+def basemap(app: FastAPI, value: str) -> Iterator[None]:
+    """The live app configured with another basemap (GRIDGOV_BASEMAP) for the duration."""
+    before = app.state.settings
+    app.state.settings = before.model_copy(update={"basemap": value})
+    try:
+        yield
+    finally:
+        app.state.settings = before
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +137,43 @@ def generated_plan(engine: Engine) -> Iterator[int]:
         plan_id = plan.id
     yield plan_id
     _drop_plan(engine, plan_id)
+
+
+@pytest.fixture()
+def empty_plan(engine: Engine) -> Iterator[int]:
+    """A new plan: no community, no cells."""
+    with Session(engine) as s:
+        plan = create_plan(s, name="空方案测试")
+        s.commit()
+        plan_id = plan.id
+    yield plan_id
+    _drop_plan(engine, plan_id)
+
+
+@pytest.fixture()
+def retired_code(engine: Engine) -> Iterator[str]:
+    """A cell of the demo community retired by an earlier commit, with the code after every live one: a new cell
+    must not take it."""
+    with Session(engine) as s:
+        community = s.scalar(select(AdminArea).where(AdminArea.code == COMMUNITY))
+        assert community is not None
+        live = s.scalars(select(GridCell.code).where(GridCell.code.like(COMMUNITY + "%"))).all()
+        code = f"{COMMUNITY}{max(int(c[12:]) for c in live) + 1:03d}"
+        old = GridCell(
+            code=code,
+            name="已撤销网格",
+            community_id=community.id,
+            geom=ewkt(_ring(OX, OX + STEP)),  # where it lay does not matter
+            valid_from=datetime(2020, 1, 1, tzinfo=UTC),
+            valid_to=datetime(2021, 1, 1, tzinfo=UTC),
+        )
+        s.add(old)
+        s.commit()
+        row_id = old.id
+    yield code
+    with Session(engine) as s:
+        s.execute(delete(GridCell).where(GridCell.id == row_id))
+        s.commit()
 
 
 # The synthetic community: two square cells; the import moves their shared edge east by a fifth of a cell.
@@ -162,6 +226,14 @@ def draft(engine: Engine, plan_id: int) -> dict[str, DraftCell]:
         return {c.code: c for c in draft_cells(s, plan)}
 
 
+def compounds_of(engine: Engine, plan_id: int) -> dict[str, DraftArea]:
+    """The plan's compounds as drafted (status live/add/change/remove)."""
+    with Session(engine) as s:
+        plan = s.scalar(select(BoundaryPlan).where(BoundaryPlan.id == plan_id))
+        assert plan is not None
+        return {a.code: a for a in draft_areas(s, plan, "compound")}
+
+
 def present(cells: dict[str, DraftCell]) -> list[str]:
     return sorted(code for code, c in cells.items() if c.status != "remove")
 
@@ -172,9 +244,19 @@ def vertices(cell: DraftCell) -> int:
     return sum(len(r.coords) - 1 for p in cell.geom.geoms for r in (p.exterior, *p.interiors))
 
 
-def open_editor(browser: Any, url: str, token: str, *, size: tuple[int, int] = (1280, 800)) -> tuple[Any, Watch]:  # noqa: F811
-    """The editor as a planner opens it from a link carrying the token (#token=…, kept in localStorage)."""
+def open_editor(
+    browser: Any,  # noqa: F811
+    url: str,
+    token: str,
+    *,
+    size: tuple[int, int] = (1280, 800),
+    prepare: Callable[[Any], None] | None = None,
+) -> tuple[Any, Watch]:
+    """The editor as a planner opens it from a link carrying the token (#token=…, kept in localStorage);
+    `prepare(context)` runs first (e.g. to answer tile requests)."""
     context = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="zh-CN")
+    if prepare:
+        prepare(context)
     page = context.new_page()
     watch = Watch()
     watch.attach(page)
@@ -207,14 +289,22 @@ def screen(page: Any, lon: float, lat: float) -> tuple[float, float]:
     return float(x), float(y)
 
 
-def click_cell(page: Any, cell: DraftCell) -> None:
-    """Click well inside the cell (its bounding box centre may lie in a neighbour, or under a vertex handle)."""
+def click_cell(page: Any, cell: DraftCell | DraftArea, *, inset: float = 1e-4) -> None:
+    """Click well inside the cell or compound (its bounding box centre may lie in a neighbour, or under a vertex
+    handle)."""
     geom = cell.geom if cell.geom is not None else cell.live_geom
     assert geom is not None
     part = max(geom.geoms, key=lambda g: g.area)
-    inner = part.buffer(-1e-4)
+    inner = part.buffer(-inset)
     point = (inner if not inner.is_empty else part).point_on_surface()
     page.mouse.click(*screen(page, point.x, point.y))
+
+
+def drag(page: Any, x: float, y: float, dx: float, dy: float) -> None:
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + dx, y + dy, steps=8)
+    page.mouse.up()
 
 
 def centre(page: Any, code: str) -> tuple[float, float, dict[str, float]]:
@@ -262,6 +352,7 @@ def test_select_edit_split_merge_remove_revert(
     page, watch = open_editor(browser, f"{live_server}/plans/{committed_plan}/edit", planner_token)
     settle(page)
     assert watch.errors == [] and watch.outside(live_server) == [], (watch.errors, watch.outside(live_server))
+    assert any(re.search(r"/assets/gridgov@[0-9a-f]+/plan_editor\.js$", u) for u in watch.requests), "a cached asset"
     cells = draft(engine, committed_plan)
     codes = present(cells)
     assert page.locator("path.pe-cell").count() == len(cells)
@@ -374,6 +465,7 @@ def test_draw_a_new_cell_and_split_by_a_line(
     live_server: str,
     planner_token: str,
     committed_plan: int,
+    retired_code: str,
     engine: Engine,
 ) -> None:
     page, watch = open_editor(browser, f"{live_server}/plans/{committed_plan}/edit", planner_token)
@@ -381,8 +473,14 @@ def test_draw_a_new_cell_and_split_by_a_line(
     cells = draft(engine, committed_plan)
     codes = present(cells)
     host = max(codes, key=lambda c: shapely.area(cells[c].geom))
+    with Session(engine) as s:
+        plan = s.get(BoundaryPlan, committed_plan)
+        assert plan is not None
+        (new_code,) = next_codes(s, plan, COMMUNITY, 1)
+        used = set(s.scalars(select(GridCell.code).where(GridCell.code.like(COMMUNITY + "%"))))
+    assert retired_code in used and new_code not in used and new_code > retired_code
 
-    # draw a small square inside a cell: the form offers the next free code; the cell is cut out of its host
+    # draw a small square inside a cell: the form offers a fresh code from the server, not the retired one
     page.locator(f"path.pe-cell-{host}").scroll_into_view_if_needed()
     x, y, b = centre(page, host)
     dx, dy = b["width"] / 8, b["height"] / 8
@@ -392,10 +490,16 @@ def test_draw_a_new_cell_and_split_by_a_line(
         page.mouse.click(px, py)
         page.wait_for_timeout(150)
     page.wait_for_selector("#new-card:not([hidden])", timeout=10_000)
-    top = max(int(c[12:]) for c in cells if c.startswith(COMMUNITY))
-    new_code = f"{COMMUNITY}{top + 1:03d}"
+    page.wait_for_function("document.getElementById('new-code').value !== ''", timeout=5000)
     assert page.locator("#new-code").input_value() == new_code
+    assert any("/next-codes?community=" + COMMUNITY in u for u in watch.requests)
+    # typing the retired code in: refused, and the form then holds the server's fresh code
+    page.fill("#new-code", retired_code)
     page.fill("#new-name", "新画网格")
+    page.locator("#new-save").click()
+    status_says(page, "已撤销的网格")
+    assert page.locator("#new-code").input_value() == new_code and page.locator("#new-card").is_visible()
+    assert retired_code not in draft(engine, committed_plan)
     page.locator("#new-save").click()
     status_says(page, "已创建网格")
     after = draft(engine, committed_plan)
@@ -445,7 +549,7 @@ def test_draw_a_new_cell_and_split_by_a_line(
     assert reshaped[moved].status == "change" and not reshaped[moved].geom.equals(split[moved].geom)
     cut = [c for c in present(split) if c != moved and not reshaped[c].geom.equals(split[c].geom)]
     assert cut, "a neighbour was cut to fit"
-    assert without(watch.errors) == [] and watch.outside(live_server) == [], watch.errors
+    assert without(watch.errors, "422") == [] and watch.outside(live_server) == [], watch.errors
     page.context.close()
 
 
@@ -498,6 +602,10 @@ def test_import_with_progress_then_commit(
     page, watch = open_editor(browser, f"{live_server}/plans/{synthetic_plan}/edit", planner_token)
     settle(page)
     assert page.locator("path.pe-cell").count() == 0 and page.locator("#cell-empty").is_visible(), "no cells yet"
+    layers = page.locator("#import-layer option").evaluate_all("os => os.map(o => o.value)")
+    assert layers == ["cell", "compound", "community"]
+    help_text = page.locator("#import-help").inner_text()
+    assert "Excel" in help_text and "户数" in help_text, "attribute tables are explained"
 
     page.set_input_files(
         "#import-file",
@@ -512,7 +620,7 @@ def test_import_with_progress_then_commit(
     assert page.locator("#import-bar").evaluate("b => b.value === b.max")
     assert "完成" in page.locator("#import-stage").inner_text()
     report = page.locator("#import-report").inner_text()
-    assert "修改 2" in report and "redrawn.geojson" in report
+    assert "修改 2" in report and "redrawn.geojson" in report and "网格 / cells" in report
     assert page.locator("path.pe-cell").count() == 2
     assert page.locator("#summary").inner_text().startswith("可以提交"), page.locator("#problems").inner_text()
 
@@ -539,4 +647,229 @@ def test_import_with_progress_then_commit(
         assert s.scalar(select(BoundaryPlan.status).where(BoundaryPlan.id == synthetic_plan)) == "committed"
     assert watch.errors == [] and watch.outside(live_server) == [], watch.errors
     shot(page, "plan-editor-committed.png")
+    page.context.close()
+
+
+def test_an_empty_plan_starts_on_a_picked_community(
+    browser: Any,  # noqa: F811
+    live_server: str,
+    planner_token: str,
+    empty_plan: int,
+    engine: Engine,
+) -> None:
+    page, watch = open_editor(browser, f"{live_server}/plans/{empty_plan}/edit", planner_token)
+    assert page.locator("path.pe-cell").count() == 0 and page.locator("#cell-empty").is_visible()
+    assert "还没有社区" in page.locator("#plan-communities").inner_text()
+    assert page.locator("#community-start").is_disabled()
+    options = page.locator("#community-pick option").all_inner_texts()
+    assert f"和平新村社区（{COMMUNITY}）" in options and len(options) >= 9, options
+
+    # pick a community: its live cells enter the draft and appear, with its compounds and outline
+    page.select_option("#community-pick", COMMUNITY)
+    page.locator("#community-start").click()
+    status_says(page, "已开始编辑")
+    cells = draft(engine, empty_plan)
+    assert len(cells) > 10 and {c.status for c in cells.values()} == {"live"}
+    assert page.locator("path.pe-cell").count() == len(cells) and page.locator("#cell-empty").is_hidden()
+    assert "和平新村社区" in page.locator("#plan-communities").inner_text()
+    assert f"和平新村社区（{COMMUNITY}）" not in page.locator("#community-pick option").all_inner_texts()
+    assert page.evaluate("planEditor.map.getZoom()") > 12, "the map went to the community"
+    compounds = compounds_of(engine, empty_plan)
+    assert len(compounds) > 10
+    assert page.locator("path.pe-compound").count() == len(compounds)
+    assert page.locator("#compound-count").inner_text() == str(len(compounds))
+    assert page.locator("path.pe-community").count() == 1
+    assert page.locator("path.pe-compound").first.evaluate("p => getComputedStyle(p).pointerEvents") == "none", (
+        "the outlines leave clicks to the cells"
+    )
+    shot(page, "plan-editor-community.png")
+
+    # the legend hides and shows the outlines
+    page.locator("#show-compounds").uncheck()
+    assert page.locator("path.pe-compound").count() == 0
+    page.locator("#show-communities").uncheck()
+    assert page.locator("path.pe-community").count() == 0
+    page.locator("#show-compounds").check()
+    page.locator("#show-communities").check()
+    assert page.locator("path.pe-compound").count() == len(compounds) and page.locator("path.pe-community").count() == 1
+
+    # an attribute table (CSV without geometry) for compounds: households change, boundaries stay
+    code = sorted(compounds)[0]
+    page.select_option("#import-layer", "compound")
+    page.set_input_files(
+        "#import-file",
+        files=[{"name": "households.csv", "mimeType": "text/csv", "buffer": f"code,households\n{code},123\n".encode()}],
+    )
+    page.locator("#import-go").click()
+    page.wait_for_selector("#import-report", timeout=20_000)
+    settle(page)
+    report = page.locator("#import-report").inner_text()
+    assert "小区 / compounds" in report and "属性表" in report and "修改 1" in report, report
+    after = compounds_of(engine, empty_plan)[code]
+    assert (
+        after.status == "change" and after.attributes["households"] == 123 and after.geom.equals(compounds[code].geom)
+    )
+
+    # pick that compound: the panel shows it as changed, with the new households
+    page.locator("#compound-pick").click()
+    click_cell(page, compounds[code], inset=1e-5)
+    assert page.locator("#compound-code").inner_text() == code
+    assert page.locator("#compound-households").inner_text() == "123"
+    assert page.locator("#compound-status").inner_text() == "修改 / changed"
+    assert page.locator("#cell-info").is_hidden()
+    assert without(watch.errors) == [] and watch.outside(live_server) == [], watch.errors
+    page.context.close()
+
+
+def test_pick_a_compound_redraw_and_revert_it(
+    browser: Any,  # noqa: F811
+    live_server: str,
+    planner_token: str,
+    committed_plan: int,
+    engine: Engine,
+) -> None:
+    page, watch = open_editor(browser, f"{live_server}/plans/{committed_plan}/edit", planner_token)
+    compounds = compounds_of(engine, committed_plan)
+    cells = draft(engine, committed_plan)
+    code = max(compounds, key=lambda c: shapely.area(compounds[c].geom))
+    target = compounds[code]
+    assert target.geom is not None
+
+    # a click on a compound selects the cell under it until compounds are picked
+    click_cell(page, target, inset=1e-5)
+    assert page.locator("#cell-info").is_visible() and page.locator("#compound-info").is_hidden()
+    page.locator("#compound-pick").click()
+    assert page.locator("#cell-info").is_hidden(), "picking compounds leaves the cell"
+    click_cell(page, target, inset=1e-5)
+    page.wait_for_timeout(250)  # geoman re-enables a group's layers 100 ms after they were added (a hand is slower)
+    assert page.locator("#compound-code").inner_text() == code
+    assert page.locator("#compound-status").inner_text() == "现行 / live"
+    assert page.locator(HANDLES).count() == vertices(target), "only the compound gets vertex handles"
+
+    # drag its vertex farthest from the middle further out: unsaved until saved
+    middle = target.geom.centroid
+    ring = max(target.geom.geoms, key=lambda g: g.area).exterior
+    far = max(ring.coords, key=lambda xy: middle.distance(shapely.Point(xy)))
+    hx, hy = screen(page, *far)
+    cx, cy = screen(page, middle.x, middle.y)
+    norm = ((hx - cx) ** 2 + (hy - cy) ** 2) ** 0.5
+    drag(page, hx, hy, 25 * (hx - cx) / norm, 25 * (hy - cy) / norm)
+    page.wait_for_function("!document.getElementById('compound-save').disabled", timeout=5000)
+    assert "尚未保存" in page.locator("#status").inner_text()
+    page.locator("#compound-save").click()
+    status_says(page, "已保存小区")
+    redrawn = compounds_of(engine, committed_plan)[code]
+    assert redrawn.status == "change" and redrawn.geom is not None
+    assert shapely.area(redrawn.geom) > shapely.area(target.geom)
+    assert page.locator("#compound-code").inner_text() == code, "the compound stays picked"
+    assert page.locator("#compound-status").inner_text() == "修改 / changed"
+    assert {c: d.status for c, d in draft(engine, committed_plan).items()} == {c: d.status for c, d in cells.items()}
+
+    page.locator("#compound-revert").click()
+    status_says(page, "已撤销方案对小区")
+    assert compounds_of(engine, committed_plan)[code].status == "live"
+    assert page.locator("#compound-status").inner_text() == "现行 / live"
+    page.keyboard.press("Escape")
+    assert page.locator("#compound-info").is_hidden() and page.locator(HANDLES).count() == 0
+    page.keyboard.press("Escape")  # stop picking: a click selects cells again
+    click_cell(page, target, inset=1e-5)
+    assert page.locator("#cell-info").is_visible()
+    assert without(watch.errors) == [] and watch.outside(live_server) == [], watch.errors
+    page.context.close()
+
+
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+
+
+def answer_tiles(base: str, tiles: re.Pattern[str], served: list[str]) -> Callable[[Any], None]:
+    """Route every request of a browser context: tile URLs get a small PNG in the browser (nothing leaves the
+    machine), other outside URLs are aborted (and fail the test), the app's own go through."""
+
+    def handle(route: Any) -> None:
+        url = route.request.url
+        if tiles.match(url):
+            served.append(url)
+            route.fulfill(status=200, content_type="image/png", body=PNG)
+        elif url.startswith((base, "data:")):
+            route.continue_()
+        else:
+            route.abort()
+
+    return lambda context: context.route("**/*", handle)
+
+
+def test_the_configured_basemap_under_the_cells(
+    browser: Any,  # noqa: F811
+    live_app: tuple[str, FastAPI],
+    planner_token: str,
+    committed_plan: int,
+    engine: Engine,
+) -> None:
+    live_server, app = live_app
+    url = f"{live_server}/plans/{committed_plan}/edit"
+
+    # an intranet tile server (XYZ template): its tiles under the cells, as on the other map pages
+    served: list[str] = []
+    with basemap(app, f"{live_server}/tiles/{{z}}/{{x}}/{{y}}.png"):
+        page, watch = open_editor(
+            browser, url, planner_token, prepare=answer_tiles(live_server, re.compile(r".*/tiles/\d+/"), served)
+        )
+    page.wait_for_function("document.querySelectorAll('.leaflet-tile-loaded').length > 0", timeout=10_000)
+    assert served and watch.errors == [] and watch.outside(live_server) == []
+    page.context.close()
+
+    # 高德 (GCJ-02): the cells are drawn shifted onto its tiles, and a dragged vertex is saved back in WGS84
+    served = []
+    with basemap(app, "amap"):
+        page, watch = open_editor(
+            browser,
+            url,
+            planner_token,
+            prepare=answer_tiles(live_server, re.compile(r"^https://webrd0\d\.is\.autonavi\.com/"), served),
+        )
+    page.wait_for_function("document.querySelectorAll('.leaflet-tile-loaded').length > 0", timeout=10_000)
+    assert served and set(watch.outside(live_server)) == set(served), "only tiles, answered in the browser"
+    assert "高德地图" in page.locator(".leaflet-control-attribution").inner_text()
+    cells = draft(engine, committed_plan)
+    code = present(cells)[0]
+    geom = cells[code].geom
+    assert geom is not None
+    ring = list(geom.geoms[0].exterior.coords)
+    for lon, lat in ring[:3]:
+        shown = page.evaluate("([lon, lat]) => planEditor.toMap(lon, lat)", [lon, lat])
+        assert shown == pytest.approx(wgs84_to_gcj02(lon, lat), abs=1e-9)
+        assert abs(shown[0] - lon) + abs(shown[1] - lat) > 1e-3, "GCJ-02 is hundreds of metres off in Jinan"
+
+    def on_map(lon: float, lat: float) -> tuple[float, float]:
+        gx, gy = page.evaluate("([lon, lat]) => planEditor.toMap(lon, lat)", [lon, lat])
+        return screen(page, gx, gy)
+
+    inner = shapely.Point(geom.geoms[0].representative_point())
+    page.mouse.click(*on_map(inner.x, inner.y))
+    assert page.locator("#cell-code").inner_text() == code, "a click on the shifted cell selects it"
+    moved = ring[0]
+    hx, hy = on_map(*moved)
+    page.keyboard.down("Alt")  # geoman: no snapping while Alt is held, so the vertex stays where it is dropped
+    drag(page, hx, hy, 12, 9)
+    page.keyboard.up("Alt")
+    page.wait_for_function("!document.getElementById('save-geom').disabled", timeout=5000)
+    dropped = page.evaluate(
+        "([x, y]) => { const r = planEditor.map.getContainer().getBoundingClientRect();"
+        " const ll = planEditor.map.containerPointToLatLng([x - r.left, y - r.top]); return [ll.lng, ll.lat]; }",
+        [hx + 12, hy + 9],
+    )
+    page.locator("#fit").uncheck()  # the cell alone, so that its vertices are the ones dragged and kept
+    page.locator("#save-geom").click()
+    status_says(page, "边界已保存")
+    saved = draft(engine, committed_plan)[code].geom
+    assert saved is not None
+    coords = [xy for g in saved.geoms for xy in g.exterior.coords]
+    kept = [xy for xy in ring[1:-1] if xy != moved]
+    assert all(xy in coords for xy in kept), "unmoved vertices are sent back exactly"
+    (new,) = {xy for xy in coords if xy not in ring}  # the first point of a ring is its last too
+    back = wgs84_to_gcj02(*new)
+    assert back == pytest.approx(dropped, abs=2e-6), "the vertex is saved where it was dropped on the 高德 map"
+    assert watch.errors == [], watch.errors
     page.context.close()
