@@ -1,15 +1,16 @@
 """W2: re-anchor points after a boundary commit, against shapely's STRtree on the same data in memory.
 
-    .venv/bin/python -m bench.w2_reanchor [--points 200000] [--side 40]
+    .venv/bin/python -m bench.w2_reanchor [--points 200000] [--side 40] [--temp]
 
 A synthetic 街道 of side × side square cells in side/5 communities (strips five cells wide) and `points`
-random points in a registered anchored table. Two commits go through the real commit path (plan → validate →
-close/open versions → set-based re-anchoring):
+random points in a registered anchored table (a plain table with a primary key, a GiST index on the points and
+a btree on the cell code; --temp: a temp table, as before 2026-11-23). Two commits go through the real commit
+path (plan → validate → close/open versions → set-based re-anchoring):
 - full: every cell of every community redrawn (rows shifted by half a cell): every point is a candidate;
 - one_community: one community redrawn back: only its points are candidates.
 Reference: shapely.STRtree(new cells).query(all points, predicate="within"), in memory, same run. Everything
 happens in one transaction that is rolled back, so runs are repeatable. --points 1000000 --side 100 is the
-workload's size (1e6 points, 10,000 cells).
+workload's size (1e6 points, 10,000 cells). bench/w2_profile.py explains where a full redraw's time goes.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def grid(side: int, shifted: bool) -> dict[str, dict[str, Any]]:
     return out
 
 
-def setup(session: Session, side: int, points: int) -> None:
+def setup(session: Session, side: int, points: int, *, temp: bool = False) -> None:
     live = grid(side, shifted=False)
     session.execute(text("DELETE FROM admin_areas WHERE code LIKE :p"), {"p": PREFIX + "%"})
     for code, cells in live.items():
@@ -78,10 +79,12 @@ def setup(session: Session, side: int, points: int) -> None:
             ),
             {"cid": cid, "codes": list(cells), "wkts": [g.wkt for g in cells.values()]},
         )
+    # A plain table like the anchored ones (shared buffers, WAL), dropped by the final rollback. A temp table
+    # (--temp) lives in temp_buffers (8 MB by default) and spends most of a full redraw re-reading its pages.
+    kind = "TEMP TABLE" if temp else "TABLE"
     session.execute(
         text(
-            "CREATE TEMP TABLE bench_points (id bigserial PRIMARY KEY, geom geometry(Point, 4326), "
-            "cell_code varchar(15)) ON COMMIT DROP"
+            f"CREATE {kind} bench_points (id bigserial PRIMARY KEY, geom geometry(Point, 4326), cell_code varchar(15))"
         )
     )
     session.execute(text("SELECT setseed(0.42)"))
@@ -129,7 +132,7 @@ def strtree_reference(cells: dict[str, dict[str, Any]], xy: np.ndarray) -> float
     return time.perf_counter() - started
 
 
-def run(points: int = 200_000, side: int = 40) -> dict[str, Any]:
+def run(points: int = 200_000, side: int = 40, *, temp: bool = False) -> dict[str, Any]:
     if side % 5 or side > 195:
         raise SystemExit("--side must be a multiple of 5, at most 195 (3-digit cell sequence numbers)")
     url = bench_url()
@@ -137,11 +140,16 @@ def run(points: int = 200_000, side: int = 40) -> dict[str, Any]:
     upgrade(url)
     engine = create_engine(url)
     register(AnchoredTable("bench_points"))
-    result: dict[str, Any] = {"points": points, "cells": side * side, "communities": side // 5}
+    result: dict[str, Any] = {
+        "points": points,
+        "cells": side * side,
+        "communities": side // 5,
+        "table": "temp" if temp else "plain",
+    }
     try:
         with Session(engine) as session:
             t0 = time.perf_counter()
-            setup(session, side, points)
+            setup(session, side, points, temp=temp)
             result["setup_s"] = round(time.perf_counter() - t0, 1)
             xy = np.asarray(session.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM bench_points")).all())
             shifted = grid(side, shifted=True)
@@ -195,5 +203,6 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--points", type=int, default=200_000)
     ap.add_argument("--side", type=int, default=40)
+    ap.add_argument("--temp", action="store_true", help="points in a temp table (temp_buffers, no WAL)")
     args = ap.parse_args()
-    print(run(args.points, args.side))  # noqa: T201
+    print(run(args.points, args.side, temp=args.temp))  # noqa: T201

@@ -1,14 +1,21 @@
 """Re-anchoring: rows of the anchored tables whose cell changed get the code of their new cell.
 
-Only candidate rows are looked at: those anchored to a cell the commit closed (or added), and those whose
-point lies in a changed cell (GiST `&&` then ST_Covers). Each table is handled by one set-based
-statement (UPDATE … FROM … RETURNING, aggregated), never a query per row. Identifiers come from the
-anchoring registry, quoted by the dialect; every value is a bound parameter.
+Only candidate rows are looked at: those whose point lies in a changed cell (GiST `&&` then ST_Covers), and
+those anchored to a cell the commit changed or removed that no changed cell covers any more. Each table is
+handled by one set-based statement (UPDATE … FROM … RETURNING, aggregated), never a query per row.
+Identifiers come from the anchoring registry, quoted by the dialect; every value is a bound parameter.
+
+Cost (bench/w2_reanchor.py, 1e6 points, every cell of a 街道 redrawn, ~500k rows change cell): the lookup is
+~3 s; most of the time is the UPDATE itself (~6 s with three indexes, ~27 s on a copy of `tickets` with 15),
+since changing an indexed column is never a HOT update: each moved row writes a new row version and an entry
+in every index of its table (GiST included), and WAL. bench/w2_profile.py shows the breakdown.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import text
@@ -46,8 +53,9 @@ def moves_sql(session: Session, entry: AnchoredTable, *, preview: bool) -> str:
     """The statement for one table: (old_code, new_code, n) rows; new_code NULL = no cell covers it.
 
     Candidates are found from the changed cells through the anchored table's GiST index (cells × points, the
-    fast direction); a point strictly inside a changed cell belongs to it. Points on a changed cell's edge, and
-    points anchored to a closed cell that no changed cell covers, get the full lookup (tie rule: lowest code).
+    fast direction); a point strictly inside the lowest-coded changed cell covering it belongs to that cell.
+    Points on a changed cell's edge, and points anchored to a changed or removed cell that no changed cell
+    covers, get the full lookup (tie rule: lowest code). Only rows whose code changes reach the UPDATE.
     """
     t, key, cell, geom = (_q(session, n) for n in (entry.table, entry.key_column, entry.cell_column, entry.geom_column))
     pt = f"ST_PointOnSurface(t.{geom})" if entry.polygonal else f"t.{geom}"
@@ -71,16 +79,18 @@ def moves_sql(session: Session, entry: AnchoredTable, *, preview: bool) -> str:
             WHERE t.{cell} = ANY(:codes) {skip} AND NOT EXISTS (SELECT 1 FROM hits h WHERE h.k = t.{key})
         ),
         target AS MATERIALIZED (
-            SELECT k, old_code, new_code, new_id FROM hits WHERE inside
-            UNION ALL
-            SELECT rest.k, rest.old_code, a.code, a.id
-            FROM rest JOIN {t} t ON t.{key} = rest.k
-            LEFT JOIN LATERAL ({after}) a ON TRUE
+            SELECT k, old_code, new_code, new_id FROM (
+                SELECT k, old_code, new_code, new_id FROM hits WHERE inside
+                UNION ALL
+                SELECT rest.k, rest.old_code, a.code, a.id
+                FROM rest JOIN {t} t ON t.{key} = rest.k
+                LEFT JOIN LATERAL ({after}) a ON TRUE
+            ) found
+            WHERE new_code IS NULL OR old_code IS DISTINCT FROM new_code
         )"""
     if preview:
         return f"""{head}
-        SELECT old_code, new_code, count(*) AS n FROM target
-        WHERE new_code IS NULL OR old_code IS DISTINCT FROM new_code GROUP BY 1, 2 ORDER BY 1, 2"""
+        SELECT old_code, new_code, count(*) AS n FROM target GROUP BY 1, 2 ORDER BY 1, 2"""
     version = f", {_q(session, entry.version_column)} = target.new_id" if entry.version_column else ""
     if entry.community_column:  # a cell moved to another community takes its rows along
         version += f", {_q(session, entry.community_column)} = left(target.new_code, 12)"
@@ -121,15 +131,30 @@ def run_moves(
     out: dict[str, dict[str, Any]] = {}
     # JIT compilation costs more than it saves on these one-off statements (~0.5 s each)
     session.execute(text("SET LOCAL jit = off"))
-    for entry in anchored_tables():
-        params: dict[str, Any] = {
-            "codes": codes,
-            "community_ids": community_ids,
-            "new_ids": new_ids or [],
-            "plan_id": plan_id,
-            "skip_values": list(entry.skip_values),
-        }
-        started = time.perf_counter()
-        rows = session.execute(text(moves_sql(session, entry, preview=preview)), params).all()
-        out[entry.table] = _summarise(list(rows), time.perf_counter() - started)
+    with _local_setting(session, "work_mem", _WORK_MEM):
+        for entry in anchored_tables():
+            params: dict[str, Any] = {
+                "codes": codes,
+                "community_ids": community_ids,
+                "new_ids": new_ids or [],
+                "plan_id": plan_id,
+                "skip_values": list(entry.skip_values),
+            }
+            started = time.perf_counter()
+            rows = session.execute(text(moves_sql(session, entry, preview=preview)), params).all()
+            out[entry.table] = _summarise(list(rows), time.perf_counter() - started)
     return out
+
+
+# The candidates of a 街道-wide redraw (1e6 rows: ~110 MB to sort by row, then hashed for the UPDATE) stay in
+# memory rather than spilling to disk (the default 4MB); only for the re-anchoring statements.
+_WORK_MEM = "256MB"
+
+
+@contextmanager
+def _local_setting(session: Session, name: str, value: str) -> Iterator[None]:
+    """A transaction-local setting for the statements inside, then the previous value again."""
+    previous = session.execute(text("SELECT current_setting(:name)"), {"name": name}).scalar_one()
+    session.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value})
+    yield
+    session.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": previous})
