@@ -31,7 +31,7 @@ from gis.errors import NotFound
 
 PREFIX = "/assets"
 STATIC_DIR = Path(__file__).resolve().parent / "static"  # our own page script and styles
-OWN_FILES = ("maps.js", "maps.css", "plan_editor.js")  # served from STATIC_DIR as package "gridgov"
+OWN_FILES = ("maps.js", "maps.css", "plan_editor.js", "plan_cells.js", "plan_areas.js", "plan_panels.js")  # "gridgov"
 
 
 def _static_version() -> str:

@@ -5,9 +5,9 @@ a split line with the geoman toolbar; from the side panel save the shape or the 
 a line or into k parts by households, merge with a neighbour, remove, revert; validation after every change;
 commit, and file import with progress. A plan without cells starts on a community picked from a list.
 Compounds (小区) and communities of the draft are drawn as outlines over the cells; a compound can be picked
-and redrawn. The page is static: its script (maps/static/plan_editor.js, a long-cached asset like maps.js)
-reads everything from the JSON API with a planner's token, kept in localStorage like on the other map pages
-(or passed as #token=…). The configured basemap (none by default) is drawn under the cells.
+and redrawn. The page is static: its scripts (maps/static/plan_*.js, long-cached assets like maps.js) read
+everything from the JSON API with a planner's token, kept in localStorage like on the other map pages (or
+passed as #token=…). The configured basemap (none by default) is drawn under the cells.
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ from maps.assets import PAGE_CSS, asset
 from maps.basemaps import Basemap
 
 _TEMPLATE = Path(__file__).with_name("plan_editor.html")  # HTML + CSS, placeholders __LIKE_THIS__
+# The editor's scripts, in loading order: the first holds the state and the map the others build on (each file
+# must also be in OWN_FILES, maps/assets.py).
+SCRIPTS = ("plan_editor.js", "plan_cells.js", "plan_areas.js", "plan_panels.js")
 
 
 @lru_cache(maxsize=1)
@@ -51,7 +54,7 @@ def plan_editor_page(plan_id: int, basemap: Basemap) -> str:
         "__PAGE_CSS__": PAGE_CSS[1],
         "__LEAFLET_JS__": asset("leaflet", "dist/leaflet.js"),
         "__GEOMAN_JS__": asset("@geoman-io/leaflet-geoman-free", "dist/leaflet-geoman.js"),
-        "__EDITOR_JS__": asset("gridgov", "plan_editor.js"),
+        "__EDITOR_SCRIPTS__": "".join(f'<script src="{asset("gridgov", name)}"></script>' for name in SCRIPTS),
         "__DIFF_URL__": html.escape(diff_url),
         "__PLAN__": str(plan_id),
     }
