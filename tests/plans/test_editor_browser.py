@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import socket
 import threading
@@ -41,10 +42,10 @@ from gis.plans.areas import DraftArea, draft_areas
 from gis.plans.draft import DraftCell, draft_cells, ensure_base, next_codes
 from gis.plans.models import BoundaryPlan, PlanCommit
 from gis.plans.service import create_plan
-from gis.settings import Settings
+from gis.settings import ROOT, Settings
 from tests.conftest import ewkt
 from tests.conftest import test_database_url as database_url
-from tests.maps.test_browser import CHROMIUM, Watch, browser, shot  # noqa: F401  (fixtures)
+from tests.maps.test_browser import CHROMIUM, OUT, Watch, browser, shot  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed (make browser)")
 
@@ -352,7 +353,16 @@ def test_select_edit_split_merge_remove_revert(
     page, watch = open_editor(browser, f"{live_server}/plans/{committed_plan}/edit", planner_token)
     settle(page)
     assert watch.errors == [] and watch.outside(live_server) == [], (watch.errors, watch.outside(live_server))
-    assert any(re.search(r"/assets/gridgov@[0-9a-f]+/plan_editor\.js$", u) for u in watch.requests), "a cached asset"
+    scripts = page.locator("script[src*='/assets/gridgov@']").evaluate_all("ss => ss.map(s => s.src)")
+    assert [re.sub(r".*/assets/gridgov@[0-9a-f]+/", "", u) for u in scripts] == [
+        "plan_editor.js",
+        "plan_cells.js",
+        "plan_areas.js",
+        "plan_panels.js",
+    ], "the editor's scripts, in order, as content-hashed assets"
+    assert set(scripts) <= set(watch.requests)
+    cache = page.request.get(scripts[-1]).headers["cache-control"]
+    assert "immutable" in cache, "long-cached"
     cells = draft(engine, committed_plan)
     codes = present(cells)
     assert page.locator("path.pe-cell").count() == len(cells)
@@ -873,3 +883,67 @@ def test_the_configured_basemap_under_the_cells(
     assert back == pytest.approx(dropped, abs=2e-6), "the vertex is saved where it was dropped on the 高德 map"
     assert watch.errors == [], watch.errors
     page.context.close()
+
+
+# --- screenshots for the docs -----------------------------------------------------------------------------------
+
+DOCS_COMMUNITY = "370102010002"  # the demo community the docs' planning screenshots show
+
+
+def docs_shot(page: Any, name: str) -> None:
+    """A screenshot for docs/img/, in few colours so that it stays small in the repository."""
+    from PIL import Image
+
+    raw = OUT / f"raw-{name}"
+    OUT.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(raw))
+    docs = ROOT / "docs" / "img"
+    docs.mkdir(parents=True, exist_ok=True)
+    Image.open(raw).convert("RGB").quantize(colors=192, dither=Image.Dither.NONE).save(docs / name, optimize=True)
+    assert (docs / name).stat().st_size < 400_000
+
+
+@pytest.mark.skipif(os.environ.get("GRIDGOV_README_SHOTS") != "1", reason="set GRIDGOV_README_SHOTS=1 to refresh")
+def test_docs_screenshots(
+    browser: Any,  # noqa: F811
+    live_server: str,
+    planner_token: str,
+    engine: Engine,
+) -> None:
+    """docs/img/plan-editor.png (a plan generated for a demo community in the editor, a cell selected, the
+    problems listed) and docs/img/plan-diff.png (its diff map)."""
+    with Session(engine) as s:
+        plan = create_plan(s, name="按户数重新划分（示例）")
+        ops.generate(s, plan.id, DOCS_COMMUNITY, 200, 300)
+        s.commit()
+        plan_id = plan.id
+    try:
+        page, watch = open_editor(browser, f"{live_server}/plans/{plan_id}/edit", planner_token, size=(1280, 1300))
+        cells = draft(engine, plan_id)
+        shapes = {c: cells[c].geom for c in present(cells) if cells[c].geom is not None}
+        middle = shapely.union_all(list(shapes.values())).centroid
+        code = min(shapes, key=lambda c: shapes[c].centroid.distance(middle))  # a cell in the middle of the view
+        click_cell(page, cells[code])
+        settle(page)
+        assert page.locator("#cell-code").inner_text() == code
+        assert page.locator("#problems li:not(.pe-hidden)").count() > 0, "the shot shows the problems list"
+        first = page.locator("#problems li:not(.pe-hidden)").first.bounding_box()
+        assert first and first["y"] + first["height"] < 1300, "the shot shows the selected cell and the problems"
+        page.wait_for_timeout(300)
+        assert watch.errors == [], watch.errors
+        docs_shot(page, "plan-editor.png")
+
+        diff = page.context.new_page()  # the token is in this context's localStorage, like after the editor
+        diff_watch = Watch()
+        diff_watch.attach(diff)
+        diff.set_viewport_size({"width": 1280, "height": 800})
+        diff.goto(f"{live_server}/maps/plans/{plan_id}")
+        diff.wait_for_function("document.querySelectorAll('.leaflet-overlay-pane path').length > 10", timeout=15_000)
+        diff.wait_for_load_state("networkidle")
+        diff.wait_for_timeout(500)
+        assert "变化概况" in diff.locator("body").inner_text()
+        assert diff_watch.errors == [], diff_watch.errors
+        docs_shot(diff, "plan-diff.png")
+        page.context.close()
+    finally:
+        _drop_plan(engine, plan_id)
