@@ -204,11 +204,10 @@ def put_areas(session: Session, plan: BoundaryPlan, layer: str, areas: list[Area
                     f"小区 {area.code}: 无法确定所属社区 / cannot tell which community it belongs to: give a "
                     "'community' column (社区编码) or draw it inside a community"
                 )
-        base = feat if feat is not None else None
-        name = area.name if area.name is not None else (base.name if base else row.name if row else area.code)
+        name = area.name if area.name is not None else (feat.name if feat else row.name if row else area.code)
         attrs = {
             **(dict(row.attributes) if row else {}),
-            **(base.attributes if base else {}),
+            **(feat.attributes if feat else {}),
             **{k: v for k, v in area.attributes.items() if k in ATTRIBUTES[layer] and v is not None},
         }
         if layer == "compound":

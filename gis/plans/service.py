@@ -111,7 +111,7 @@ def import_file(
             "属性表（无几何）只更新所列要素的属性 / a table without geometry only updates the attributes of the "
             "features it lists"
         )
-    _check_codes(imported)
+    _check_features(imported)
     if layer == "cell":
         report = _import_cells(session, plan, imported, mode, progress)
     else:
@@ -138,7 +138,8 @@ def import_file(
     }
 
 
-def _check_codes(imported: ImportedLayer) -> None:
+def _check_features(imported: ImportedLayer) -> None:
+    """Codes well formed and unique (else nothing is imported); invalid geometries kept, with a warning."""
     seen: dict[str, int] = {}
     errors = []
     for f in imported.features:
