@@ -197,6 +197,31 @@ def merge(session: Session, plan_id: int, codes: list[str]) -> dict[str, Any]:
     return _save(session, plan, cells, community_code, {codes[0]: merged}, operation="merge", removed=codes[1:])
 
 
+def _give_away(
+    cells: dict[str, DraftCell], code: str, freed: BaseGeometry, new: dict[str, BaseGeometry]
+) -> list[str]:
+    """Each piece of `freed` whose outer border (not along the reshaped cell) lies mostly (≥ 2/3) along one
+    neighbour joins that neighbour. Pieces shared between several neighbours or on the community's edge
+    stay gaps for validation to show: which neighbour should take them is the planner's call. Updates `new`."""
+    notes = []
+    shape = new[code]
+    for piece in shapely.get_parts(as_multipolygon(freed)):
+        if piece.area < 1e-14:  # crumbs of the overlay, well under 1 mm²
+            continue
+        outer = float(shapely.difference(piece.boundary, shape.buffer(1e-9)).length)
+        borders = {
+            other: float(shapely.intersection(piece.boundary, new.get(other, c.geom).buffer(1e-9)).length)
+            for other, c in cells.items()
+            if other != code and c.geom is not None
+        }
+        to = max(borders, key=lambda k: borders[k], default=None)
+        if to is None or outer <= 0 or borders[to] < outer * 2 / 3:
+            continue
+        new[to] = shapely.union(new.get(to, shapely.make_valid(cells[to].geom)), piece)
+        notes.append(f"网格 {code} 让出的区域已并入相邻网格 {to} / ground given up by {code} joined {to}")
+    return notes
+
+
 def reshape(
     session: Session,
     plan_id: int,
@@ -215,11 +240,15 @@ def reshape(
     if geom.is_empty:
         raise InvalidGeometry(f"网格 {code}: 新几何必须是面 / the new geometry must be a Polygon or MultiPolygon")
     new: dict[str, BaseGeometry] = {code: geom}
+    given: list[str] = []
     if fit_neighbours and shapely.is_valid(geom):
         for other, c in cells.items():
             if other != code and c.geom is not None and shapely.intersection(c.geom, geom).area > 0:
                 new[other] = shapely.difference(shapely.make_valid(c.geom), geom)
+        if code in cells:  # ground the cell gave up goes to the neighbour it borders most, not into a gap
+            given = _give_away(cells, code, shapely.difference(shapely.make_valid(cells[code].geom), geom), new)
     result = _save(session, plan, cells, community_code, new, operation="reshape", names={code: name} if name else None)
+    result["warnings"] += given
     if households is not None:
         put_cells(session, plan, [CellInput(code, geom, households=households)])
         result["households"][code] = households

@@ -81,6 +81,25 @@ def test_reshape_fits_neighbours(session: Session, plan: BoundaryPlan, cells: Li
     assert [m for m in _errors(session, plan) if "overlap" in m] == []
 
 
+def test_shrinking_a_cell_gives_the_ground_to_its_neighbour(
+    session: Session, plan: BoundaryPlan, cells: LiveCells
+) -> None:
+    """Moving a shared edge inwards: the strip the cell gives up joins the neighbour, leaving no gap."""
+    a, b = cells.neighbours()
+    edge = shapely.intersection(cells.geoms[a], cells.geoms[b])
+    strip = shapely.intersection(cells.geoms[a], edge.buffer(0.0001, cap_style="flat"))
+    shrunk = shapely.difference(cells.geoms[a], strip)
+    result = ops.reshape(session, plan.id, a, mapping(shrunk))
+    assert b in result["codes"] and any(b in w and "joined" in w for w in result["warnings"])
+    drafted = {c.code: c.geom for c in draft_cells(session, plan)}
+    assert abs(drafted[b].area - (cells.geoms[b].area + strip.area)) < 1e-3 * strip.area
+    assert _errors(session, plan) == []  # no gap, no overlap
+    ring = shapely.buffer(cells.geoms[b], -0.0001)  # shrunk all round: whose is the ring? left for the planner
+    result = ops.reshape(session, plan.id, b, mapping(ring))
+    assert not any("joined" in w for w in result["warnings"])
+    assert any("gap" in m for m in _errors(session, plan))
+
+
 def test_generate_balanced_partition_of_demo_community(session: Session, plan: BoundaryPlan, cells: LiveCells) -> None:
     result = ops.generate(session, plan.id, cells.community, 200, 300)
     counts = result["households"]
