@@ -201,6 +201,20 @@ _FOLIUM_VIEWPORT = re.compile(r'<meta name="viewport" content="width=device-widt
 VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1.0" />'
 
 
+def document_head(ctx: PageContext, *extra: str) -> str:
+    """The <head> of a plain (non-folium) page: charset, viewport, title, no favicon request, the shared CSS
+    from the app, then `extra` tags (scripts)."""
+    tags = "\n".join(extra)
+    return f"""<head>
+<meta charset="utf-8">
+{VIEWPORT}
+<title>{esc(ctx.title)}</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="{esc(ctx.link(PAGE_CSS[1]))}">
+{tags}
+</head>"""
+
+
 def render_page(m: folium.Map, ctx: PageContext) -> str:
     """The page's HTML: Chinese language tag, pinch-zoom allowed (folium forbids it: residents are often
     elderly), and a refusal to serve anything that would load from an outside host."""

@@ -14,14 +14,14 @@ import json
 import folium
 
 from gis.mapdata import PlanDiffMap
-from maps.assets import PAGE_CSS, outside_urls
+from maps.assets import outside_urls
 from maps.core import (
-    VIEWPORT,
     Layer,
     OutsideAssetError,
     PageContext,
     add_html,
     build_page,
+    document_head,
     esc,
     legend_row,
     render_page,
@@ -234,13 +234,7 @@ def plan_shell_page(plan_id: int, ctx: PageContext) -> str:
     script = _SHELL_SCRIPT.replace("__URL__", json.dumps(page_url))
     html = f"""<!DOCTYPE html>
 <html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-{VIEWPORT}
-<title>{esc(ctx.title)}</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="{esc(ctx.link(PAGE_CSS[1]))}">
-</head>
+{document_head(ctx)}
 <body class="gg-doc">
 <header class="gg-head"><div><h1>网格调整对比图 · 方案 {int(plan_id)}</h1>
 <div class="gg-sub">网格化管理 · 规划方案</div></div>

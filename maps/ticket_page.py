@@ -9,8 +9,8 @@ import json
 from typing import Any
 
 from gis.tickets.workflow import MACHINE, STATE_LABELS
-from maps.assets import PAGE_CSS, PAGE_JS, outside_urls
-from maps.core import VIEWPORT, OutsideAssetError, PageContext, esc
+from maps.assets import PAGE_JS, outside_urls
+from maps.core import OutsideAssetError, PageContext, document_head, esc
 from maps.ticket_layers import ticket_labels
 
 # history entries that are not workflow transitions
@@ -36,14 +36,7 @@ def ticket_page(ticket_id: int, ctx: PageContext) -> str:
     init = json.dumps({"id": ticket_id, "labels": page_labels()}, ensure_ascii=False).replace("<", "\\u003c")
     html = f"""<!DOCTYPE html>
 <html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-{VIEWPORT}
-<title>{esc(ctx.title)}</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="{esc(ctx.link(PAGE_CSS[1]))}">
-<script src="{esc(ctx.link(PAGE_JS[1]))}"></script>
-</head>
+{document_head(ctx, f'<script src="{esc(ctx.link(PAGE_JS[1]))}"></script>')}
 <body class="gg-doc">
 <header class="gg-head"><div><h1>工单 {ticket_id}</h1><div class="gg-sub">网格化管理 · 工单详情与办理记录</div></div>
 <div class="gg-actions"><a class="gg-btn" href="{esc(ctx.link("/maps/operations"))}">返回网格运行图</a></div></header>
