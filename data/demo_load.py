@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from data.demo import DEMO_PASSWORD, SUBDISTRICT_CODE, VALID_FROM, generate_demo
 from gis.auth import hash_password
+from gis.errors import Conflict
 from gis.models import (
     AdminArea,
     ApiToken,
@@ -68,14 +69,43 @@ def _purge(session: Session) -> None:
     session.execute(delete(Organization))
 
 
+class NotADemoDatabase(Conflict):
+    code = "not_a_demo_database"
+
+
+def is_demo_database(session: Session) -> bool:
+    """The demo 街道 is loaded here: its shared-password accounts belong to this database."""
+    return session.scalar(select(AdminArea.id).where(AdminArea.code == SUBDISTRICT_CODE)) is not None
+
+
+def require_demo_database(session: Session) -> None:
+    """Demo users (one shared password, admins among them) never enter a database that holds real data."""
+    if not is_demo_database(session):
+        raise NotADemoDatabase(
+            "这不是演示数据库 / this database holds no demo 街道: demo accounts with the shared demo password "
+            "are only created in a demo database (run `gridgov demo load` on an empty database first)"
+        )
+
+
 def load_demo(
     session: Session, *, scale: int = 1, seed: int = 42, replace: bool = False, tickets: int | None = None
 ) -> dict[str, int]:
     """Write the demo into the caller's transaction. Idempotent: if the demo 街道 exists, nothing is written
-    (unless `replace`). `tickets` historical tickets are created through the real workflow (default 300)."""
+    (unless `replace`). `tickets` historical tickets are created through the real workflow (default 300).
+
+    Refuses a database that already holds other data (users, areas): the demo's accounts share one published
+    password and must never land beside real ones."""
     exists = session.scalar(select(AdminArea.id).where(AdminArea.code == SUBDISTRICT_CODE))
     if exists is not None and not replace:
         return counts(session)
+    if exists is None and (session.scalar(select(func.count()).select_from(User)) or session.scalar(
+        select(func.count()).select_from(AdminArea)
+    )):
+        raise NotADemoDatabase(
+            "数据库已有非演示数据 / this database already holds users or areas that are not the demo: "
+            "the demo's accounts share a published password, so it is only loaded into an empty database "
+            "(create a fresh one, e.g. GRIDGOV_DB=gridgov_demo)"
+        )
     if exists is not None:
         _purge(session)
     data = generate_demo(scale=scale, seed=seed)

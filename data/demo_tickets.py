@@ -74,6 +74,9 @@ class _Cast:
     """The people a demo ticket meets, found in the demo data or created once (tk-… users)."""
 
     def __init__(self, session: Session, rng: random.Random) -> None:
+        from data.demo_load import require_demo_database
+
+        require_demo_database(session)  # tk-… accounts share the demo password: demo databases only
         self.session, self.rng = session, rng
         self.admin = session.scalar(select(User).where(User.role == "admin").order_by(User.id)) or _user(
             session, "tk-dispatcher", "admin", full_name="工单调度员"
