@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -194,17 +195,52 @@ def serve(
         typer.echo(f"  {url}")
     if demo:
         typer.echo("demo logins: admin / planner / mgr001 … password 'gridgov-demo'")
-    worker = None
-    if with_worker:
-        worker = subprocess.Popen([sys.executable, "-m", "api.cli", "worker"])
+    pids = get_settings().run_dir
+    pids.mkdir(parents=True, exist_ok=True)
+    (pids / "serve.pid").write_text(f"{os.getpid()}\n")
+    worker = _Supervised([sys.executable, "-m", "api.cli", "worker"], pids / "worker.pid") if with_worker else None
     try:
         uvicorn.run(
             "api.app:app_factory", factory=True, host=host, port=port, workers=workers, log_level="info"
         )
     finally:
         if worker is not None:
-            worker.terminate()
+            worker.stop()
+        (pids / "serve.pid").unlink(missing_ok=True)
 
+
+class _Supervised:
+    """A child process (the periodic-task worker) restarted when it dies, its PID kept in a file so that
+    `make stop` ends exactly it and nothing else."""
+
+    def __init__(self, argv: list[str], pid_file: Path) -> None:
+        import threading
+
+        self.argv, self.pid_file = argv, pid_file
+        self._stopping = threading.Event()
+        self.proc = self._start()
+        threading.Thread(target=self._watch, daemon=True).start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(self.argv)
+        self.pid_file.write_text(f"{proc.pid}\n")
+        return proc
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(5):
+            code = self.proc.poll()
+            if code is not None and not self._stopping.is_set():
+                log.warning("worker exited with status %s: restarting it", code)
+                self.proc = self._start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.pid_file.unlink(missing_ok=True)
 
 if __name__ == "__main__":
     app()

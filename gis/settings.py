@@ -38,6 +38,7 @@ class Settings(BaseSettings):
 
     assets_dir: Path = ROOT / "node_modules"
     media_dir: Path = ROOT / "var" / "media"
+    run_dir: Path = ROOT / "var" / "run"  # PID files of `gridgov serve` and its worker (read by `make stop`)
     basemap: str = "none"
     basemap_key: str = ""
 
