@@ -120,6 +120,54 @@ def user_add(
         typer.echo(f"created user {user.username} (id {user.id}, role {user.role})")
 
 
+@user_app.command("disable")
+def user_disable(username: str) -> None:
+    """Disable an account; its tokens stop working at once."""
+    from gis import auth
+    from gis.db import session_scope
+
+    with cli_errors(), session_scope() as session:
+        auth.set_active(session, auth.get_user(session, username), active=False)
+    typer.echo(f"disabled {username}")
+
+
+@user_app.command("enable")
+def user_enable(username: str) -> None:
+    """Re-enable a disabled account."""
+    from gis import auth
+    from gis.db import session_scope
+
+    with cli_errors(), session_scope() as session:
+        auth.set_active(session, auth.get_user(session, username), active=True)
+    typer.echo(f"enabled {username}")
+
+
+@user_app.command("password")
+def user_password(
+    username: str,
+    password: Annotated[str, typer.Option(prompt="new password", hide_input=True, confirmation_prompt=True)],
+) -> None:
+    """Set a new password for an account (its tokens stop working)."""
+    from gis import auth
+    from gis.db import session_scope
+
+    with cli_errors(), session_scope() as session:
+        auth.set_password(session, auth.get_user(session, username), password)
+    typer.echo(f"password of {username} changed; its sessions have ended")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """Accounts: username, role, active, jurisdiction."""
+    from gis import auth
+    from gis.db import session_scope
+
+    with session_scope() as session:
+        for u in auth.list_users(session):
+            state = "active" if u.is_active else "disabled"
+            typer.echo(f"{u.username}\t{u.role}\t{state}\t{','.join(u.jurisdiction or [])}")
+
+
 @app.command()
 def stats() -> None:
     """Counts of what is loaded, and database versions."""

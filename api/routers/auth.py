@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
@@ -36,10 +36,14 @@ def user_public(user: Any) -> dict[str, Any]:
 
 
 @router.post("/login", response_model=TokenOut)
-def login(body: LoginIn, session: SessionDep, settings: SettingsDep) -> TokenOut:
-    """Exchange username/password for a bearer token."""
+def login(body: LoginIn, request: Request, session: SessionDep, settings: SettingsDep) -> TokenOut:
+    """Exchange username/password for a bearer token (429 after repeated failures)."""
     token, user = auth.login(
-        session, username=body.username, password=body.password, ttl_hours=settings.token_ttl_hours
+        session,
+        username=body.username,
+        password=body.password,
+        ttl_hours=settings.token_ttl_hours,
+        ip=request.client.host if request.client else "unknown",
     )
     return TokenOut(access_token=token, expires_in=settings.token_ttl_hours * 3600, user=user_public(user))
 
@@ -48,11 +52,12 @@ def login(body: LoginIn, session: SessionDep, settings: SettingsDep) -> TokenOut
 def oauth_token(
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
 ) -> TokenOut:
     """OAuth2 password-flow form variant (for the docs' Authorize button)."""
-    return login(LoginIn(username=username, password=password), session, settings)
+    return login(LoginIn(username=username, password=password), request, session, settings)
 
 
 @router.get("/me")
