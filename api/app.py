@@ -12,7 +12,7 @@ from fastapi.responses import ORJSONResponse
 from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import errors
+from api import errors, logs
 from api.routers import ROUTERS
 from gis.db import engine_for, session_factory
 from gis.settings import Settings, get_settings
@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine_for(settings.sqlalchemy_url)
     app.state.sessions = session_factory(app.state.engine)
     errors.install(app)
+    logs.install()
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, upload_bytes=settings.max_upload_bytes)
