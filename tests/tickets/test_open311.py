@@ -101,7 +101,7 @@ def test_requests_filters_and_status_mapping(client: TestClient, area: Area) -> 
 def test_public_listing_shows_only_public_reports_coarsely(client: TestClient, area: Area) -> None:
     """H2: internal cases never appear, a resident's report appears with ~100 m coordinates and masked phones."""
     internal = report(
-        client, area.worker, channel="patrol", description="3号楼2单元301 张三 13800000000", at=(100.0081234, 30.0081234)
+        client, area.worker, channel="patrol", description="3号楼301 张三 13800000000", at=(100.0081234, 30.0081234)
     )["id"]
     personal = report(client, area.resident, category="dispute", description="邻居漏水纠纷")["id"]
     public = report(
