@@ -11,11 +11,10 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from data.demo import DEMO_PASSWORD, SUBDISTRICT_CODE, VALID_FROM, generate_demo
-from gis.auth import hash_password
+from gis.auth import hash_password, verify_password
 from gis.errors import Conflict
 from gis.models import (
     AdminArea,
-    ApiToken,
     Building,
     CellStaff,
     Compound,
@@ -61,12 +60,24 @@ def _purge(session: Session) -> None:
     # plans are drawn on the demo's cells: they go with them (plan_features/areas/imports cascade)
     session.execute(delete(PlanCommit))
     session.execute(delete(BoundaryPlan))
-    for model in (CellStaff, Building, Compound, ServiceResource, GridCell, Street, ApiToken, User):
+    for model in (CellStaff, Building, Compound, ServiceResource, GridCell, Street):
         session.execute(delete(model))
+    # demo accounts are those that open with the published demo password; anyone else's account stays
+    session.execute(delete(User).where(User.id.in_(demo_user_ids(session))))
     session.execute(delete(AdminArea).where(AdminArea.level == "community"))
     session.execute(delete(AdminArea).where(AdminArea.level == "subdistrict"))
     session.execute(delete(AdminArea))
-    session.execute(delete(Organization))
+    kept_orgs = select(User.organization_id).where(User.organization_id.is_not(None))
+    session.execute(delete(Organization).where(Organization.id.not_in(kept_orgs)))
+
+
+def demo_user_ids(session: Session) -> list[int]:
+    """Users whose password is the demo password (one argon2 check per distinct hash: the demo loader
+    gives all its users one hash)."""
+    by_hash: dict[str, list[int]] = {}
+    for uid, h in session.execute(select(User.id, User.password_hash)).tuples():
+        by_hash.setdefault(h, []).append(uid)
+    return [uid for h, ids in by_hash.items() if verify_password(h, DEMO_PASSWORD) for uid in ids]
 
 
 class NotADemoDatabase(Conflict):

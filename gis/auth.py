@@ -43,7 +43,7 @@ def hash_password(password: str) -> str:
         return _hasher.hash(password)
 
 
-def _verify(password_hash: str, password: str) -> bool:
+def verify_password(password_hash: str, password: str) -> bool:
     with _hash_slot():
         try:
             return _hasher.verify(password_hash, password)
@@ -124,7 +124,7 @@ def login(
     address) within THROTTLE_WINDOW, attempts are refused with 429, even with the right password."""
     check_throttle(session, username=username, ip=ip)
     user = session.scalar(select(User).where(User.username == username))
-    ok = _verify(user.password_hash, password) if user is not None else _verify(_DUMMY_HASH, password)
+    ok = verify_password(user.password_hash, password) if user is not None else verify_password(_DUMMY_HASH, password)
     if user is None or not user.is_active or not ok:
         _record_failure(session, username=username, ip=ip)
         raise Unauthorized("用户名或密码错误 / wrong username or password")
@@ -197,7 +197,7 @@ def set_password(session: Session, user: User, new_password: str) -> None:
 
 def change_password(session: Session, user: User, *, old_password: str, new_password: str) -> None:
     """A user changes their own password (the old one is required)."""
-    if not _verify(user.password_hash, old_password):
+    if not verify_password(user.password_hash, old_password):
         raise Forbidden("原密码错误 / the current password is wrong")
     if old_password == new_password:
         raise InvalidInput("新密码不能与原密码相同 / choose a password different from the current one")
