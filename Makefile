@@ -48,6 +48,8 @@ test: setup browser lint typecheck pytest
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/deptry .
 
 typecheck: venv
 	$(BIN)/mypy gis api maps
