@@ -15,9 +15,9 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis.plans.areas import draft_areas
-from gis.plans.draft import CELL_CODE, Community, DraftCell, communities, draft_cells, households_of
+from gis.plans.draft import Community, DraftFeature, communities, draft_features, households_of
 from gis.plans.geo import LocalMetric, as_multipolygon, feature, feature_collection, lonlat
+from gis.plans.layers import CELL_CODE
 from gis.plans.models import BoundaryPlan
 from gis.plans.topology import NOISE_M2, Problem, Rules, check_community, check_compounds, invalid_location
 
@@ -50,7 +50,7 @@ def geometry_problems(
     )
 
 
-def code_problems(cells: list[DraftCell]) -> list[Problem]:
+def code_problems(cells: list[DraftFeature]) -> list[Problem]:
     out: list[Problem] = []
     for code, n in Counter(c.code for c in cells).items():
         if n > 1:
@@ -75,7 +75,7 @@ def validate_plan(session: Session, plan: BoundaryPlan, rules: Rules | None = No
     if not codes:
         return _result([], {}, [])
     comms = communities(session, codes, plan)
-    cells = draft_cells(session, plan, codes)
+    cells = draft_features(session, plan, "cell", codes)
     present = [c for c in cells if c.status != "remove"]
     metric = LocalMetric.around([c.geom for c in comms.values()])
     compounds, compounds_households = _drafted_compounds(session, plan, codes)
@@ -108,7 +108,7 @@ def validate_plan(session: Session, plan: BoundaryPlan, rules: Rules | None = No
     return _result(degree_problems + problems, coverage, present)
 
 
-def _households(session: Session, codes: list[str], cells: list[DraftCell], rules: Rules) -> list[Problem]:
+def _households(session: Session, codes: list[str], cells: list[DraftFeature], rules: Rules) -> list[Problem]:
     if rules.households_min is None and rules.households_max is None:
         return []
     changed = [c for c in cells if c.status in ("add", "change") and c.geom is not None]
@@ -132,7 +132,7 @@ def _households(session: Session, codes: list[str], cells: list[DraftCell], rule
     return out
 
 
-def _result(problems: list[Problem], coverage: dict[str, bool], cells: list[DraftCell]) -> dict[str, Any]:
+def _result(problems: list[Problem], coverage: dict[str, bool], cells: list[DraftFeature]) -> dict[str, Any]:
     features = []
     for p in problems:
         where = shapely.point_on_surface(p.geom) if p.geom is not None and not p.geom.is_empty else None
@@ -165,7 +165,7 @@ def _drafted_compounds(
     and their households."""
     out: dict[str, list[tuple[str, BaseGeometry]]] = {}
     households: dict[str, int] = {}
-    for a in draft_areas(session, plan, "compound", community_codes):
+    for a in draft_features(session, plan, "compound", community_codes):
         if a.geom is not None and not a.geom.is_empty:
             geom = a.geom if shapely.is_valid(a.geom) else as_multipolygon(shapely.make_valid(a.geom))
             out.setdefault(a.community_code, []).append((a.code, geom))
@@ -220,7 +220,7 @@ def area_problems(
     its buildings. Returns (problems in metres, problems in degrees)."""
     metric_problems: list[Problem] = []
     degree_problems: list[Problem] = []
-    drafted = [a for a in draft_areas(session, plan, "community", codes) if a.status in ("add", "change")]
+    drafted = [a for a in draft_features(session, plan, "community", codes) if a.status in ("add", "change")]
     for a in drafted:
         degree_problems += geometry_problems(a.code, a.geom, "社区")[0]
     if drafted:
@@ -250,7 +250,7 @@ def area_problems(
                         extra={"communities": [a.code, other]},
                     )
                 )
-    compounds = draft_areas(session, plan, "compound", codes)
+    compounds = draft_features(session, plan, "compound", codes)
     changed = [a for a in compounds if a.status in ("add", "change") and a.geom is not None]
     for a in changed:
         found, _ = geometry_problems(a.code, a.geom, "小区")
