@@ -5,7 +5,8 @@ added / changed / removed area). Every community an area touches enters the plan
 checks that community's cells against its drafted boundary, and the commit locks it like a cell redraw.
 Compounds and communities are not versioned rows: a commit updates them in place and keeps the replaced
 geometry in `plan_areas.old_geom`; `base_hash` (md5 of the live geometry and name when the area entered
-the plan) makes a commit on a stale area fail with 409.
+the plan) makes a commit on a stale area fail with 409. This module puts areas into a draft (through
+gis.plans.edits.put_features); gis.plans.areas_commit makes them live.
 """
 
 from __future__ import annotations
