@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 from data.demo_load import load_demo
 from gis.models import GridCell
 from gis.plans import ops
+from gis.plans.catalog import create_plan
 from gis.plans.commit import commit_plan
 from gis.plans.models import BoundaryPlan
-from gis.plans.service import create_plan
 from gis.plans.validate import Rules
 
 
