@@ -25,6 +25,7 @@ from gis.models import utcnow
 from gis.plans.draft import ensure_base
 from gis.plans.geo import as_multipolygon, same_shape
 from gis.plans.models import AREA_LAYERS, BoundaryPlan, PlanArea
+from gis.spatial import COVERING_CELL_SQL, at_param, covering_sql
 
 COMMUNITY_CODE = re.compile(r"^[0-9]{12}$")
 COMPOUND_CODE = re.compile(r"^[0-9A-Za-z_-]{1,20}$")
@@ -157,8 +158,11 @@ def _community_of(session: Session, plan: BoundaryPlan, area: AreaInput, geom: B
         return None
     found: str | None = session.scalar(
         text(
-            "SELECT code FROM admin_areas WHERE level = 'community' "
-            "AND ST_Covers(geom, ST_PointOnSurface(ST_GeomFromWKB(:wkb, 4326))) ORDER BY code LIMIT 1"
+            "SELECT code FROM ("
+            + covering_sql(
+                "admin_areas", "ST_PointOnSurface(ST_GeomFromWKB(:wkb, 4326))", where="cov.level = 'community'"
+            )
+            + ") AS community"
         ),
         {"wkb": shapely.to_wkb(shapely.make_valid(geom))},
     )
@@ -393,13 +397,12 @@ def _actions(session: Session, plan: BoundaryPlan, layer: str) -> dict[str, list
 
 
 _COMPOUND_CELLS = text(
-    """
+    f"""
     UPDATE compounds x SET cell_code = (
-        SELECT g.code FROM grid_cells g
-        WHERE g.valid_to IS NULL AND ST_Covers(g.geom, ST_PointOnSurface(x.geom)) ORDER BY g.code LIMIT 1)
+        SELECT c.code FROM ({COVERING_CELL_SQL.format(point="ST_PointOnSurface(x.geom)")}) AS c)
     WHERE x.code = ANY(:codes)
     """
-)
+).bindparams(at_param())  # the live cells
 # open tickets whose compound may have changed: anchored to a changed compound, or inside one's new shape
 _TICKET_COMPOUNDS = text(
     """
