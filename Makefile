@@ -46,8 +46,9 @@ stop:
 ## test: the same set-up, then ruff, mypy and pytest against real PostGIS
 test: setup browser lint typecheck pytest
 
-lint: venv
+lint: venv assets
 	$(BIN)/ruff check .
+	node_modules/.bin/eslint maps/static
 
 typecheck: venv
 	$(BIN)/mypy gis api maps

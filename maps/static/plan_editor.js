@@ -49,7 +49,7 @@
   var shown = new Map();  // "lng,lat" on the map -> the WGS84 position it shows: unchanged vertices go back exactly
   function wgsToGcj(lon, lat) {  // the published GCJ-02 offset (as gis.crs / prcoords); as-is outside China
     if (lat < 0.8293 || lat > 55.8271 || lon < 72.004 || lon > 137.8347) return [lon, lat];
-    var x = lon - 105, y = lat - 35, PI = Math.PI, A = 6378245, EE = 0.00669342162296594323;
+    var x = lon - 105, y = lat - 35, PI = Math.PI, A = 6378245, EE = 0.006693421622965943;
     var dLat = -100 + 2 * x + 3 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * Math.sqrt(Math.abs(x)) +
       (2 * Math.sin(x * 6 * PI) + 2 * Math.sin(x * 2 * PI) + 2 * Math.sin(y * PI) + 4 * Math.sin(y / 3 * PI) +
         16 * Math.sin(y / 12 * PI) + 32 * Math.sin(y / 30 * PI)) * 20 / 3;
