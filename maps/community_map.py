@@ -9,17 +9,7 @@ import folium
 import folium.plugins
 
 from gis.mapdata import CommunityMap
-from maps.core import (
-    Layer,
-    PageContext,
-    add_html,
-    build_page,
-    esc,
-    geojson_layer,
-    legend_row,
-    render_page,
-    swatch,
-)
+from maps.core import Layer, PageContext, add_html, build_page, esc, geojson_layer, legend_row, render_page, swatch
 from maps.resource_map import controls, streets
 from maps.symbols import add_resource_markers, add_search, phone_link, qr_card, resource_list
 

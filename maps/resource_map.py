@@ -12,17 +12,7 @@ import folium
 import folium.plugins
 
 from gis.mapdata import CompoundMap
-from maps.core import (
-    Layer,
-    PageContext,
-    add_html,
-    build_page,
-    esc,
-    geojson_layer,
-    legend_row,
-    render_page,
-    swatch,
-)
+from maps.core import Layer, PageContext, add_html, build_page, esc, geojson_layer, legend_row, render_page, swatch
 from maps.symbols import add_resource_markers, add_search, board_html, phone_link, qr_card, resource_list
 
 COMPOUND_STYLE = {"color": "#b71c1c", "weight": 3, "fillColor": "#e57373", "fillOpacity": 0.12}
