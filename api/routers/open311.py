@@ -4,15 +4,15 @@ in JSON or XML (by the path's extension). Errors use the GeoReport shape: [{"cod
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from api.deps import SessionDep
+from api.deps import CsvQuery, SessionDep
 from api.errors import status_for
+from api.schemas.common import NAIVE_IS_BEIJING, LocalDatetime
 from gis.errors import GridError, InvalidInput, NotFound
 from gis.tickets import open311
 
@@ -63,9 +63,9 @@ def get_requests(
     fmt: Fmt,
     session: SessionDep,
     service_request_id: str | None = None,
-    service_code: str | None = None,
-    start_date: datetime | None = None,
-    end_date: datetime | None = None,
+    service_code: Annotated[CsvQuery, Query(description="comma-separated service codes")] = (),
+    start_date: Annotated[LocalDatetime | None, Query(description=NAIVE_IS_BEIJING)] = None,
+    end_date: Annotated[LocalDatetime | None, Query(description=NAIVE_IS_BEIJING)] = None,
     status: Annotated[str | None, Query(description="open or closed")] = None,
 ) -> Response:
     """Requests: by id list, or the last 90 days (max 1000) filtered by service, dates and status."""
@@ -75,7 +75,7 @@ def get_requests(
         lambda: open311.get_requests(
             session,
             ids=_ids(service_request_id),
-            service_codes=[c for c in (service_code or "").split(",") if c],
+            service_codes=list(service_code),
             start=start_date,
             end=end_date,
             status=status,
