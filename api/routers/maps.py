@@ -179,7 +179,11 @@ def cells_data(
     response_model=MapLayerPublic,
 )
 def tickets_data(
-    session: SessionDep, user: CurrentUser, box: DisplayBBox, filters: Filters, zoom: Zoom = 15
+    session: SessionDep,
+    user: CurrentUser,
+    box: DisplayBBox,
+    filters: Filters,
+    zoom: Zoom = 15,  # noqa: ARG001 - the page sends its zoom to every layer (checked); points need none
 ) -> dict[str, Any]:
     """Newest first, at most 3000 (`truncated` says when more matched: zoom in or filter)."""
     bbox, crs = box
@@ -206,7 +210,7 @@ def ticket_heat_data(
 def resources_data(
     session: SessionDep,
     box: DisplayBBox,
-    zoom: Zoom = 15,
+    zoom: Zoom = 15,  # noqa: ARG001 - the page sends its zoom to every layer (checked); points need none
     type: Annotated[CsvQuery, Query(description="comma-separated resource types")] = (),
 ) -> dict[str, Any]:
     bbox, crs = box

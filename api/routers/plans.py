@@ -357,10 +357,14 @@ def post_commit(plan_id: PlanId, body: CommitCreate, session: SessionDep, user: 
     return commit_plan(session, plan_id, message=body.message, user_id=user.id, rules=rules)
 
 
+EXPORT_CONTENT: dict[str, Any] = {media: {} for media in MEDIA_TYPES.values()}
+EXPORT_CONTENT[MEDIA_TYPES["geojson"]] = {"schema": {"$ref": "#/components/schemas/FeatureCollectionPublic"}}
+
+
 @router.get(
     V1 + "/{plan_id}/export",
     response_class=Response,
-    responses={200: {"content": {media: {} for media in MEDIA_TYPES.values()}, "description": "the file"}},
+    responses={200: {"content": EXPORT_CONTENT, "description": "the file (Content-Disposition)"}},
     dependencies=READ,
 )
 def get_export(
