@@ -30,7 +30,9 @@ router = APIRouter(
     tags=["open311"],
     responses={status: {"model": list[Open311ErrorPublic]} for status in (400, 401, 404)},
 )
-XML = {200: {"content": {"application/xml": {}}, "description": "JSON or XML, by the path's extension"}}
+XML: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/xml": {}}, "description": "JSON or XML, by the path's extension"}
+}
 
 Fmt = Literal["json", "xml"]
 
