@@ -51,15 +51,22 @@ def test_locate_and_cells_read_a_naive_at_the_same_way(
     assert cells("2024-06-01T08:00:00") == 1
 
 
+def _report(client: TestClient, tiny_area: dict[str, Any], staff: dict[str, str], opened_at: str) -> int:
+    """A staff report in the tiny area's left cell (a community category: no department needed)."""
+    ox, oy = tiny_area["origin"]
+    body = {"category": "dispute", "description": "邻里纠纷", "lon": ox + 0.008, "lat": oy + 0.008}
+    r = client.post("/v1/tickets", json={**body, "opened_at": opened_at}, headers=staff)
+    assert r.status_code == 201, r.text
+    ticket_id: int = r.json()["id"]
+    return ticket_id
+
+
 def test_a_naive_opened_at_in_a_ticket_is_beijing_time(
     client: TestClient, tiny_area: dict[str, Any], make_user: Callable[..., tuple[User, dict[str, str]]]
 ) -> None:
     _, staff = make_user("admin")
-    ox, oy = tiny_area["origin"]
-    body = {"category": "dispute", "description": "邻里纠纷", "lon": ox + 0.008, "lat": oy + 0.008}
-    r = client.post("/v1/tickets", json={**body, "opened_at": "2026-03-02T09:30:00"}, headers=staff)
-    assert r.status_code == 201, r.text
-    detail = client.get(f"/v1/tickets/{r.json()['id']}", headers=staff).json()
+    ticket_id = _report(client, tiny_area, staff, "2026-03-02T09:30:00")
+    detail = client.get(f"/v1/tickets/{ticket_id}", headers=staff).json()
     assert datetime.fromisoformat(detail["opened_at"]) == datetime(2026, 3, 2, 9, 30, tzinfo=SHANGHAI)
 
 
@@ -67,13 +74,9 @@ def test_a_naive_list_filter_is_beijing_time(
     client: TestClient, tiny_area: dict[str, Any], make_user: Callable[..., tuple[User, dict[str, str]]]
 ) -> None:
     _, staff = make_user("admin")
-    ox, oy = tiny_area["origin"]
-    body = {"category": "dispute", "description": "邻里纠纷", "lon": ox + 0.008, "lat": oy + 0.008}
-    opened = "2026-03-02T09:30:00+08:00"  # 01:30 UTC
-    r = client.post("/v1/tickets", json={**body, "opened_at": opened}, headers=staff)
-    assert r.status_code == 201, r.text
+    ticket_id = _report(client, tiny_area, staff, "2026-03-02T09:30:00+08:00")  # 01:30 UTC
     params = {"cell": tiny_area["cells"][0].code}
     after = client.get("/v1/tickets", params={**params, "opened_from": "2026-03-02T09:00:00"}, headers=staff)
     before = client.get("/v1/tickets", params={**params, "opened_to": "2026-03-02T09:00:00"}, headers=staff)
-    assert [t["id"] for t in after.json()["items"]] == [r.json()["id"]]
+    assert [t["id"] for t in after.json()["items"]] == [ticket_id]
     assert before.json()["items"] == []
