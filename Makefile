@@ -40,7 +40,7 @@ demo: setup demo-data
 	$(BIN)/gridgov serve --host $(HOST) --port $(PORT) --with-worker
 
 stop:
-	-@pkill -f "gridgov serve" 2>/dev/null || true
+	@scripts/stop.sh
 	@scripts/postgis.sh stop
 
 ## test: the same set-up, then ruff, mypy and pytest against real PostGIS
@@ -48,6 +48,8 @@ test: setup browser lint typecheck pytest
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/deptry .
 
 typecheck: venv
 	$(BIN)/mypy gis api maps

@@ -12,7 +12,7 @@ from fastapi.responses import ORJSONResponse
 from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import errors
+from api import errors, logs
 from api.routers import ROUTERS
 from gis.db import engine_for, session_factory
 from gis.settings import Settings, get_settings
@@ -35,25 +35,51 @@ class BodyLimit:
             return
         upload = bool(self.UPLOADS.match(scope.get("path", "")))
         limit = self.upload_bytes if upload else self.max_bytes
-        for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > limit:
+        headers = dict(scope.get("headers", []))
+        if upload and not headers.get(b"authorization", b"").lower().startswith(b"bearer "):
+            # refuse anonymous uploads before reading a byte of them (the route would say 401 only after
+            # the multipart parser had spooled the whole file)
+            resp = ORJSONResponse(
+                errors.error_body("unauthorized", "需要登录 / authentication required: log in before uploading"),
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+            await resp({"type": "http"}, _noop_receive, send)
+            return
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit():
+            if int(length) > limit:
                 await self._too_large(send, limit, upload)
                 return
+            await self.app(scope, receive, send)  # the server stops reading at the declared length
+            return
+        # No length (chunked): read up to the limit here, where an overflow is still our 413 (inside the
+        # app, the body parser would turn it into a 400), then hand the body on.
+        chunks: list[bytes] = []
         seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise _TooLarge
-            return message
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > limit:
+                await self._too_large(send, limit, upload)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        delivered = False
 
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await self._too_large(send, limit, upload)
+        async def replay() -> Message:
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
 
     async def _too_large(self, send: Send, limit: int, upload: bool) -> None:
         hint = (
@@ -66,10 +92,6 @@ class BodyLimit:
             status_code=413,
         )
         await resp({"type": "http"}, _noop_receive, send)
-
-
-class _TooLarge(Exception):
-    pass
 
 
 async def _noop_receive() -> Message:
@@ -98,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine_for(settings.sqlalchemy_url)
     app.state.sessions = session_factory(app.state.engine)
     errors.install(app)
+    logs.install()
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, upload_bytes=settings.max_upload_bytes)

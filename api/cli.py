@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -36,6 +40,18 @@ _register_maps(app)
 log = logging.getLogger("gridgov")
 
 
+@contextmanager
+def cli_errors() -> Iterator[None]:
+    """A domain error ends a command with its message and exit status 2 (no traceback)."""
+    from gis.errors import GridError
+
+    try:
+        yield
+    except GridError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from exc
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "heads") -> None:
     """Apply Alembic migrations."""
@@ -52,13 +68,26 @@ def demo_load(
     ] = 1,
     seed: int = 42,
     replace: Annotated[bool, typer.Option(help="delete the demo data and load it again")] = False,
+    external: Annotated[
+        bool, typer.Option("--external-database", help="allow loading into the database DATABASE_URL names")
+    ] = False,
 ) -> None:
-    """Load the demo 街道 (idempotent: a second run changes nothing unless --replace)."""
+    """Load the demo 街道 (idempotent: a second run changes nothing unless --replace).
+
+    Only into the project-local cluster, or with --external-database, and only into an empty database: the
+    demo's accounts share one published password."""
     from data.demo_load import load_demo
     from gis.db import session_scope
 
+    if get_settings().database_url and not external:
+        typer.echo(
+            "error: DATABASE_URL points at a database outside the project-local cluster; the demo (accounts "
+            "with a shared, published password) is only loaded there with --external-database",
+            err=True,
+        )
+        raise typer.Exit(2)
     t0 = time.perf_counter()
-    with session_scope() as session:
+    with cli_errors(), session_scope() as session:
         counts = load_demo(session, scale=scale, seed=seed, replace=replace)
     typer.echo(
         f"demo data ({time.perf_counter() - t0:.1f} s): " + ", ".join(f"{k}={v}" for k, v in counts.items())
@@ -77,23 +106,66 @@ def user_add(
     """Create a user."""
     from gis.auth import create_user
     from gis.db import session_scope
-    from gis.errors import GridError
 
-    try:
-        with session_scope() as session:
-            user = create_user(
-                session,
-                username=username,
-                password=password,
-                full_name=full_name,
-                role=role,
-                phone=phone,
-                jurisdiction=[c for c in jurisdiction.split(",") if c],
-            )
-            typer.echo(f"created user {user.username} (id {user.id}, role {user.role})")
-    except GridError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(2) from exc
+    with cli_errors(), session_scope() as session:
+        user = create_user(
+            session,
+            username=username,
+            password=password,
+            full_name=full_name,
+            role=role,
+            phone=phone,
+            jurisdiction=[c for c in jurisdiction.split(",") if c],
+        )
+        typer.echo(f"created user {user.username} (id {user.id}, role {user.role})")
+
+
+@user_app.command("disable")
+def user_disable(username: str) -> None:
+    """Disable an account; its tokens stop working at once."""
+    from gis import auth
+    from gis.db import session_scope
+
+    with cli_errors(), session_scope() as session:
+        auth.set_active(session, auth.get_user(session, username), active=False)
+    typer.echo(f"disabled {username}")
+
+
+@user_app.command("enable")
+def user_enable(username: str) -> None:
+    """Re-enable a disabled account."""
+    from gis import auth
+    from gis.db import session_scope
+
+    with cli_errors(), session_scope() as session:
+        auth.set_active(session, auth.get_user(session, username), active=True)
+    typer.echo(f"enabled {username}")
+
+
+@user_app.command("password")
+def user_password(
+    username: str,
+    password: Annotated[str, typer.Option(prompt="new password", hide_input=True, confirmation_prompt=True)],
+) -> None:
+    """Set a new password for an account (its tokens stop working)."""
+    from gis import auth
+    from gis.db import session_scope
+
+    with cli_errors(), session_scope() as session:
+        auth.set_password(session, auth.get_user(session, username), password)
+    typer.echo(f"password of {username} changed; its sessions have ended")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """Accounts: username, role, active, jurisdiction."""
+    from gis import auth
+    from gis.db import session_scope
+
+    with session_scope() as session:
+        for u in auth.list_users(session):
+            state = "active" if u.is_active else "disabled"
+            typer.echo(f"{u.username}\t{u.role}\t{state}\t{','.join(u.jurisdiction or [])}")
 
 
 @app.command()
@@ -129,6 +201,32 @@ def _useful_urls(host: str, port: int) -> list[str]:
     return urls
 
 
+def _first_start() -> bool:
+    """Before serving: a database without users gets its first admin (asked for here); returns whether
+    this is the demo database (whose shared logins may then be printed)."""
+    from data.demo_load import is_demo_database
+    from gis.auth import create_user
+    from gis.db import session_scope
+    from gis.models import User
+
+    with cli_errors(), session_scope() as session:
+        if session.query(User.id).first() is None:
+            password = os.environ.get("GRIDGOV_ADMIN_PASSWORD")
+            if not password:
+                if not sys.stdin.isatty():
+                    typer.echo(
+                        "error: no users yet: set GRIDGOV_ADMIN_PASSWORD (or run `gridgov serve` in a terminal, "
+                        "or `gridgov user add admin --role admin`) to create the first admin",
+                        err=True,
+                    )
+                    raise typer.Exit(2)
+                typer.echo("首次启动：尚无用户 / first start: no users yet. Create the administrator 'admin'.")
+                password = typer.prompt("admin password", hide_input=True, confirmation_prompt=True)
+            create_user(session, username="admin", password=password, full_name="管理员", role="admin")
+            typer.echo("created user admin (role admin)")
+        return is_demo_database(session)
+
+
 @app.command()
 def serve(
     host: str = "127.0.0.1",
@@ -139,21 +237,58 @@ def serve(
     """Serve the API and maps with uvicorn."""
     import uvicorn
 
+    demo = _first_start()
     typer.echo("gridgov is starting. Useful URLs:")
     for url in _useful_urls(host, port):
         typer.echo(f"  {url}")
-    typer.echo("demo logins: admin / planner / mgr001 … password 'gridgov-demo'")
-    worker = None
-    if with_worker:
-        worker = subprocess.Popen([sys.executable, "-m", "api.cli", "worker"])
+    if demo:
+        typer.echo("demo logins: admin / planner / mgr001 … password 'gridgov-demo'")
+    pids = get_settings().run_dir
+    pids.mkdir(parents=True, exist_ok=True)
+    (pids / "serve.pid").write_text(f"{os.getpid()}\n")
+    worker = _Supervised([sys.executable, "-m", "api.cli", "worker"], pids / "worker.pid") if with_worker else None
     try:
         uvicorn.run(
             "api.app:app_factory", factory=True, host=host, port=port, workers=workers, log_level="info"
         )
     finally:
         if worker is not None:
-            worker.terminate()
+            worker.stop()
+        (pids / "serve.pid").unlink(missing_ok=True)
 
+
+class _Supervised:
+    """A child process (the periodic-task worker) restarted when it dies, its PID kept in a file so that
+    `make stop` ends exactly it and nothing else."""
+
+    def __init__(self, argv: list[str], pid_file: Path) -> None:
+        import threading
+
+        self.argv, self.pid_file = argv, pid_file
+        self._stopping = threading.Event()
+        self.proc = self._start()
+        threading.Thread(target=self._watch, daemon=True).start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(self.argv)
+        self.pid_file.write_text(f"{proc.pid}\n")
+        return proc
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(5):
+            code = self.proc.poll()
+            if code is not None and not self._stopping.is_set():
+                log.warning("worker exited with status %s: restarting it", code)
+                self.proc = self._start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.pid_file.unlink(missing_ok=True)
 
 if __name__ == "__main__":
     app()

@@ -68,7 +68,7 @@ def _user_id(session: Any, username: str | None) -> int | None:
 @plans_app.command("list")
 def list_cmd(status: Annotated[str | None, typer.Option(help="draft, committed or abandoned")] = None) -> None:
     """Plans, newest first."""
-    from gis.plans.service import list_plans
+    from gis.plans.catalog import list_plans
 
     with _session() as session:
         for p in list_plans(session, status=status):
@@ -83,7 +83,7 @@ def create_cmd(
     username: Annotated[str | None, typer.Option("--as", help="planner recorded as the author")] = None,
 ) -> None:
     """Start a draft plan; prints its id."""
-    from gis.plans.service import create_plan
+    from gis.plans.catalog import create_plan
 
     with _session() as session:
         plan = create_plan(session, name=name, description=description, user_id=_user_id(session, username))
@@ -129,8 +129,9 @@ def import_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
     """Import a file into a draft plan (never into live tables), showing progress; prints the report."""
-    from gis.plans.io import Limits
-    from gis.plans.service import create_plan, import_file
+    from gis.plans.catalog import create_plan
+    from gis.plans.imports_sync import import_file
+    from gis.plans.read import Limits
     from gis.settings import get_settings
 
     if (plan_id is None) == (new is None):
@@ -224,7 +225,7 @@ def export_cmd(
 ) -> None:
     """Write the draft (or only its changes) of one layer to a file."""
     from gis.plans.draft import get_plan
-    from gis.plans.service import export_plan
+    from gis.plans.export import export_plan
 
     with _session() as session:
         data = export_plan(session, get_plan(session, plan_id), fmt, scope=scope, layer=layer)

@@ -17,6 +17,7 @@ from gis.errors import (
     InvalidInput,
     InvalidTransition,
     NotFound,
+    TooManyAttempts,
     Unauthorized,
 )
 
@@ -28,6 +29,7 @@ STATUS: dict[type[GridError], int] = {
     InvalidInput: 422,
     Unauthorized: 401,
     Forbidden: 403,
+    TooManyAttempts: 429,
 }
 
 
@@ -53,6 +55,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(GridError)
     async def grid_error(_: Request, exc: GridError) -> ORJSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+        if isinstance(exc, TooManyAttempts):
+            headers = {"Retry-After": str(exc.retry_after_s)}
         return ORJSONResponse(
             error_body(exc.code, exc.message, exc.detail), status_code=status_for(exc), headers=headers
         )

@@ -30,7 +30,8 @@ from bench.w2_variants import VARIANTS, orig_moves_sql
 from gis.anchoring import AnchoredTable, anchored_tables, register, unregister
 from gis.migrate import upgrade
 from gis.plans.commit import commit_plan
-from gis.plans.draft import CellInput, put_cells, remove_cell
+from gis.plans.draft import FeatureInput
+from gis.plans.edits import put_features, remove_feature
 from gis.plans.models import BoundaryPlan
 from gis.plans.reanchor import run_moves
 from gis.plans.validate import Rules
@@ -111,26 +112,29 @@ def _plan(session: Session, rng: random.Random) -> tuple[BoundaryPlan, str]:
     codes = sorted(live[comm])
     if kind.startswith("shift"):
         shifted = grid(SIDE, shifted=True)[comm]
-        put_cells(session, plan, [CellInput(c, g) for c, g in shifted.items()])
+        put_features(session, plan, "cell", [FeatureInput(c, g) for c, g in shifted.items()])
         if kind == "shift_gap":
-            remove_cell(session, plan, rng.choice(sorted(shifted)))
+            remove_feature(session, plan, "cell", rng.choice(sorted(shifted)))
     elif kind == "gap":
-        remove_cell(session, plan, rng.choice(codes))
+        remove_feature(session, plan, "cell", rng.choice(codes))
     elif kind == "grow":  # overlaps its neighbours (and is overlapped by unchanged cells)
         code = rng.choice(codes)
-        put_cells(
-            session, plan, [CellInput(code, live[comm][code].buffer(STEP * rng.choice([0.25, 0.5]), join_style=2))]
+        put_features(
+            session,
+            plan,
+            "cell",
+            [FeatureInput(code, live[comm][code].buffer(STEP * rng.choice([0.25, 0.5]), join_style=2))],
         )
     elif kind == "grow_two":  # two neighbours grown over each other: points inside both
         a = rng.choice(codes[:-6])
         b = codes[codes.index(a) + rng.choice([1, 5])]
-        grown = [CellInput(c, live[comm][c].buffer(STEP * rng.choice([0.25, 0.5]), join_style=2)) for c in (a, b)]
-        put_cells(session, plan, grown)
+        grown = [FeatureInput(c, live[comm][c].buffer(STEP * rng.choice([0.25, 0.5]), join_style=2)) for c in (a, b)]
+        put_features(session, plan, "cell", grown)
     else:  # merge: a takes its right-hand or upper neighbour's area, which is removed
         a = rng.choice(codes[:-6])
         b = codes[codes.index(a) + rng.choice([1, 5])]
-        put_cells(session, plan, [CellInput(a, shapely.union(live[comm][a], live[comm][b]))])
-        remove_cell(session, plan, b)
+        put_features(session, plan, "cell", [FeatureInput(a, shapely.union(live[comm][a], live[comm][b]))])
+        remove_feature(session, plan, "cell", b)
     return plan, kind
 
 

@@ -29,7 +29,8 @@ from bench.common import bench_url, ensure_database, write_result
 from gis.anchoring import AnchoredTable, register, unregister
 from gis.migrate import upgrade
 from gis.plans.commit import commit_plan
-from gis.plans.draft import CellInput, put_cells
+from gis.plans.draft import FeatureInput
+from gis.plans.edits import put_features
 from gis.plans.models import BoundaryPlan
 from gis.plans.reanchor import run_moves
 from gis.plans.validate import Rules
@@ -112,7 +113,7 @@ def commit(session: Session, cells: dict[str, dict[str, Any]], name: str) -> tup
     session.add(plan)
     session.flush()
     for community in cells.values():
-        put_cells(session, plan, [CellInput(code, geom) for code, geom in community.items()])
+        put_features(session, plan, "cell", [FeatureInput(code, geom) for code, geom in community.items()])
     # the same computation without writing (what the diff shows): which points move where
     ids = list(session.execute(text("SELECT id FROM admin_areas WHERE code LIKE :p"), {"p": PREFIX + "%"}).scalars())
     codes = [c for community in cells.values() for c in community]
@@ -189,11 +190,11 @@ def commit_one(session: Session, side: int, extra: list[str]) -> tuple[float, di
     session.add(plan)
     session.flush()
     original = grid(side, shifted=False)[community_code(0)]
-    put_cells(session, plan, [CellInput(code, geom) for code, geom in original.items()])
-    from gis.plans.draft import remove_cell
+    put_features(session, plan, "cell", [FeatureInput(code, geom) for code, geom in original.items()])
+    from gis.plans.edits import remove_feature
 
     for code in extra:
-        remove_cell(session, plan, code)
+        remove_feature(session, plan, "cell", code)
     started = time.perf_counter()
     report = commit_plan(session, plan.id, message="one community back", rules=LOOSE)
     return time.perf_counter() - started, report

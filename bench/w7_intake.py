@@ -35,8 +35,9 @@ from bench.w1_locate import free_port
 from gis.auth import create_user, login
 from gis.migrate import upgrade
 from gis.models import AdminArea, GridCell, Organization, User
+from gis.tickets.events import purge_events
 from gis.tickets.intake import TicketDraft, create_ticket
-from gis.tickets.models import IdempotencyKey, Notification, Ticket, TicketEvent, TicketPart
+from gis.tickets.models import IdempotencyKey, Notification, Ticket, TicketPart
 
 COMMUNITY = "980000000001"
 ORIGIN = (101.0, 31.0)
@@ -90,8 +91,8 @@ def body(i: int, lon: float, lat: float) -> dict[str, Any]:
 
 def cleanup(session: Session) -> None:
     ids = select(Ticket.id).where(Ticket.attributes["bench"].astext == "true")
-    session.execute(text("SET LOCAL gridgov.purge_ticket_events = 'on'"))
-    for model in (TicketEvent, TicketPart, Notification):
+    purge_events(session, ids)
+    for model in (TicketPart, Notification):
         session.execute(delete(model).where(model.ticket_id.in_(ids)))
     session.execute(delete(IdempotencyKey).where(IdempotencyKey.key.startswith("w7-")))
     session.execute(delete(Ticket).where(Ticket.id.in_(ids)))

@@ -11,10 +11,10 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from data.demo import DEMO_PASSWORD, SUBDISTRICT_CODE, VALID_FROM, generate_demo
-from gis.auth import hash_password
+from gis.auth import hash_password, verify_password
+from gis.errors import Conflict
 from gis.models import (
     AdminArea,
-    ApiToken,
     Building,
     CellStaff,
     Compound,
@@ -60,22 +60,63 @@ def _purge(session: Session) -> None:
     # plans are drawn on the demo's cells: they go with them (plan_features/areas/imports cascade)
     session.execute(delete(PlanCommit))
     session.execute(delete(BoundaryPlan))
-    for model in (CellStaff, Building, Compound, ServiceResource, GridCell, Street, ApiToken, User):
+    for model in (CellStaff, Building, Compound, ServiceResource, GridCell, Street):
         session.execute(delete(model))
+    # demo accounts are those that open with the published demo password; anyone else's account stays
+    session.execute(delete(User).where(User.id.in_(demo_user_ids(session))))
     session.execute(delete(AdminArea).where(AdminArea.level == "community"))
     session.execute(delete(AdminArea).where(AdminArea.level == "subdistrict"))
     session.execute(delete(AdminArea))
-    session.execute(delete(Organization))
+    kept_orgs = select(User.organization_id).where(User.organization_id.is_not(None))
+    session.execute(delete(Organization).where(Organization.id.not_in(kept_orgs)))
+
+
+def demo_user_ids(session: Session) -> list[int]:
+    """Users whose password is the demo password (one argon2 check per distinct hash: the demo loader
+    gives all its users one hash)."""
+    by_hash: dict[str, list[int]] = {}
+    for uid, h in session.execute(select(User.id, User.password_hash)).tuples():
+        by_hash.setdefault(h, []).append(uid)
+    return [uid for h, ids in by_hash.items() if verify_password(h, DEMO_PASSWORD) for uid in ids]
+
+
+class NotADemoDatabase(Conflict):
+    code = "not_a_demo_database"
+
+
+def is_demo_database(session: Session) -> bool:
+    """The demo 街道 is loaded here: its shared-password accounts belong to this database."""
+    return session.scalar(select(AdminArea.id).where(AdminArea.code == SUBDISTRICT_CODE)) is not None
+
+
+def require_demo_database(session: Session) -> None:
+    """Demo users (one shared password, admins among them) never enter a database that holds real data."""
+    if not is_demo_database(session):
+        raise NotADemoDatabase(
+            "这不是演示数据库 / this database holds no demo 街道: demo accounts with the shared demo password "
+            "are only created in a demo database (run `gridgov demo load` on an empty database first)"
+        )
 
 
 def load_demo(
     session: Session, *, scale: int = 1, seed: int = 42, replace: bool = False, tickets: int | None = None
 ) -> dict[str, int]:
     """Write the demo into the caller's transaction. Idempotent: if the demo 街道 exists, nothing is written
-    (unless `replace`). `tickets` historical tickets are created through the real workflow (default 300)."""
+    (unless `replace`). `tickets` historical tickets are created through the real workflow (default 300).
+
+    Refuses a database that already holds other data (users, areas): the demo's accounts share one published
+    password and must never land beside real ones."""
     exists = session.scalar(select(AdminArea.id).where(AdminArea.code == SUBDISTRICT_CODE))
     if exists is not None and not replace:
         return counts(session)
+    if exists is None and (session.scalar(select(func.count()).select_from(User)) or session.scalar(
+        select(func.count()).select_from(AdminArea)
+    )):
+        raise NotADemoDatabase(
+            "数据库已有非演示数据 / this database already holds users or areas that are not the demo: "
+            "the demo's accounts share a published password, so it is only loaded into an empty database "
+            "(create a fresh one, e.g. GRIDGOV_DB=gridgov_demo)"
+        )
     if exists is not None:
         _purge(session)
     data = generate_demo(scale=scale, seed=seed)

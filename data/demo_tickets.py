@@ -8,13 +8,13 @@ import logging
 import random
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from gis.auth import create_user
 from gis.errors import GridError, InvalidInput
 from gis.models import CellStaff, GridCell, Organization, User, utcnow
-from gis.tickets import dedupe, escalation, feedback, intake, workflow
+from gis.tickets import dedupe, escalation, events, feedback, intake, workflow
 from gis.tickets.config import load_config
 from gis.tickets.models import (
     Attachment,
@@ -24,7 +24,6 @@ from gis.tickets.models import (
     Open311Key,
     Rating,
     Ticket,
-    TicketEvent,
     TicketPart,
 )
 from gis.tickets.open311 import create_key
@@ -74,6 +73,9 @@ class _Cast:
     """The people a demo ticket meets, found in the demo data or created once (tk-… users)."""
 
     def __init__(self, session: Session, rng: random.Random) -> None:
+        from data.demo_load import require_demo_database
+
+        require_demo_database(session)  # tk-… accounts share the demo password: demo databases only
         self.session, self.rng = session, rng
         self.admin = session.scalar(select(User).where(User.role == "admin").order_by(User.id)) or _user(
             session, "tk-dispatcher", "admin", full_name="工单调度员"
@@ -210,8 +212,8 @@ def purge_demo_tickets(session: Session) -> int:
     ids = list(session.scalars(select(Ticket.id).where(Ticket.attributes["demo"].astext == "true")))
     if not ids:
         return 0
-    session.execute(text("SET LOCAL gridgov.purge_ticket_events = 'on'"))  # the audit trail is append-only
-    for model in (TicketEvent, TicketPart, FollowUp, Rating, Notification, Attachment):
+    events.purge_events(session, ids)  # the audit trail is append-only: only a purge may remove it
+    for model in (TicketPart, FollowUp, Rating, Notification, Attachment):
         session.execute(delete(model).where(model.ticket_id.in_(ids)))
     session.execute(delete(IdempotencyKey).where(IdempotencyKey.response["ticket_id"].as_integer().in_(ids)))
     session.execute(update(Ticket).where(Ticket.id.in_(ids)).values(merged_into_id=None))

@@ -4,24 +4,51 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from gis.errors import Conflict, Forbidden, InvalidInput, Unauthorized
-from gis.models import ROLES, ApiToken, User
+from gis.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts, Unauthorized
+from gis.models import ROLES, ApiToken, LoginAttempt, User
 
-_hasher = PasswordHasher()
+# OWASP's argon2id minimum (19 MiB, 2 passes): a login costs ~20 ms and 19 MiB, not the library's 64 MiB,
+# and at most HASH_SLOTS hashes run at once, so a login flood queues instead of exhausting memory.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
+HASH_SLOTS = 4
+_slots = threading.BoundedSemaphore(HASH_SLOTS)
 MIN_PASSWORD_LEN = 8
+
+# Failed logins tolerated in THROTTLE_WINDOW before further attempts get 429 (per account, per address).
+THROTTLE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_ACCOUNT = 10
+MAX_FAILURES_PER_IP = 50
+
+
+@contextmanager
+def _hash_slot() -> Iterator[None]:
+    with _slots:
+        yield
 
 
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LEN:
         raise InvalidInput(f"password too short: use at least {MIN_PASSWORD_LEN} characters")
-    return _hasher.hash(password)
+    with _hash_slot():
+        return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    with _hash_slot():
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
 
 
 def create_user(
@@ -53,21 +80,59 @@ def create_user(
     return user
 
 
+# Verified against when the username is unknown, so that both answers take the same time.
+_DUMMY_HASH = _hasher.hash("timing-equaliser")
+
+
 def _sha(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def login(session: Session, *, username: str, password: str, ttl_hours: int = 12) -> tuple[str, User]:
-    """Check the password and issue a new bearer token (returned once, stored hashed)."""
+def check_throttle(session: Session, *, username: str, ip: str) -> None:
+    """Refuse (429) an account or an address with too many recent failed logins, before any hashing."""
+    since = datetime.now(UTC) - THROTTLE_WINDOW
+    for column, value, limit in (
+        (LoginAttempt.username, username, MAX_FAILURES_PER_ACCOUNT),
+        (LoginAttempt.ip, ip, MAX_FAILURES_PER_IP),
+    ):
+        row = session.execute(
+            select(func.count(), func.min(LoginAttempt.at)).where(column == value, LoginAttempt.at > since)
+        ).one()
+        if row[0] >= limit:
+            retry = max(1, int((row[1] + THROTTLE_WINDOW - datetime.now(UTC)).total_seconds()) + 1)
+            raise TooManyAttempts(
+                f"登录失败次数过多，请 {retry // 60 + 1} 分钟后再试 / too many failed logins: try again in "
+                f"{retry} s, or ask an administrator to reset the password",
+                retry_after_s=retry,
+            )
+
+
+def _record_failure(session: Session, *, username: str, ip: str) -> None:
+    """Kept although the login fails: the login's transaction (which wrote nothing) is ended and the attempt
+    committed on its own, so the error raised next cannot roll it back."""
+    session.rollback()
+    session.add(LoginAttempt(username=username[:60], ip=ip[:64]))
+    session.commit()
+
+
+def login(
+    session: Session, *, username: str, password: str, ttl_hours: int = 12, ip: str = "unknown"
+) -> tuple[str, User]:
+    """Check the password and issue a new bearer token (returned once, stored hashed).
+
+    Throttled: after MAX_FAILURES_PER_ACCOUNT failures for an account (or MAX_FAILURES_PER_IP from one
+    address) within THROTTLE_WINDOW, attempts are refused with 429, even with the right password."""
+    check_throttle(session, username=username, ip=ip)
     user = session.scalar(select(User).where(User.username == username))
-    bad = Unauthorized("用户名或密码错误 / wrong username or password")
-    if user is None or not user.is_active:
-        _hasher.hash("timing-equaliser")
-        raise bad
-    try:
-        _hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError) as exc:
-        raise bad from exc
+    ok = verify_password(user.password_hash, password) if user is not None else verify_password(_DUMMY_HASH, password)
+    if user is None or not user.is_active or not ok:
+        _record_failure(session, username=username, ip=ip)
+        raise Unauthorized("用户名或密码错误 / wrong username or password")
+    if _hasher.check_needs_rehash(user.password_hash):  # hashes made with older, costlier parameters
+        user.password_hash = hash_password(password) if len(password) >= MIN_PASSWORD_LEN else user.password_hash
+    session.execute(
+        delete(LoginAttempt).where(LoginAttempt.username == username)  # a success clears the count
+    )
     token = secrets.token_urlsafe(32)
     expires = datetime.now(UTC) + timedelta(hours=ttl_hours)
     session.add(ApiToken(token_sha256=_sha(token), user_id=user.id, expires_at=expires))
@@ -93,6 +158,50 @@ def revoke_token(session: Session, token: str) -> None:
     tok = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _sha(token)))
     if tok is not None:
         tok.revoked = True
+
+
+def revoke_all_tokens(session: Session, user_id: int) -> int:
+    """Revoke every token of a user (on disable and password change); returns how many were live."""
+    result = session.execute(
+        update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked.is_(False)).values(revoked=True)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def get_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def set_active(session: Session, user: User, *, active: bool) -> None:
+    """Disable (or re-enable) an account; disabling ends all its sessions at once."""
+    user.is_active = active
+    if not active:
+        revoke_all_tokens(session, user.id)
+    session.flush()
+
+
+def set_password(session: Session, user: User, new_password: str) -> None:
+    """Reset a password (admin) or set a changed one: every existing token of the user stops working."""
+    user.password_hash = hash_password(new_password)
+    revoke_all_tokens(session, user.id)
+    session.execute(delete(LoginAttempt).where(LoginAttempt.username == user.username))
+    session.flush()
+
+
+def change_password(session: Session, user: User, *, old_password: str, new_password: str) -> None:
+    """A user changes their own password (the old one is required)."""
+    if not verify_password(user.password_hash, old_password):
+        raise Forbidden("原密码错误 / the current password is wrong")
+    if old_password == new_password:
+        raise InvalidInput("新密码不能与原密码相同 / choose a password different from the current one")
+    set_password(session, user, new_password)
 
 
 def require_role(user: User, *roles: str) -> None:

@@ -49,11 +49,21 @@ def to_wgs84(lon: float, lat: float, crs: InputCRS | str = InputCRS.wgs84) -> tu
     check_lonlat(lon, lat)
     if kind in (InputCRS.wgs84, InputCRS.cgcs2000):
         return lon, lat
-    if kind is InputCRS.gcj02:
-        c = prcoords.gcj_wgs_bored(prcoords.Coords(lat, lon))
-    else:
-        c = prcoords.bd_wgs_bored(prcoords.Coords(lat, lon))
+    point = prcoords.Coords(lat, lon)
+    if kind is InputCRS.bd09:  # BD-09 is GCJ-02 shifted once more, everywhere on earth
+        point = prcoords.bd_gcj(point)
+    if not in_china(point.lon, point.lat):
+        # GCJ-02 shifts only points inside China; elsewhere it equals WGS84 (and prcoords' iteration
+        # would hit a math domain error near the poles)
+        lon_out = (float(point.lon) + 180.0) % 360.0 - 180.0 if abs(point.lon) > 180 else float(point.lon)
+        return lon_out, max(-90.0, min(90.0, float(point.lat)))
+    c = prcoords.gcj_wgs_bored(point)
     return float(c.lon), float(c.lat)
+
+
+def in_china(lon: float, lat: float) -> bool:
+    """The rough box inside which GCJ-02 applies its shift (the bound every GCJ-02 library uses)."""
+    return 72.004 <= lon <= 137.8347 and 0.8293 <= lat <= 55.8271
 
 
 def wgs84_to_gcj02(lon: float, lat: float) -> tuple[float, float]:

@@ -16,7 +16,9 @@ from gis.settings import get_settings
 
 @lru_cache
 def engine_for(url: str) -> Engine:
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # hide_parameters: database errors (logged, or raised into a traceback) must not carry residents' names,
+    # phones or password hashes from the bound parameters
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True)
 
 
 def get_engine() -> Engine:

@@ -44,3 +44,13 @@ class Unauthorized(GridError):
 
 class Forbidden(GridError):
     code = "forbidden"
+
+
+class TooManyAttempts(GridError):
+    """Throttled: the client should wait `retry_after_s` seconds (HTTP 429 with Retry-After)."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, *, retry_after_s: int, detail: Any = None) -> None:
+        super().__init__(message, detail=detail)
+        self.retry_after_s = retry_after_s

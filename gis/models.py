@@ -107,6 +107,35 @@ class ApiToken(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
+class LoginAttempt(Base):
+    """Failed logins, counted per account and per client address to throttle password guessing."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_username_at", "username", "at"),
+        Index("ix_login_attempts_ip_at", "ip", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(60))
+    ip: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PersonalDataRead(Base):
+    """Audit of reads of personal data (who read whose phone or name, when): queryable by admins."""
+
+    __tablename__ = "personal_data_reads"
+    __table_args__ = (Index("ix_personal_data_reads_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    subject: Mapped[str] = mapped_column(String(20))  # what was read: ticket, user, export …
+    ref: Mapped[str] = mapped_column(String(100))  # its id(s)
+    fields: Mapped[list[str]] = mapped_column(ARRAY(String(40)))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class GridCell(Base):
     """网格: one version of a cell. The live version has valid_to IS NULL."""
 

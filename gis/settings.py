@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import quote
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,6 +21,8 @@ class Settings(BaseSettings):
     pg_host: str = "127.0.0.1"
     pg_port: int = 54329
     pg_user: str = "gridgov"
+    # the project-local cluster's password (scripts/postgis.sh writes it); ignored when DATABASE_URL is set
+    pg_password_file: Path = ROOT / "var" / "pg.password"
     db: str = "gridgov"
 
     secret_key: str = "change-me-in-production-gridgov"
@@ -38,6 +41,7 @@ class Settings(BaseSettings):
 
     assets_dir: Path = ROOT / "node_modules"
     media_dir: Path = ROOT / "var" / "media"
+    run_dir: Path = ROOT / "var" / "run"  # PID files of `gridgov serve` and its worker (read by `make stop`)
     basemap: str = "none"
     basemap_key: str = ""
 
@@ -49,7 +53,10 @@ class Settings(BaseSettings):
                 if url.startswith(prefix):
                     return "postgresql+psycopg://" + url[len(prefix) :]
             return url
-        return f"postgresql+psycopg://{self.pg_user}@{self.pg_host}:{self.pg_port}/{self.db}"
+        password = ""
+        if self.pg_password_file.is_file():
+            password = ":" + quote(self.pg_password_file.read_text().strip(), safe="")
+        return f"postgresql+psycopg://{self.pg_user}{password}@{self.pg_host}:{self.pg_port}/{self.db}"
 
 
 @lru_cache

@@ -3,6 +3,8 @@
 # Usage: scripts/postgis.sh start|stop|status|url
 # Settings (env): GRIDGOV_PG_PORT (default 54329), GRIDGOV_PG_DATA (default <repo>/.pgdata),
 #                 GRIDGOV_DB (default gridgov). If DATABASE_URL is set, nothing is installed or started.
+# The cluster's role `gridgov` has a random password (SCRAM, no `trust`), kept in var/pg.password (mode 600),
+# which gridgov reads (GRIDGOV_PG_PASSWORD_FILE); other local users cannot connect.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -10,6 +12,7 @@ PORT=${GRIDGOV_PG_PORT:-54329}
 PGBIN=/usr/lib/postgresql/15/bin
 DB=${GRIDGOV_DB:-gridgov}
 PGUSER_NAME=gridgov
+PWFILE=${GRIDGOV_PG_PASSWORD_FILE:-$REPO/var/pg.password}
 
 export PGOPTIONS="-c client_min_messages=warning"
 log() { echo "[postgis] $*" >&2; }
@@ -35,12 +38,38 @@ data_dir() {
   fi
   local d="$REPO/.pgdata"
   if [ "$(id -u)" = 0 ]; then
-    mkdir -p "$d"; chown postgres "$d" 2>/dev/null || true
+    mkdir -p "$d"; chown -h postgres "$d" 2>/dev/null || true
     if ! su postgres -s /bin/sh -c "test -w '$d'" 2>/dev/null; then
       d="${TMPDIR:-/tmp}/gridgov-pg-$(echo -n "$REPO" | md5sum | cut -c1-12)"
     fi
   fi
   echo "$d"
+}
+
+# A data directory outside the repo (the root fallback under the temp dir) has a predictable name: accept it
+# only as a real directory that we created (owned by postgres, mode 700), never a link someone planted.
+check_data_dir() {
+  local d=$1
+  if [ -L "$d" ]; then log "refusing $d: it is a symbolic link (remove it, or set GRIDGOV_PG_DATA)"; exit 1; fi
+  if [ ! -e "$d" ]; then (umask 077 && mkdir "$d"); [ "$(id -u)" = 0 ] && chown postgres "$d"; return; fi
+  if [ ! -d "$d" ]; then log "refusing $d: not a directory"; exit 1; fi
+  local owner; owner=$(stat -c %U "$d")
+  local want; want=$([ "$(id -u)" = 0 ] && echo postgres || id -un)
+  if [ "$owner" != "$want" ] && [ "$(id -u)" = 0 ] && [ "$owner" = root ] && [ "$d" = "$REPO/.pgdata" ]; then
+    chown postgres "$d"; owner=postgres
+  fi
+  if [ "$owner" != "$want" ]; then
+    log "refusing $d: owned by $owner, not $want (remove it, or set GRIDGOV_PG_DATA)"; exit 1
+  fi
+  chmod 700 "$d"
+}
+
+password() {  # the cluster password, made once
+  if [ ! -s "$PWFILE" ]; then
+    mkdir -p "$(dirname "$PWFILE")"
+    (umask 077 && head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' > "$PWFILE")
+  fi
+  cat "$PWFILE"
 }
 
 run_pg() {  # run a postgres binary as the right user
@@ -51,11 +80,15 @@ run_pg() {  # run a postgres binary as the right user
 start() {
   install_if_missing
   local d; d=$(data_dir)
-  mkdir -p "$d"
-  [ "$(id -u)" = 0 ] && chown postgres "$d" && chmod 700 "$d"
+  check_data_dir "$d"
+  local pw; pw=$(password)
+  export PGPASSWORD=$pw
   if [ ! -f "$d/PG_VERSION" ]; then
     log "initialising cluster in $d"
-    run_pg "$PGBIN/initdb -D '$d' -A trust -U $PGUSER_NAME -E UTF8 --locale=C.UTF-8" >/dev/null
+    local tmp; tmp=$(mktemp)  # random name, mode 600: readable by initdb only
+    printf '%s\n' "$pw" > "$tmp"; [ "$(id -u)" = 0 ] && chown postgres "$tmp"
+    run_pg "$PGBIN/initdb -D '$d' -A scram-sha-256 --pwfile='$tmp' -U $PGUSER_NAME -E UTF8 --locale=C.UTF-8" >/dev/null
+    rm -f "$tmp"
   fi
   if ! run_pg "$PGBIN/pg_ctl -D '$d' status" >/dev/null 2>&1; then
     if pg_isready -q -h 127.0.0.1 -p "$PORT" 2>/dev/null; then
@@ -65,6 +98,13 @@ start() {
     log "starting PostgreSQL on 127.0.0.1:$PORT (data: $d)"
     run_pg "$PGBIN/pg_ctl -D '$d' -l '$d/server.log' -w -t 60 \
       -o \"-p $PORT -k '$d' -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200\" start" >/dev/null
+  fi
+  if run_pg "grep -qE '^[^#].*[[:space:]]trust\$' '$d/pg_hba.conf'"; then
+    # a cluster made by an earlier gridgov with `trust`: give the role its password, then require it
+    log "securing $d: password authentication instead of trust"
+    psql -h 127.0.0.1 -p "$PORT" -U $PGUSER_NAME -d postgres -qc "alter role $PGUSER_NAME password '$pw'" >/dev/null
+    run_pg "sed -i -E 's/[[:space:]]trust\$/ scram-sha-256/' '$d/pg_hba.conf'"
+    run_pg "$PGBIN/pg_ctl -D '$d' reload" >/dev/null
   fi
   for db in "$DB" "${DB}_test"; do
     if ! psql -h 127.0.0.1 -p "$PORT" -U $PGUSER_NAME -d postgres -tAc "select 1 from pg_database where datname='$db'" | grep -q 1; then
@@ -89,6 +129,6 @@ case "${1:-start}" in
   start) start ;;
   stop) stop ;;
   status) run_pg "$PGBIN/pg_ctl -D '$(data_dir)' status" ;;
-  url) echo "postgresql+psycopg://$PGUSER_NAME@127.0.0.1:$PORT/$DB" ;;
+  url) echo "postgresql+psycopg://$PGUSER_NAME@127.0.0.1:$PORT/$DB (password in $PWFILE)" ;;
   *) echo "usage: $0 start|stop|status|url" >&2; exit 2 ;;
 esac

@@ -2,11 +2,12 @@
 
 from fastapi import APIRouter
 
-from api.routers import auth, avatars, features, health, locate, maps, ogc, open311, plans, tickets, tiles
+from api.routers import auth, avatars, features, health, locate, maps, ogc, open311, plans, tickets, tiles, users
 
 ROUTERS: list[APIRouter] = [
     health.router,
     auth.router,
+    users.router,
     locate.router,
     features.router,
     ogc.router,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.deps import CurrentUser, SessionDep, SettingsDep, current_user
@@ -14,11 +14,15 @@ from gis.models import User
 router = APIRouter(prefix="/v1/auth", tags=["auth"], responses=error_responses(401, 422))
 
 
-@router.post("/login", response_model=TokenPublic)
-def login(body: TokenCreate, session: SessionDep, settings: SettingsDep) -> TokenPublic:
-    """Exchange username/password for a bearer token."""
+@router.post("/login", response_model=TokenPublic, responses=error_responses(429))
+def login(body: TokenCreate, request: Request, session: SessionDep, settings: SettingsDep) -> TokenPublic:
+    """Exchange username/password for a bearer token (429 after repeated failures)."""
     token, user = auth.login(
-        session, username=body.username, password=body.password, ttl_hours=settings.token_ttl_hours
+        session,
+        username=body.username,
+        password=body.password,
+        ttl_hours=settings.token_ttl_hours,
+        ip=request.client.host if request.client else "unknown",
     )
     return TokenPublic(
         access_token=token, expires_in=settings.token_ttl_hours * 3600, user=UserPublic.model_validate(user)
@@ -29,11 +33,12 @@ def login(body: TokenCreate, session: SessionDep, settings: SettingsDep) -> Toke
 def oauth_token(
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
 ) -> TokenPublic:
     """OAuth2 password-flow form variant (for the docs' Authorize button)."""
-    return login(TokenCreate(username=username, password=password), session, settings)
+    return login(TokenCreate(username=username, password=password), request, session, settings)
 
 
 @router.get("/me", response_model=UserPublic)

@@ -83,8 +83,11 @@ def get_requests(
     start_date: Annotated[LocalDatetime | None, Query(description=NAIVE_IS_BEIJING)] = None,
     end_date: Annotated[LocalDatetime | None, Query(description=NAIVE_IS_BEIJING)] = None,
     status: Annotated[str | None, Query(description="open or closed")] = None,
+    page: Annotated[int, Query(ge=1, description="page number (gridgov extension)")] = 1,
+    page_size: Annotated[int, Query(ge=1, le=open311.MAX_PAGE_SIZE, description="rows per page")] = open311.PAGE_SIZE,
 ) -> Response:
-    """Requests: by id list, or the last 90 days (max 1000) filtered by service, dates and status."""
+    """Public requests (resident and Open311 reports of public categories; location rounded to ~100 m, phone
+    numbers masked): by id list (≤ 50), or the last 90 days filtered by service, dates and status, paged."""
     return _answer(
         fmt,
         "service_requests",
@@ -95,6 +98,8 @@ def get_requests(
             start=start_date,
             end=end_date,
             status=status,
+            page=page,
+            page_size=page_size,
         ),
     )
 

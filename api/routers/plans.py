@@ -42,15 +42,19 @@ from gis.auth import require_role
 from gis.errors import InvalidInput
 from gis.models import User
 from gis.plans import ops
-from gis.plans.areas import AreaInput, put_areas, remove_area, revert_area
+from gis.plans.catalog import create_plan, list_plans, plan_summary
 from gis.plans.commit import commit_plan, history
 from gis.plans.diff import diff_geojson, plan_diff
-from gis.plans.draft import editable_plan, ensure_base, get_plan, next_codes, remove_cell, revert_cell
+from gis.plans.draft import FeatureInput, editable_plan, ensure_base, get_plan, next_codes
+from gis.plans.edits import put_features, remove_feature, revert_feature
+from gis.plans.export import export_plan, plan_features
 from gis.plans.geo import geometry_from_geojson
 from gis.plans.imports import job_status, list_jobs, run_import, start_import
-from gis.plans.io import FORMATS, MEDIA_TYPES, Limits
-from gis.plans.service import create_plan, export_plan, import_file, list_plans, plan_features, plan_summary, repair
+from gis.plans.imports_sync import import_file
+from gis.plans.ops import repair
+from gis.plans.read import FORMATS, Limits
 from gis.plans.validate import Rules, validate_plan
+from gis.plans.write import MEDIA_TYPES
 from maps.basemaps import basemap_from_settings
 from maps.plan_editor import plan_editor_page
 
@@ -254,14 +258,14 @@ def put_area(
     change."""
     plan = editable_plan(session, plan_id)
     geom = None if body.geometry is None else geometry_from_geojson(body.geometry, what=f"{layer} {code}")
-    put_areas(session, plan, layer, [AreaInput(code, geom, body.name, body.community_code, body.attributes)])
+    put_features(session, plan, layer, [FeatureInput(code, geom, body.name, body.attributes, body.community_code)])
     return {"plan_id": plan_id, "operation": "put", "codes": [code]}
 
 
 @router.delete(V1 + "/{plan_id}/areas/{layer}/{code}", response_model=OperationPublic, dependencies=WRITE)
 def delete_area(plan_id: PlanId, layer: AreaLayer, code: AreaCode, session: SessionDep) -> dict[str, Any]:
     """Remove a compound in the draft (validation refuses it while the compound still has buildings)."""
-    remove_area(session, editable_plan(session, plan_id), layer, code)
+    remove_feature(session, editable_plan(session, plan_id), layer, code)
     return {"plan_id": plan_id, "operation": "remove", "codes": [], "removed": [code]}
 
 
@@ -270,21 +274,21 @@ def post_revert_area(
     plan_id: PlanId, layer: AreaLayer, code: AreaCode, session: SessionDep
 ) -> dict[str, Any]:
     """Forget the plan's change to one compound or community."""
-    revert_area(session, editable_plan(session, plan_id), layer, code)
+    revert_feature(session, editable_plan(session, plan_id), layer, code)
     return {"plan_id": plan_id, "operation": "revert", "codes": [code]}
 
 
 @router.delete(V1 + "/{plan_id}/features/{code}", response_model=OperationPublic, dependencies=WRITE)
 def delete_feature(plan_id: PlanId, code: str, session: SessionDep) -> dict[str, Any]:
     """Remove a cell in the draft (its area must then be given to neighbours)."""
-    remove_cell(session, editable_plan(session, plan_id), code)
+    remove_feature(session, editable_plan(session, plan_id), "cell", code)
     return {"plan_id": plan_id, "operation": "remove", "codes": [], "removed": [code]}
 
 
 @router.post(V1 + "/{plan_id}/features/{code}/revert", response_model=OperationPublic, dependencies=WRITE)
 def post_revert(plan_id: PlanId, code: str, session: SessionDep) -> dict[str, Any]:
     """Forget the plan's change to one cell (back to the live version)."""
-    revert_cell(session, editable_plan(session, plan_id), code)
+    revert_feature(session, editable_plan(session, plan_id), "cell", code)
     return {"plan_id": plan_id, "operation": "revert", "codes": [code]}
 
 

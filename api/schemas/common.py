@@ -39,6 +39,7 @@ _ERROR_DESCRIPTIONS = {
     409: "conflicts with the current state",
     413: "request body too large",
     422: "invalid input (detail says which)",
+    429: "too many attempts: wait Retry-After seconds",
 }
 
 

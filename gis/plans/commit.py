@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from gis.anchoring import anchored_tables
 from gis.errors import Conflict, InvalidGeometry, InvalidInput
-from gis.plans.areas import apply_communities, apply_compounds, area_counts, check_area_base, reanchor_compounds
+from gis.plans.areas import area_counts
+from gis.plans.areas_commit import apply_communities, apply_compounds, check_area_base, reanchor_compounds
 from gis.plans.draft import editable_plan, live_ids
 from gis.plans.models import BoundaryPlan, PlanCommit, PlanFeature
 from gis.plans.reanchor import run_moves

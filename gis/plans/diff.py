@@ -10,10 +10,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.anchoring import anchored_tables
-from gis.plans.areas import draft_areas
-from gis.plans.draft import DraftCell, draft_cells
+from gis.plans.draft import DraftFeature, draft_features
 from gis.plans.geo import LocalMetric, feature, feature_collection
-from gis.plans.models import AREA_LAYERS, BoundaryPlan
+from gis.plans.layers import AREA_LAYERS
+from gis.plans.models import BoundaryPlan
 from gis.plans.reanchor import run_moves
 
 CHANGE_LABELS = {
@@ -25,7 +25,7 @@ CHANGE_LABELS = {
 }
 
 
-def _change(c: DraftCell) -> str:
+def _change(c: DraftFeature) -> str:
     if c.status == "add":
         return "added"
     if c.status == "remove":
@@ -37,10 +37,26 @@ def _change(c: DraftCell) -> str:
     return "unchanged"
 
 
+def _row(f: DraftFeature, change: str, metric: LocalMetric) -> dict[str, Any]:
+    """A changed feature of any layer: the change and its areas before and after (m²)."""
+    before = float(shapely.area(metric.to_m(f.live_geom))) if f.live_geom is not None else None
+    after = float(shapely.area(metric.to_m(shapely.make_valid(f.geom)))) if f.geom is not None else None
+    return {
+        "code": f.code,
+        "name": f.name,
+        "community_code": f.community_code,
+        "change": change,
+        "change_label": CHANGE_LABELS[change],
+        "area_m2_before": None if before is None else round(before, 1),
+        "area_m2_after": None if after is None else round(after, 1),
+        "area_m2_change": round((after or 0.0) - (before or 0.0), 1),
+    }
+
+
 def plan_diff(session: Session, plan: BoundaryPlan) -> dict[str, Any]:
     """Per changed cell: the change, areas before/after (m²), rows moving in and out; and the totals."""
     codes = sorted(plan.base)
-    cells = draft_cells(session, plan, codes)
+    cells = draft_features(session, plan, "cell", codes)
     if not cells:
         return {"plan_id": plan.id, "communities": codes, "cells": [], "areas": [], "moved": {}, "totals": {}}
     metric = LocalMetric.around([c.geom or c.live_geom for c in cells])
@@ -61,18 +77,9 @@ def plan_diff(session: Session, plan: BoundaryPlan) -> dict[str, Any]:
         change = _change(c)
         if change == "unchanged" and c.code not in flows:
             continue
-        before = float(shapely.area(metric.to_m(c.live_geom))) if c.live_geom is not None else None
-        after = float(shapely.area(metric.to_m(shapely.make_valid(c.geom)))) if c.geom is not None else None
         rows.append(
             {
-                "code": c.code,
-                "name": c.name,
-                "community_code": c.community_code,
-                "change": change,
-                "change_label": CHANGE_LABELS[change],
-                "area_m2_before": None if before is None else round(before, 1),
-                "area_m2_after": None if after is None else round(after, 1),
-                "area_m2_change": round((after or 0.0) - (before or 0.0), 1),
+                **_row(c, change, metric),
                 "households_before": c.live_households,
                 "households_after": None if c.status == "remove" else c.households,
                 "moved": flows.get(c.code, {}),
@@ -105,31 +112,12 @@ def area_diff(session: Session, plan: BoundaryPlan, codes: list[str], metric: Lo
     tickets would leave or join it."""
     out: list[dict[str, Any]] = []
     for layer in AREA_LAYERS:
-        for a in draft_areas(session, plan, layer, codes):
-            if a.status == "live":
-                continue
-            change = {"add": "added", "remove": "removed"}.get(a.status)
-            if change is None:
-                same = a.geom is not None and a.live_geom is not None and shapely.equals(a.geom, a.live_geom)
-                change = "attributes" if same else "reshaped"
-            before = float(metric.to_m(a.live_geom).area) if a.live_geom is not None else None
-            after = float(metric.to_m(shapely.make_valid(a.geom)).area) if a.geom is not None else None
-            out.append(
-                {
-                    "layer": layer,
-                    "code": a.code,
-                    "name": a.name,
-                    "community_code": a.community_code,
-                    "change": change,
-                    "change_label": CHANGE_LABELS[change],
-                    "area_m2_before": None if before is None else round(before, 1),
-                    "area_m2_after": None if after is None else round(after, 1),
-                    "area_m2_change": round((after or 0.0) - (before or 0.0), 1),
-                }
-            )
+        for a in draft_features(session, plan, layer, codes):
+            if a.status != "live":
+                out.append({"layer": layer, **_row(a, _change(a), metric)})
     compounds = [r for r in out if r["layer"] == "compound"]
     if compounds:
-        geoms = {a.code: a.geom for a in draft_areas(session, plan, "compound", codes)}
+        geoms = {a.code: a.geom for a in draft_features(session, plan, "compound", codes)}
         skip = next((t.skip_values for t in anchored_tables() if t.table == "tickets"), ())
         counts = {
             r.code: r
@@ -163,7 +151,7 @@ def diff_geojson(session: Session, plan: BoundaryPlan) -> dict[str, Any]:
     diff = plan_diff(session, plan)
     by_code = {r["code"]: r for r in diff["cells"]}
     features = []
-    for c in draft_cells(session, plan):
+    for c in draft_features(session, plan, "cell"):
         row = by_code.get(c.code)
         props = row or {
             "code": c.code,

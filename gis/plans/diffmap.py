@@ -12,11 +12,10 @@ from sqlalchemy.orm import Session
 
 from gis.mapdata import PlanDiffMap
 from gis.models import User
-from gis.plans.areas import draft_areas
 from gis.plans.diff import plan_diff
-from gis.plans.draft import draft_cells, get_plan
+from gis.plans.draft import draft_features, get_plan
 from gis.plans.geo import LocalMetric, feature, feature_collection
-from gis.plans.models import AREA_LAYERS
+from gis.plans.layers import AREA_LAYERS
 from gis.plans.topology import NOISE_M2
 
 _AREA_CHANGE = {"add": "added", "change": "changed", "remove": "removed"}
@@ -28,7 +27,7 @@ def plan_diff_map(session: Session, plan_id: int) -> PlanDiffMap:
     plan = get_plan(session, plan_id)
     diff = plan_diff(session, plan)
     rows = {r["code"]: r for r in diff["cells"]}
-    cells = draft_cells(session, plan)
+    cells = draft_features(session, plan, "cell")
     live, draft = [], []
     for c in cells:
         row = rows.get(c.code, {})
@@ -51,7 +50,7 @@ def plan_diff_map(session: Session, plan_id: int) -> PlanDiffMap:
     pieces = _moving_ground(cells, diff)
     areas = []
     for layer in AREA_LAYERS:
-        for a in draft_areas(session, plan, layer):
+        for a in draft_features(session, plan, layer):
             if a.status == "live":
                 continue
             props = {"layer": layer, "code": a.code, "name": a.name, "change": _AREA_CHANGE[a.status]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,12 @@ class LocalMetric:
 
     def to_deg(self, geoms: Any) -> Any:
         return shapely.transform(geoms, lambda xy: xy / self._scale + self._origin)
+
+
+def geoms_from_wkb(rows: Sequence[Any], index: int) -> list[BaseGeometry | None]:
+    """The WKB column `index` of query rows as shapely geometries (None stays None), in one batch."""
+    blobs = [None if r[index] is None else bytes(r[index]) for r in rows]
+    return list(shapely.from_wkb(blobs)) if blobs else []
 
 
 def as_multipolygon(geom: BaseGeometry) -> MultiPolygon:

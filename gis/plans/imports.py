@@ -22,9 +22,10 @@ from gis.db import session_scope
 from gis.errors import GridError, InvalidInput, NotFound
 from gis.models import utcnow
 from gis.plans.draft import editable_plan
-from gis.plans.io import LAYERS, Limits, detect_format
+from gis.plans.imports_sync import import_file
+from gis.plans.layers import check_layer
 from gis.plans.models import PlanImport
-from gis.plans.service import import_file
+from gis.plans.read import Limits, detect_format
 
 log = logging.getLogger("gridgov.plans")
 STALE_AFTER = timedelta(minutes=30)  # a job still queued/running after this was cut off (worker restarted)
@@ -35,8 +36,7 @@ Bind = Engine | sessionmaker[Session] | None
 
 def check_options(options: dict[str, Any]) -> dict[str, Any]:
     layer, mode = options.get("layer", "cell"), options.get("mode", "replace")
-    if layer not in LAYERS:
-        raise InvalidInput(f"layer 必须是 {', '.join(LAYERS)} / layer must be one of {', '.join(LAYERS)}")
+    check_layer(layer)
     if mode not in ("replace", "merge"):
         raise InvalidInput("mode 必须是 replace 或 merge / mode must be 'replace' or 'merge'")
     mapping = options.get("mapping")

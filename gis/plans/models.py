@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gis.models import Base, utcnow
+from gis.plans.layers import AREA_LAYERS
 
 PLAN_STATUSES = ("draft", "committed", "abandoned")
 FEATURE_ACTIONS = ("add", "change", "remove")
@@ -80,7 +81,6 @@ class PlanCommit(Base):
     report: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}", default=dict)
 
 
-AREA_LAYERS = ("compound", "community")
 IMPORT_STATUSES = ("queued", "running", "done", "failed")
 
 

@@ -17,37 +17,37 @@ from sqlalchemy.orm import Session
 
 from gis.errors import InvalidGeometry, InvalidInput, NotFound
 from gis.plans.draft import (
-    CellInput,
-    DraftCell,
-    check_code,
+    DraftFeature,
+    FeatureInput,
     communities,
-    draft_cells,
+    draft_features,
     editable_plan,
     ensure_base,
     households_of,
     next_codes,
-    put_cells,
-    remove_cell,
 )
+from gis.plans.edits import put_features, remove_feature
 from gis.plans.geo import LocalMetric, as_multipolygon, geometry_from_geojson
+from gis.plans.layers import LAYERS, check_code
 from gis.plans.models import BoundaryPlan
 from gis.plans.partition import Atom, balanced, partition
+from gis.plans.validate import geometry_problems
 
 SNAP_DEG = 1e-9  # vertices this close are the same vertex
 
 
-def _cells(session: Session, plan: BoundaryPlan, community_code: str) -> dict[str, DraftCell]:
+def _cells(session: Session, plan: BoundaryPlan, community_code: str) -> dict[str, DraftFeature]:
     ensure_base(session, plan, community_code)
-    return {c.code: c for c in draft_cells(session, plan, [community_code]) if c.geom is not None}
+    return {c.code: c for c in draft_features(session, plan, "cell", [community_code]) if c.geom is not None}
 
 
-def _cell(cells: dict[str, DraftCell], code: str) -> DraftCell:
+def _cell(cells: dict[str, DraftFeature], code: str) -> DraftFeature:
     if code not in cells:
         raise NotFound(f"网格 {code} 不在草案中 / cell {code} is not in the draft (removed, or never existed)")
     return cells[code]
 
 
-def _aligned_neighbours(cells: dict[str, DraftCell], new: dict[str, BaseGeometry]) -> dict[str, BaseGeometry]:
+def _aligned_neighbours(cells: dict[str, DraftFeature], new: dict[str, BaseGeometry]) -> dict[str, BaseGeometry]:
     """Neighbours snapped to the new cells' vertices (only those that change)."""
     reference = shapely.union_all(list(new.values()))
     out = {}
@@ -63,7 +63,7 @@ def _aligned_neighbours(cells: dict[str, DraftCell], new: dict[str, BaseGeometry
 def _save(
     session: Session,
     plan: BoundaryPlan,
-    cells: dict[str, DraftCell],
+    cells: dict[str, DraftFeature],
     community_code: str,
     new: dict[str, BaseGeometry],
     *,
@@ -75,14 +75,15 @@ def _save(
     neighbours = _aligned_neighbours({k: v for k, v in cells.items() if k not in (removed or [])}, new)
     households = households_of(session, [community_code]).per_cell(list(new.values()))
     counts = dict(zip(new, households, strict=True))
-    put_cells(
+    put_features(
         session,
         plan,
-        [CellInput(code, g, (names or {}).get(code), counts[code]) for code, g in new.items()]
-        + [CellInput(code, g) for code, g in neighbours.items()],
+        "cell",
+        [FeatureInput(code, g, (names or {}).get(code), {"households": counts[code]}) for code, g in new.items()]
+        + [FeatureInput(code, g) for code, g in neighbours.items()],
     )
     for code in removed or []:
-        remove_cell(session, plan, code)
+        remove_feature(session, plan, "cell", code)
     return {
         "plan_id": plan.id,
         "operation": operation,
@@ -118,7 +119,7 @@ def _extended(line: BaseGeometry, by: float) -> BaseGeometry:
 def split_by_line(session: Session, plan_id: int, code: str, line_geojson: dict[str, Any]) -> dict[str, Any]:
     """Split a cell by a line crossing it; the largest piece keeps the code, the others get new codes."""
     plan = editable_plan(session, plan_id)
-    community_code = check_code(code, what="split")[:12]
+    community_code = check_code("cell", code, what="split")[:12]
     cells = _cells(session, plan, community_code)
     cell = _cell(cells, code)
     line = geometry_from_geojson(line_geojson, what="切分线 / split line")
@@ -166,7 +167,7 @@ def _atoms(
 def split_by_households(session: Session, plan_id: int, code: str, parts: int) -> dict[str, Any]:
     """Split a cell into `parts` cells of similar households (compounds kept whole where possible)."""
     plan = editable_plan(session, plan_id)
-    community_code = check_code(code, what="split")[:12]
+    community_code = check_code("cell", code, what="split")[:12]
     cells = _cells(session, plan, community_code)
     cell = _cell(cells, code)
     geom = shapely.make_valid(cell.geom)
@@ -183,7 +184,7 @@ def split_by_households(session: Session, plan_id: int, code: str, parts: int) -
 def merge(session: Session, plan_id: int, codes: list[str]) -> dict[str, Any]:
     """Merge neighbouring cells of one community into the first code."""
     plan = editable_plan(session, plan_id)
-    community_codes = {check_code(c, what="merge")[:12] for c in codes}
+    community_codes = {check_code("cell", c, what="merge")[:12] for c in codes}
     if len(community_codes) != 1 or len(set(codes)) != len(codes):
         raise InvalidInput("只能合并同一社区内的不同网格 / merge distinct cells of one community")
     community_code = community_codes.pop()
@@ -198,7 +199,7 @@ def merge(session: Session, plan_id: int, codes: list[str]) -> dict[str, Any]:
 
 
 def _give_away(
-    cells: dict[str, DraftCell], code: str, freed: BaseGeometry, new: dict[str, BaseGeometry]
+    cells: dict[str, DraftFeature], code: str, freed: BaseGeometry, new: dict[str, BaseGeometry]
 ) -> list[str]:
     """Each piece of `freed` whose outer border (not along the reshaped cell) lies mostly (≥ 2/3) along one
     neighbour joins that neighbour. Pieces shared between several neighbours or on the community's edge
@@ -234,7 +235,7 @@ def reshape(
 ) -> dict[str, Any]:
     """Replace a cell's geometry; with `fit_neighbours` the new shape is cut out of the neighbouring cells."""
     plan = editable_plan(session, plan_id)
-    community_code = check_code(code, what="reshape")[:12]
+    community_code = check_code("cell", code, what="reshape")[:12]
     cells = _cells(session, plan, community_code)
     geom = as_multipolygon(geometry_from_geojson(geometry, what=f"网格 {code}"))
     if geom.is_empty:
@@ -250,7 +251,7 @@ def reshape(
     result = _save(session, plan, cells, community_code, new, operation="reshape", names={code: name} if name else None)
     result["warnings"] += given
     if households is not None:
-        put_cells(session, plan, [CellInput(code, geom, households=households)])
+        put_features(session, plan, "cell", [FeatureInput(code, geom, attributes={"households": households})])
         result["households"][code] = households
     return result
 
@@ -288,3 +289,19 @@ def generate(session: Session, plan_id: int, community_code: str, lo: int, hi: i
             f"the band: {', '.join(out_of_band)}"
         )
     return result
+
+
+def repair(session: Session, plan_id: int, codes: list[str] | None = None) -> dict[str, Any]:
+    """Apply make_valid to the plan's invalid cells, compounds and communities (all, or those in `codes`);
+    returns what was repaired."""
+    plan = editable_plan(session, plan_id)
+    fixed = []
+    for layer in LAYERS:
+        for f in draft_features(session, plan, layer):
+            if f.status not in ("add", "change") or f.geom is None or (codes and f.code not in codes):
+                continue
+            problems, usable = geometry_problems(f.code, f.geom)
+            if problems and usable is not None and problems[0].kind == "invalid_geometry":
+                put_features(session, plan, layer, [FeatureInput(f.code, as_multipolygon(usable))])
+                fixed.append({"layer": layer, "code": f.code, "reason": problems[0].extra.get("reason")})
+    return {"plan_id": plan.id, "repaired": fixed}

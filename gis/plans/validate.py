@@ -15,9 +15,9 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis.plans.areas import draft_areas
-from gis.plans.draft import CELL_CODE, Community, DraftCell, communities, draft_cells, households_of
+from gis.plans.draft import Community, DraftFeature, communities, draft_features, households_of
 from gis.plans.geo import LocalMetric, as_multipolygon, feature, feature_collection, lonlat
+from gis.plans.layers import CELL_CODE
 from gis.plans.models import BoundaryPlan
 from gis.plans.topology import NOISE_M2, Problem, Rules, check_community, check_compounds, invalid_location
 
@@ -50,7 +50,7 @@ def geometry_problems(
     )
 
 
-def code_problems(cells: list[DraftCell]) -> list[Problem]:
+def code_problems(cells: list[DraftFeature]) -> list[Problem]:
     out: list[Problem] = []
     for code, n in Counter(c.code for c in cells).items():
         if n > 1:
@@ -75,7 +75,7 @@ def validate_plan(session: Session, plan: BoundaryPlan, rules: Rules | None = No
     if not codes:
         return _result([], {}, [])
     comms = communities(session, codes, plan)
-    cells = draft_cells(session, plan, codes)
+    cells = draft_features(session, plan, "cell", codes)
     present = [c for c in cells if c.status != "remove"]
     metric = LocalMetric.around([c.geom for c in comms.values()])
     compounds, compounds_households = _drafted_compounds(session, plan, codes)
@@ -108,7 +108,7 @@ def validate_plan(session: Session, plan: BoundaryPlan, rules: Rules | None = No
     return _result(degree_problems + problems, coverage, present)
 
 
-def _households(session: Session, codes: list[str], cells: list[DraftCell], rules: Rules) -> list[Problem]:
+def _households(session: Session, codes: list[str], cells: list[DraftFeature], rules: Rules) -> list[Problem]:
     if rules.households_min is None and rules.households_max is None:
         return []
     changed = [c for c in cells if c.status in ("add", "change") and c.geom is not None]
@@ -132,7 +132,7 @@ def _households(session: Session, codes: list[str], cells: list[DraftCell], rule
     return out
 
 
-def _result(problems: list[Problem], coverage: dict[str, bool], cells: list[DraftCell]) -> dict[str, Any]:
+def _result(problems: list[Problem], coverage: dict[str, bool], cells: list[DraftFeature]) -> dict[str, Any]:
     features = []
     for p in problems:
         where = shapely.point_on_surface(p.geom) if p.geom is not None and not p.geom.is_empty else None
@@ -165,7 +165,7 @@ def _drafted_compounds(
     and their households."""
     out: dict[str, list[tuple[str, BaseGeometry]]] = {}
     households: dict[str, int] = {}
-    for a in draft_areas(session, plan, "compound", community_codes):
+    for a in draft_features(session, plan, "compound", community_codes):
         if a.geom is not None and not a.geom.is_empty:
             geom = a.geom if shapely.is_valid(a.geom) else as_multipolygon(shapely.make_valid(a.geom))
             out.setdefault(a.community_code, []).append((a.code, geom))
@@ -218,120 +218,158 @@ def area_problems(
     """Drafted communities and compounds: valid geometry; communities of a 街道 not overlapping; compounds
     inside their community, not overlapping each other, not dropping buildings; no compound removed with
     its buildings. Returns (problems in metres, problems in degrees)."""
-    metric_problems: list[Problem] = []
-    degree_problems: list[Problem] = []
-    drafted = [a for a in draft_areas(session, plan, "community", codes) if a.status in ("add", "change")]
-    for a in drafted:
-        degree_problems += geometry_problems(a.code, a.geom, "社区")[0]
-    if drafted:
-        streets = sorted({a.code[:9] for a in drafted})
-        rows = session.execute(_SIBLINGS, {"streets": streets, "codes": codes}).all()
-        others = {code: shapely.from_wkb(bytes(wkb)) for code, wkb in rows}
-        others.update({c: comm.geom for c, comm in comms.items()})
-        for a in drafted:
-            mine = metric.to_m(shapely.make_valid(comms[a.code].geom))
-            for other, geom in sorted(others.items()):
-                if other == a.code or other[:9] != a.code[:9]:
-                    continue
-                overlap = shapely.intersection(mine, metric.to_m(shapely.make_valid(geom)))
-                area = float(overlap.area)
-                if area <= NOISE_M2:
-                    continue
-                error = area >= rules.sliver_m2
-                metric_problems.append(
-                    Problem(
-                        "community_overlap" if error else "community_sliver",
-                        "error" if error else "warning",
-                        f"社区 {a.code} 与社区 {other} 重叠 {area:.1f} ㎡ / communities {a.code} and {other} overlap "
-                        f"by {area:.1f} m²; redraw the shared edge",
-                        overlap,
-                        [],
-                        area_m2=round(area, 1),
-                        extra={"communities": [a.code, other]},
-                    )
-                )
-    compounds = draft_areas(session, plan, "compound", codes)
+    drafted = [a for a in draft_features(session, plan, "community", codes) if a.status in ("add", "change")]
+    degree_problems = [p for a in drafted for p in geometry_problems(a.code, a.geom, "社区")[0]]
+    metric_problems = _community_overlaps(session, drafted, codes, comms, metric, rules)
+    compounds = draft_features(session, plan, "compound", codes)
     changed = [a for a in compounds if a.status in ("add", "change") and a.geom is not None]
-    for a in changed:
-        found, _ = geometry_problems(a.code, a.geom, "小区")
-        degree_problems += found
+    degree_problems += [p for a in changed for p in geometry_problems(a.code, a.geom, "小区")[0]]
     usable = {a.code: shapely.make_valid(a.geom) for a in compounds if a.geom is not None}
     for a in changed:
-        mine = metric.to_m(usable[a.code])
-        community = comms.get(a.community_code)
-        if community is not None:
-            outside = shapely.difference(mine, metric.to_m(shapely.make_valid(community.geom)))
-            if outside.area > max(rules.straddle_min_m2, NOISE_M2):
-                metric_problems.append(
-                    Problem(
-                        "compound_outside_community",
-                        "warning",
-                        f"小区 {a.code} 有 {outside.area:.1f} ㎡ 在社区 {a.community_code} 之外 / compound {a.code} "
-                        f"reaches {outside.area:.1f} m² outside its community {a.community_code}",
-                        outside,
-                        [],
-                        area_m2=round(float(outside.area), 1),
-                        extra={"compound": a.code},
-                    )
-                )
-        for other in compounds:
-            if other.code == a.code or other.geom is None or other.community_code != a.community_code:
-                continue
-            if other.status in ("add", "change") and other.code < a.code:
-                continue  # each pair of drafted compounds once
-            overlap = shapely.intersection(mine, metric.to_m(usable[other.code]))
-            if overlap.area > max(rules.sliver_m2, NOISE_M2):
-                metric_problems.append(
-                    Problem(
-                        "compound_overlap",
-                        "warning",
-                        f"小区 {a.code} 与小区 {other.code} 重叠 {overlap.area:.1f} ㎡ / compounds overlap",
-                        overlap,
-                        [],
-                        area_m2=round(float(overlap.area), 1),
-                        extra={"compounds": [a.code, other.code]},
-                    )
-                )
+        metric_problems += _compound_placement(a, compounds, usable, comms, metric, rules)
     touched = [a for a in compounds if a.status in ("change", "remove")]
-    if touched:
-        wkbs = [shapely.to_wkb(usable[a.code], hex=True) if a.code in usable else "" for a in touched]
-        held = {
-            r.code: r
-            for r in session.execute(
-                _BUILDINGS,
-                {"codes": [a.code for a in touched if a.geom is not None], "wkbs": [w for w in wkbs if w]},
-            ).all()
-        }
-        removed = [a for a in touched if a.status == "remove"]
-        counts = _building_counts(session, [a.code for a in removed])
-        for a in removed:
-            if counts.get(a.code):
-                degree_problems.append(
-                    Problem(
-                        "compound_has_buildings",
-                        "error",
-                        f"小区 {a.code} 还有 {counts[a.code]} 栋楼，不能撤销 / compound {a.code} still has "
-                        f"{counts[a.code]} building(s): redraw it or move them before removing it",
-                        shapely.point_on_surface(a.live_geom) if a.live_geom is not None else None,
-                        [],
-                        extra={"compound": a.code, "buildings": counts[a.code]},
-                    )
-                )
-        for a in touched:
-            r = held.get(a.code)
-            if r is not None and r.outside:
-                degree_problems.append(
-                    Problem(
-                        "buildings_outside_compound",
-                        "warning",
-                        f"小区 {a.code}: {r.outside}/{r.buildings} 栋楼在新边界之外 / {r.outside} of its "
-                        f"{r.buildings} buildings lie outside the redrawn compound",
-                        shapely.point_on_surface(usable[a.code]),
-                        [],
-                        extra={"compound": a.code, "buildings_outside": int(r.outside)},
-                    )
-                )
+    degree_problems += _removed_with_buildings(session, [a for a in touched if a.status == "remove"])
+    degree_problems += _buildings_left_outside(session, touched, usable)
     return metric_problems, degree_problems
+
+
+def _community_overlaps(
+    session: Session,
+    drafted: list[DraftFeature],
+    codes: list[str],
+    comms: dict[str, Community],
+    metric: LocalMetric,
+    rules: Rules,
+) -> list[Problem]:
+    """Each drafted community against the other communities of its 街道 (live, or as the plan draws them)."""
+    if not drafted:
+        return []
+    out: list[Problem] = []
+    streets = sorted({a.code[:9] for a in drafted})
+    rows = session.execute(_SIBLINGS, {"streets": streets, "codes": codes}).all()
+    others = {code: shapely.from_wkb(bytes(wkb)) for code, wkb in rows}
+    others.update({c: comm.geom for c, comm in comms.items()})
+    for a in drafted:
+        mine = metric.to_m(shapely.make_valid(comms[a.code].geom))
+        for other, geom in sorted(others.items()):
+            if other == a.code or other[:9] != a.code[:9]:
+                continue
+            overlap = shapely.intersection(mine, metric.to_m(shapely.make_valid(geom)))
+            area = float(overlap.area)
+            if area <= NOISE_M2:
+                continue
+            error = area >= rules.sliver_m2
+            out.append(
+                Problem(
+                    "community_overlap" if error else "community_sliver",
+                    "error" if error else "warning",
+                    f"社区 {a.code} 与社区 {other} 重叠 {area:.1f} ㎡ / communities {a.code} and {other} overlap "
+                    f"by {area:.1f} m²; redraw the shared edge",
+                    overlap,
+                    [],
+                    area_m2=round(area, 1),
+                    extra={"communities": [a.code, other]},
+                )
+            )
+    return out
+
+
+def _compound_placement(
+    a: DraftFeature,
+    compounds: list[DraftFeature],
+    usable: dict[str, BaseGeometry],
+    comms: dict[str, Community],
+    metric: LocalMetric,
+    rules: Rules,
+) -> list[Problem]:
+    """A drafted compound reaching outside its community, or overlapping another compound of it."""
+    out: list[Problem] = []
+    mine = metric.to_m(usable[a.code])
+    community = comms.get(a.community_code)
+    if community is not None:
+        outside = shapely.difference(mine, metric.to_m(shapely.make_valid(community.geom)))
+        if outside.area > max(rules.straddle_min_m2, NOISE_M2):
+            out.append(
+                Problem(
+                    "compound_outside_community",
+                    "warning",
+                    f"小区 {a.code} 有 {outside.area:.1f} ㎡ 在社区 {a.community_code} 之外 / compound {a.code} "
+                    f"reaches {outside.area:.1f} m² outside its community {a.community_code}",
+                    outside,
+                    [],
+                    area_m2=round(float(outside.area), 1),
+                    extra={"compound": a.code},
+                )
+            )
+    for other in compounds:
+        if other.code == a.code or other.geom is None or other.community_code != a.community_code:
+            continue
+        if other.status in ("add", "change") and other.code < a.code:
+            continue  # each pair of drafted compounds once
+        overlap = shapely.intersection(mine, metric.to_m(usable[other.code]))
+        if overlap.area > max(rules.sliver_m2, NOISE_M2):
+            out.append(
+                Problem(
+                    "compound_overlap",
+                    "warning",
+                    f"小区 {a.code} 与小区 {other.code} 重叠 {overlap.area:.1f} ㎡ / compounds overlap",
+                    overlap,
+                    [],
+                    area_m2=round(float(overlap.area), 1),
+                    extra={"compounds": [a.code, other.code]},
+                )
+            )
+    return out
+
+
+def _removed_with_buildings(session: Session, removed: list[DraftFeature]) -> list[Problem]:
+    """A compound removed while buildings still belong to it (an error: they would lose their compound)."""
+    counts = _building_counts(session, [a.code for a in removed])
+    return [
+        Problem(
+            "compound_has_buildings",
+            "error",
+            f"小区 {a.code} 还有 {counts[a.code]} 栋楼，不能撤销 / compound {a.code} still has "
+            f"{counts[a.code]} building(s): redraw it or move them before removing it",
+            shapely.point_on_surface(a.live_geom) if a.live_geom is not None else None,
+            [],
+            extra={"compound": a.code, "buildings": counts[a.code]},
+        )
+        for a in removed
+        if counts.get(a.code)
+    ]
+
+
+def _buildings_left_outside(
+    session: Session, touched: list[DraftFeature], usable: dict[str, BaseGeometry]
+) -> list[Problem]:
+    """A redrawn compound whose new boundary leaves some of its buildings outside."""
+    if not touched:
+        return []
+    wkbs = [shapely.to_wkb(usable[a.code], hex=True) if a.code in usable else "" for a in touched]
+    held = {
+        r.code: r
+        for r in session.execute(
+            _BUILDINGS,
+            {"codes": [a.code for a in touched if a.geom is not None], "wkbs": [w for w in wkbs if w]},
+        ).all()
+    }
+    out: list[Problem] = []
+    for a in touched:
+        r = held.get(a.code)
+        if r is not None and r.outside:
+            out.append(
+                Problem(
+                    "buildings_outside_compound",
+                    "warning",
+                    f"小区 {a.code}: {r.outside}/{r.buildings} 栋楼在新边界之外 / {r.outside} of its "
+                    f"{r.buildings} buildings lie outside the redrawn compound",
+                    shapely.point_on_surface(usable[a.code]),
+                    [],
+                    extra={"compound": a.code, "buildings_outside": int(r.outside)},
+                )
+            )
+    return out
 
 
 def _building_counts(session: Session, codes: list[str]) -> dict[str, int]:

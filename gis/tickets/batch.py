@@ -82,6 +82,11 @@ def run_batch(
             results.append({"client_key": entry.client_key, "ok": False, "error": error})
         except IntegrityError as exc:
             savepoint.rollback()
-            error = {"error": "conflict", "message": f"数据冲突 / conflicting data: {exc.orig}", "detail": None}
+            constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+            error = {
+                "error": "conflict",
+                "message": "数据冲突 / conflicting data: this entry clashes with one already stored",
+                "detail": {"constraint": constraint},
+            }
             results.append({"client_key": entry.client_key, "ok": False, "error": error})
     return results

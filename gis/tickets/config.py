@@ -70,6 +70,7 @@ class Category:
     tiers: dict[str, str] = field(default_factory=dict)
     escalate_to: tuple[str, ...] = ()
     hotline: tuple[str, ...] = ()
+    public: bool = True  # listed on public feeds (Open311 GET requests); false for personal matters
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,7 @@ def parse_config(categories: dict[str, Any], sla: dict[str, Any]) -> TicketConfi
             tiers=dict(c.get("tier", {})),
             escalate_to=tuple(c.get("escalate_to", ())),
             hotline=tuple(c.get("hotline", ())),
+            public=bool(c.get("public", True)),
         )
         for pcode, tcode in cat.tiers.items():
             if pcode not in profiles or tcode not in profiles[pcode].tiers:

@@ -8,6 +8,7 @@ the public once it is resolved (办结), verified, closed or merged into another
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,14 +18,24 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gis.errors import InvalidInput, NotFound, Unauthorized
-from gis.models import Organization, utcnow
+from gis.models import Compound, Organization, utcnow
 from gis.tickets import intake, sla, workflow
 from gis.tickets.config import load_config
 from gis.tickets.models import Attachment, Open311Key, Ticket
 
 CLOSED_STATES = ("resolved", "verified", "closed", "merged")
 DEFAULT_DAYS = 90
-MAX_REQUESTS = 1000
+MAX_REQUESTS = 1000  # rows of one filtered query, before paging
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+MAX_IDS = 50
+# What a public feed may show: reports residents made to be seen. Internal cases (patrol, grid worker, staff),
+# 12345 call narratives and the property 400 line never leave the building.
+PUBLIC_CHANNELS = ("resident", "open311")
+PUBLIC_DECIMALS = 3  # ~100 m: the street, not the doorway
+_PHONE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+_LONG_DIGITS = re.compile(r"\d{7,}")  # ID-card, landline and account numbers
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 URGENCY_ATTRIBUTE = {
     "variable": True,
     "code": "urgency",
@@ -141,7 +152,15 @@ def post_request(session: Session, form: dict[str, Any]) -> list[dict[str, Any]]
     ]
 
 
-def _request_row(t: Ticket, lon: float, lat: float, agency: str | None, media: int | None) -> dict[str, Any]:
+def public_text(text: str | None) -> str:
+    """Free text for a public feed: mobile numbers masked (138****1234), other long digit runs hidden."""
+    masked = _PHONE.sub(r"\1****\2", text or "")
+    return _LONG_DIGITS.sub(lambda m: "*" * len(m.group()), masked)
+
+
+def _request_row(
+    t: Ticket, lon: float, lat: float, agency: str | None, media: int | None, compound: str | None
+) -> dict[str, Any]:
     cfg = load_config()
     cat = cfg.categories.get(t.category)
     return {
@@ -150,17 +169,17 @@ def _request_row(t: Ticket, lon: float, lat: float, agency: str | None, media: i
         "status_notes": f"{workflow.STATE_LABELS[t.state]} / {t.state}",
         "service_name": cat.label if cat else t.category,
         "service_code": t.category,
-        "description": t.description,
+        "description": public_text(t.description),
         "agency_responsible": agency or cfg.unit_types.get(t.unit_type, t.unit_type),
         "service_notice": "",
         "requested_datetime": _iso(t.opened_at),
         "updated_datetime": _iso(t.updated_at),
         "expected_datetime": _iso(t.resolve_due_at),
-        "address": t.address or "",
+        "address": compound or "",  # the compound, not the door: a typed address may be someone's home
         "address_id": t.compound_code or "",
         "zipcode": "",
-        "lat": round(lat, 7),
-        "long": round(lon, 7),
+        "lat": round(lat, PUBLIC_DECIMALS),
+        "long": round(lon, PUBLIC_DECIMALS),
         "media_url": f"/v1/attachments/{media}" if media else "",
     }
 
@@ -174,14 +193,29 @@ def get_requests(
     end: datetime | None = None,
     status: str | None = None,
     now: datetime | None = None,
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
 ) -> list[dict[str, Any]]:
-    """GET requests: by ids, or by filters (default: the last 90 days, at most 1000, newest first)."""
+    """GET requests, as a public listing may show them: only public channels and categories, coarsened
+    location, masked free text. By ids (at most MAX_IDS), or by filters (default: the last 90 days, newest
+    first), a page of `page_size` (≤ MAX_PAGE_SIZE) at a time."""
     now = now or utcnow()
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InvalidInput(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+    if not 1 <= page <= MAX_REQUESTS // page_size + 1:
+        raise InvalidInput(f"page must be between 1 and {MAX_REQUESTS // page_size + 1}: narrow the dates instead")
+    if ids and len(ids) > MAX_IDS:
+        raise InvalidInput(f"at most {MAX_IDS} service_request_id values per request")
+    public_codes = [c.code for c in load_config().categories.values() if c.public]
     media = select(func.min(Attachment.id)).where(Attachment.ticket_id == Ticket.id).scalar_subquery()
     stmt = (
-        select(Ticket, func.ST_X(Ticket.geom), func.ST_Y(Ticket.geom), Organization.name, media)
+        select(Ticket, func.ST_X(Ticket.geom), func.ST_Y(Ticket.geom), Organization.name, media, Compound.name)
         .outerjoin(Organization, Organization.id == Ticket.unit_id)
+        .outerjoin(Compound, Compound.code == Ticket.compound_code)
+        .where(Ticket.channel.in_(PUBLIC_CHANNELS), Ticket.category.in_(public_codes))
         .order_by(Ticket.opened_at.desc(), Ticket.id.desc())
+        .limit(page_size)
+        .offset((page - 1) * page_size)
     )
     if ids:
         stmt = stmt.where(Ticket.id.in_(ids))
@@ -190,14 +224,14 @@ def get_requests(
             raise InvalidInput("status must be open or closed")
         end = end or now
         start = start or end - timedelta(days=DEFAULT_DAYS)
-        stmt = stmt.where(Ticket.opened_at >= start, Ticket.opened_at <= end).limit(MAX_REQUESTS)
+        stmt = stmt.where(Ticket.opened_at >= start, Ticket.opened_at <= end)
         if service_codes:
             stmt = stmt.where(Ticket.category.in_(service_codes))
         if status == "closed":
             stmt = stmt.where(Ticket.state.in_(CLOSED_STATES))
         elif status == "open":
             stmt = stmt.where(Ticket.state.not_in(CLOSED_STATES))
-    return [_request_row(t, x, y, agency, m) for t, x, y, agency, m in session.execute(stmt).tuples()]
+    return [_request_row(t, x, y, agency, m, c) for t, x, y, agency, m, c in session.execute(stmt).tuples()]
 
 
 def token_lookup(session: Session, token: str) -> list[dict[str, Any]]:
@@ -224,7 +258,7 @@ def _add(parent: Element, tag: str, value: Any) -> None:
     elif isinstance(value, bool):
         el.text = "true" if value else "false"
     elif value is not None:
-        el.text = str(value)
+        el.text = _XML_ILLEGAL.sub("", str(value))  # XML 1.0 cannot carry control characters at all
 
 
 def to_xml(root: str, value: list[dict[str, Any]] | dict[str, Any]) -> bytes:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -254,15 +255,32 @@ EXPORT_COLUMNS = (
 )
 
 
+MAX_EXPORT_ROWS = 50_000
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(v: Any) -> Any:
+    """A value as a spreadsheet should hold it: dates as ISO text; text that a spreadsheet would run as a
+    formula (=HYPERLINK(…), +cmd|…, @SUM(…)) kept as text behind a quote; control characters dropped
+    (XLSX cannot hold them)."""
     if isinstance(v, datetime):
         return v.isoformat()
+    if isinstance(v, str):
+        v = ILLEGAL_CHARACTERS_RE.sub("", v)
+        if v.startswith(_FORMULA_START):
+            return "'" + v
     return v
 
 
 def export(session: Session, user: User, q: TicketQuery, fmt: str) -> bytes:
-    """CSV (UTF-8 with BOM, for Excel) or XLSX of every matching ticket, Chinese headers."""
-    rows = list_tickets(session, user, q)["items"]
+    """CSV (UTF-8 with BOM, for Excel) or XLSX of every matching ticket (not one page), Chinese headers."""
+    matched = list_tickets(session, user, replace(q, limit=0, offset=0))["numberMatched"]
+    if matched > MAX_EXPORT_ROWS:
+        raise InvalidInput(
+            f"导出条数过多 / {matched} tickets match; an export holds at most {MAX_EXPORT_ROWS}: "
+            "narrow it by dates (opened_from/opened_to), community or state"
+        )
+    rows = list_tickets(session, user, replace(q, limit=MAX_EXPORT_ROWS, offset=0))["items"]
     header = [label for _, label in EXPORT_COLUMNS]
     table = [[_cell(r[key]) for key, _ in EXPORT_COLUMNS] for r in rows]
     if fmt == "csv":

@@ -52,7 +52,10 @@ def mark_overdue(session: Session, *, now: datetime | None = None) -> list[int]:
 
 
 def auto_escalate(session: Session, *, now: datetime | None = None) -> list[int]:
-    """吹哨 automatically when a tier says so (e.g. 棘手 past its 7 working days)."""
+    """吹哨 automatically when a tier says so (e.g. 棘手 past its 7 working days).
+
+    Each ticket is escalated and committed on its own: a run holds one ticket's lock at a time, so staff acting
+    on other tickets never wait for the whole run."""
     now = now or utcnow()
     cfg = load_config()
     pairs = [(p.code, t.code) for p in cfg.profiles.values() for t in p.tiers.values() if t.escalate == "overdue"]
@@ -70,17 +73,17 @@ def auto_escalate(session: Session, *, now: datetime | None = None) -> list[int]
             .order_by(Ticket.id)
         )
     )
+    session.commit()  # end the read before taking ticket locks one by one
     done = []
     for ticket_id in ids:
-        savepoint = session.begin_nested()
         try:
             escalation.escalate(
                 session, ticket_id, user=None, label="自动吹哨 (SLA)", note="超过时限，自动吹哨", now=now
             )
-            savepoint.commit()
+            session.commit()
             done.append(ticket_id)
         except GridError as exc:  # e.g. no department configured: leave it to the dispatcher
-            savepoint.rollback()
+            session.rollback()
             log.warning("ticket %s not escalated automatically: %s", ticket_id, exc.message)
     return done
 
@@ -138,17 +141,42 @@ def _local_midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=sla.SHANGHAI)
 
 
+BACKFILL_DAYS = 31  # a worker that was down catches up on this many missed nightly reports
+
+
+def _missing(session: Session, kind: str, starts: list[date]) -> list[date]:
+    have = set(
+        session.scalars(
+            select(TicketReport.period_start).where(TicketReport.kind == kind, TicketReport.period_start.in_(starts))
+        )
+    )
+    return [d for d in starts if d not in have]
+
+
 def nightly_summary(session: Session, day: date | None = None) -> dict[str, Any]:
-    """民情日报: the day's numbers (Asia/Shanghai), stored once per day (re-running replaces it)."""
-    day = day or (utcnow().astimezone(sla.SHANGHAI).date() - timedelta(days=1))
+    """民情日报: the day's numbers (Asia/Shanghai), stored once per day (re-running replaces it).
+
+    Without a day: yesterday, plus any of the last BACKFILL_DAYS days whose report is missing (the worker
+    may have been down at 00:30)."""
+    if day is None:
+        yesterday = utcnow().astimezone(sla.SHANGHAI).date() - timedelta(days=1)
+        for missed in _missing(session, "daily", [yesterday - timedelta(days=k) for k in range(1, BACKFILL_DAYS)]):
+            nightly_summary(session, missed)
+        day = yesterday
     data = summarize(session, _local_midnight(day), _local_midnight(day + timedelta(days=1)))
     _save_report(session, "daily", day, day, data)
     return data
 
 
 def monthly_report(session: Session, month: date | None = None) -> dict[str, Any]:
-    """物业工单定期通报 / monthly KPIs per unit (the basis of the 红黑榜)."""
+    """物业工单定期通报 / monthly KPIs per unit (the basis of the 红黑榜); without a month, last month and the
+    month before it when its report is missing."""
     today = utcnow().astimezone(sla.SHANGHAI).date()
+    if month is None:
+        last = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+        before = (last - timedelta(days=1)).replace(day=1)
+        if _missing(session, "monthly", [before]):
+            monthly_report(session, before)
     first = (month or (today.replace(day=1) - timedelta(days=1))).replace(day=1)
     nxt = (first + timedelta(days=32)).replace(day=1)
     data = summarize(session, _local_midnight(first), _local_midnight(nxt))

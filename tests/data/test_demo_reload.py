@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 from data.demo_load import load_demo
 from gis.models import GridCell
 from gis.plans import ops
+from gis.plans.catalog import create_plan
 from gis.plans.commit import commit_plan
 from gis.plans.models import BoundaryPlan
-from gis.plans.service import create_plan
 from gis.plans.validate import Rules
 
 
@@ -25,3 +25,15 @@ def test_replace_after_a_committed_plan_and_a_draft(session: Session) -> None:
     counts = load_demo(session, scale=1, seed=42, replace=True)
     assert counts["cells"] == before  # the demo's own cells again, no retired versions left
     assert session.scalar(select(func.count()).select_from(BoundaryPlan)) == 0
+
+
+def test_replace_keeps_accounts_that_are_not_the_demo(session: Session) -> None:
+    """L20: --replace removes the demo's accounts (the published password), not anyone else's."""
+    from gis.auth import create_user, login
+    from gis.models import User
+
+    create_user(session, username="real-person", password="not-the-demo-pw", full_name="真人", role="manager")
+    load_demo(session, scale=1, seed=42, replace=True)
+    assert session.scalar(select(func.count()).select_from(User).where(User.username == "real-person")) == 1
+    login(session, username="real-person", password="not-the-demo-pw")
+    login(session, username="admin", password="gridgov-demo")  # the demo is back, with its accounts

@@ -34,3 +34,19 @@ def test_bad_crs_or_range_is_refused(bad: tuple[str, float, float]) -> None:
     crs, lon, lat = bad
     with pytest.raises(InvalidInput):
         to_wgs84(lon, lat, crs)
+
+
+@given(
+    st.floats(min_value=-180, max_value=180, allow_nan=False),
+    st.floats(min_value=-90, max_value=90, allow_nan=False),
+    st.sampled_from([InputCRS.gcj02, InputCRS.bd09]),
+)
+def test_shifted_crs_never_crash_anywhere_on_earth(lon: float, lat: float, crs: InputCRS) -> None:
+    """GCJ-02/BD-09 are only shifted inside China; elsewhere a point passes as-is instead of a math error."""
+    x, y = to_wgs84(lon, lat, crs)
+    assert -180 <= x <= 180 and -90 <= y <= 90
+
+
+def test_shifted_crs_outside_china_is_unchanged() -> None:
+    assert to_wgs84(-180, -90, InputCRS.gcj02) == (-180, -90)
+    assert to_wgs84(2.35, 48.85, InputCRS.bd09) == pytest.approx((2.35, 48.85), abs=0.02)

@@ -11,7 +11,7 @@ import shapely
 from fastapi.testclient import TestClient
 from shapely.geometry import box, mapping
 
-from gis.plans.io import write_cells
+from gis.plans.write import write_layer
 from tests.plans.conftest import LiveCells
 
 Maker = Callable[..., tuple[Any, dict[str, str]]]
@@ -25,7 +25,7 @@ def _redrawn(cells: LiveCells) -> tuple[bytes, str, str, Any]:
     taken = shapely.intersection(cells.geoms[b], box(x0 - 0.0006, y0 - 0.0006, x1 + 0.0006, y1 + 0.0006))
     geoms = {**cells.geoms, a: shapely.union(cells.geoms[a], taken), b: shapely.difference(cells.geoms[b], taken)}
     rows = [{"code": c, "geom": g} for c, g in sorted(geoms.items())]
-    return write_cells(rows, "gpkg"), a, b, taken
+    return write_layer(rows, "gpkg"), a, b, taken
 
 
 def test_planner_walkthrough(client: TestClient, make_user: Maker, cells: LiveCells) -> None:

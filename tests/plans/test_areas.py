@@ -15,15 +15,15 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.errors import Conflict, InvalidGeometry, InvalidInput
-from gis.plans.areas import AreaInput, put_areas, remove_area
 from gis.plans.commit import commit_plan
 from gis.plans.diff import plan_diff
 from gis.plans.diffmap import plan_diff_map
-from gis.plans.draft import CellInput, next_codes, put_cells, remove_cell
-from gis.plans.io import write_cells
+from gis.plans.draft import FeatureInput, next_codes
+from gis.plans.edits import put_features, remove_feature
+from gis.plans.imports_sync import import_file
 from gis.plans.models import BoundaryPlan, PlanArea
-from gis.plans.service import import_file
 from gis.plans.validate import Rules, validate_plan
+from gis.plans.write import write_layer
 from tests.plans.conftest import COMMUNITY, LiveCells
 
 LOOSE = Rules(households_min=None, households_max=None)
@@ -82,7 +82,7 @@ def test_compound_redraw_from_a_file_moves_open_tickets_into_it(session: Session
     spot = _free_point(session, shapely.difference(grown, geom))
     ids = _place_tickets(session, spot, ["in_progress", "closed"])
 
-    data = write_cells([{"code": code, "name": "改造后的小区", "geom": grown}], "gpkg", layer="compounds")
+    data = write_layer([{"code": code, "name": "改造后的小区", "geom": grown}], "gpkg", layer="compounds")
     report = import_file(session, plan.id, data, "compounds.gpkg", layer="compound", mode="merge")
     assert report["layer"] == "compound" and report["changed"] == [code] and report["removed"] == []
     assert COMMUNITY in plan.base  # the community's cells are checked against the new compound
@@ -121,7 +121,7 @@ def test_new_compound_gets_its_community_and_cell(session: Session, plan: Bounda
     code = sorted(cells.geoms)[3]
     spot = _free_point(session, cells.geoms[code])
     small = box(spot.x - 0.00005, spot.y - 0.00005, spot.x + 0.00005, spot.y + 0.00005).intersection(cells.geoms[code])
-    put_areas(session, plan, "compound", [AreaInput("NEW-0001", small, "新建小区", attributes={"kind": "open"})])
+    put_features(session, plan, "compound", [FeatureInput("NEW-0001", small, "新建小区", attributes={"kind": "open"})])
     drafted = session.query(PlanArea).filter_by(plan_id=plan.id, code="NEW-0001").one()
     assert drafted.community_code == COMMUNITY and drafted.action == "add"  # found from the geometry
     commit_plan(session, plan.id, message="新建小区", rules=LOOSE)
@@ -136,7 +136,7 @@ def test_new_compound_gets_its_community_and_cell(session: Session, plan: Bounda
 
 def test_compound_with_buildings_cannot_be_removed_and_communities_never(session: Session, plan: BoundaryPlan) -> None:
     code, _, _ = _compound(session)
-    remove_area(session, plan, "compound", code)
+    remove_feature(session, plan, "compound", code)
     found = validate_plan(session, plan, LOOSE)
     errors = [f["properties"] for f in found["features"] if f["properties"]["kind"] == "compound_has_buildings"]
     assert errors and errors[0]["compound"] == code and errors[0]["severity"] == "error"
@@ -144,7 +144,7 @@ def test_compound_with_buildings_cannot_be_removed_and_communities_never(session
         commit_plan(session, plan.id, message="撤销小区", rules=LOOSE)
     assert session.execute(text("SELECT count(*) FROM compounds WHERE code = :c"), {"c": code}).scalar() == 1
     with pytest.raises(InvalidInput, match="cannot be removed"):
-        remove_area(session, plan, "community", COMMUNITY)
+        remove_feature(session, plan, "community", COMMUNITY)
 
 
 def _neighbour_cell(session: Session, a: str, b: str) -> tuple[str, BaseGeometry]:
@@ -173,15 +173,15 @@ def test_cell_moved_to_another_community_takes_its_tickets(session: Session, pla
         text("UPDATE tickets SET cell_code = :c, community_code = :a WHERE id = ANY(:ids)"),
         {"c": moved, "a": a, "ids": ids},
     )
-    put_areas(
+    put_features(
         session,
         plan,
         "community",
-        [AreaInput(a, shapely.difference(geom_a, moved_geom)), AreaInput(b, shapely.union(geom_b, moved_geom))],
+        [FeatureInput(a, shapely.difference(geom_a, moved_geom)), FeatureInput(b, shapely.union(geom_b, moved_geom))],
     )
-    remove_cell(session, plan, moved)
+    remove_feature(session, plan, "cell", moved)
     (new_code,) = next_codes(session, plan, b, 1)
-    put_cells(session, plan, [CellInput(new_code, moved_geom, name="划入的网格")])
+    put_features(session, plan, "cell", [FeatureInput(new_code, moved_geom, name="划入的网格")])
 
     found = validate_plan(session, plan, LOOSE)
     assert found["summary"]["ok"], [f["properties"]["message"] for f in found["features"]]
@@ -203,7 +203,7 @@ def test_community_overlap_and_uncovered_ground_are_errors_at_the_right_place(
     session: Session, plan: BoundaryPlan
 ) -> None:
     geom_a = _geom(session, "SELECT ST_AsBinary(geom) FROM admin_areas WHERE code = :c", c=COMMUNITY)
-    put_areas(session, plan, "community", [AREA := AreaInput(COMMUNITY, shapely.buffer(geom_a, 0.0005))])
+    put_features(session, plan, "community", [AREA := FeatureInput(COMMUNITY, shapely.buffer(geom_a, 0.0005))])
     found = validate_plan(session, plan, LOOSE)
     kinds = found["summary"]["by_kind"]
     assert not found["summary"]["ok"] and kinds.get("community_overlap") and kinds.get("gap")
@@ -215,7 +215,7 @@ def test_community_overlap_and_uncovered_ground_are_errors_at_the_right_place(
 
 def test_compound_changed_since_it_entered_the_plan_conflicts(session: Session, plan: BoundaryPlan) -> None:
     code, geom, _ = _compound(session)
-    put_areas(session, plan, "compound", [AreaInput(code, geom, name="新名字")])
+    put_features(session, plan, "compound", [FeatureInput(code, geom, name="新名字")])
     session.execute(text("UPDATE compounds SET name = name || '（已改）' WHERE code = :c"), {"c": code})
     with pytest.raises(Conflict, match=code):
         commit_plan(session, plan.id, message="stale", rules=LOOSE)
@@ -251,7 +251,7 @@ def test_attribute_tables_update_households_without_geometry(
 def test_import_reports_progress_to_the_end(session: Session, plan: BoundaryPlan, cells: LiveCells) -> None:
     seen: list[tuple[str, int, int]] = []
     rows = [{"code": c, "geom": g} for c, g in sorted(cells.geoms.items())]
-    import_file(session, plan.id, write_cells(rows, "geojson"), "c.geojson", progress=lambda *a: seen.append(tuple(a)))
+    import_file(session, plan.id, write_layer(rows, "geojson"), "c.geojson", progress=lambda *a: seen.append(tuple(a)))
     stages = [s for s, _, _ in seen]
     for stage in ("reading", "checking", "writing", "done"):
         assert stage in stages
@@ -262,12 +262,12 @@ def test_import_reports_progress_to_the_end(session: Session, plan: BoundaryPlan
 
 
 def test_invalid_compound_is_reported_and_repaired(session: Session, plan: BoundaryPlan) -> None:
-    from gis.plans.service import repair
+    from gis.plans.ops import repair
 
     code, geom, _ = _compound(session)
     x0, y0, x1, y1 = geom.bounds
     bowtie = shapely.Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1), (x0, y0)])  # self-intersecting
-    put_areas(session, plan, "compound", [AreaInput(code, bowtie)])
+    put_features(session, plan, "compound", [FeatureInput(code, bowtie)])
     found = validate_plan(session, plan, LOOSE)
     invalid = [f["properties"] for f in found["features"] if f["properties"]["kind"] == "invalid_geometry"]
     assert invalid and code in invalid[0]["message"] and "Self-intersection" in invalid[0]["reason"]

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from api.cli import app
-from gis.plans.io import write_cells
+from gis.plans.write import write_layer
 from gis.settings import get_settings
 from tests.conftest import test_database_url as database_url
 from tests.plans.conftest import COMMUNITY, live_cells
@@ -45,7 +45,7 @@ def test_plans_cli_import_validate_export(cli_env: CliRunner, engine: Engine, tm
     rows = [{"code": c, "geom": g} for c, g in sorted(cells.geoms.items())]
     rows[0]["geom"] = shapely.buffer(rows[0]["geom"], -0.0001)  # leaves a gap
     path = tmp_path / "redrawn.geojson"
-    path.write_bytes(write_cells(rows, "geojson"))
+    path.write_bytes(write_layer(rows, "geojson"))
 
     imported = runner.invoke(app, ["plans", "import", str(path), "--plan", plan_id])
     assert imported.exit_code == 0, imported.output

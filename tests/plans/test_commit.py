@@ -15,7 +15,8 @@ from gis.anchoring import anchored_tables
 from gis.errors import Conflict, InvalidGeometry
 from gis.locate import cell_at
 from gis.plans.commit import commit_plan, history
-from gis.plans.draft import CellInput, put_cells
+from gis.plans.draft import FeatureInput
+from gis.plans.edits import put_features
 from gis.plans.models import BoundaryPlan
 from tests.plans.conftest import LiveCells
 
@@ -52,7 +53,7 @@ def test_commit_reanchors_exactly_the_moved_rows(
     draft = {**cells.geoms, a: new_a, b: new_b}
     expected = _expected(session, draft)
     t0 = datetime.now(UTC)
-    put_cells(session, plan, [CellInput(a, new_a), CellInput(b, new_b)])
+    put_features(session, plan, "cell", [FeatureInput(a, new_a), FeatureInput(b, new_b)])
     report = commit_plan(session, plan.id, message="调整第1、2网格边界")
     after = _anchors(session)
 
@@ -97,7 +98,7 @@ def test_commit_moves_open_tickets_only(session: Session, plan: BoundaryPlan, ce
         ),
         {"x": spot.x, "y": spot.y, "b": b, "ids": ids, "closed": ids[0]},
     )
-    put_cells(session, plan, [CellInput(a, new_a), CellInput(b, new_b)])
+    put_features(session, plan, "cell", [FeatureInput(a, new_a), FeatureInput(b, new_b)])
     report = commit_plan(session, plan.id, message="move tickets")
     codes = dict(
         session.execute(text("SELECT id, cell_code FROM tickets WHERE id = ANY(:ids)"), {"ids": ids}).all()
@@ -112,21 +113,22 @@ def test_second_commit_on_same_base_conflicts(session: Session, cells: LiveCells
     first, second = BoundaryPlan(name="甲"), BoundaryPlan(name="乙")
     session.add_all([first, second])
     session.flush()
-    put_cells(session, first, [CellInput(a, new_a), CellInput(b, new_b)])
-    put_cells(session, second, [CellInput(a, new_a), CellInput(b, new_b)])
+    put_features(session, first, "cell", [FeatureInput(a, new_a), FeatureInput(b, new_b)])
+    put_features(session, second, "cell", [FeatureInput(a, new_a), FeatureInput(b, new_b)])
     commit_plan(session, first.id, message="first")
     with pytest.raises(Conflict) as err:
         commit_plan(session, second.id, message="second")
     assert cells.community in err.value.message
     with pytest.raises(Conflict):  # a committed plan is history
-        put_cells(session, first, [CellInput(a, cells.geoms[a])]) if first.status == "draft" else commit_plan(
-            session, first.id, message="again"
-        )
+        if first.status == "draft":
+            put_features(session, first, "cell", [FeatureInput(a, cells.geoms[a])])
+        else:
+            commit_plan(session, first.id, message="again")
 
 
 def test_commit_refused_with_errors_and_nothing_written(session: Session, plan: BoundaryPlan, cells: LiveCells) -> None:
     a, _ = cells.neighbours()
-    put_cells(session, plan, [CellInput(a, shapely.buffer(cells.geoms[a], -0.0002))])  # leaves a gap
+    put_features(session, plan, "cell", [FeatureInput(a, shapely.buffer(cells.geoms[a], -0.0002))])  # leaves a gap
     live_before = session.execute(text("SELECT count(*) FROM grid_cells WHERE valid_to IS NULL")).scalar()
     with pytest.raises(InvalidGeometry) as err:
         commit_plan(session, plan.id, message="bad")

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from gis.errors import Conflict
 from gis.models import AdminArea, GridCell
 from gis.plans.commit import commit_plan
-from gis.plans.draft import CellInput, put_cells
+from gis.plans.draft import FeatureInput
+from gis.plans.edits import put_features
 from gis.plans.models import BoundaryPlan
 from gis.plans.validate import Rules
 from tests.conftest import ewkt
@@ -52,12 +53,13 @@ def test_concurrent_commits_one_wins_one_conflicts(engine: Engine) -> None:
                 s.add(plan)
                 s.flush()
                 edge = ox + 0.01 + shift
-                put_cells(
+                put_features(
                     s,
                     plan,
+                    "cell",
                     [
-                        CellInput(COMMUNITY + "001", box(ox, oy, edge, oy + 0.01)),
-                        CellInput(COMMUNITY + "002", box(edge, oy, ox + 0.02, oy + 0.01)),
+                        FeatureInput(COMMUNITY + "001", box(ox, oy, edge, oy + 0.01)),
+                        FeatureInput(COMMUNITY + "002", box(edge, oy, ox + 0.02, oy + 0.01)),
                     ],
                 )
                 plan_ids.append(plan.id)

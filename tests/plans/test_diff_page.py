@@ -11,7 +11,8 @@ from shapely.geometry import mapping
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis.plans.draft import CellInput, put_cells
+from gis.plans.draft import FeatureInput
+from gis.plans.edits import put_features
 from gis.plans.models import BoundaryPlan
 from tests.plans.conftest import LiveCells
 from tests.plans.test_commit import _shift_edge
@@ -23,7 +24,7 @@ def test_diff_page_shows_the_change(
     client: TestClient, session: Session, plan: BoundaryPlan, cells: LiveCells, make_user: Maker
 ) -> None:
     a, b, new_a, new_b = _shift_edge(cells)
-    put_cells(session, plan, [CellInput(a, new_a), CellInput(b, new_b)])
+    put_features(session, plan, "cell", [FeatureInput(a, new_a), FeatureInput(b, new_b)])
     session.commit()
     _, planner = make_user("planner")
     r = client.get(f"/maps/plans/{plan.id}", headers=planner)
@@ -53,7 +54,7 @@ def test_a_link_gets_a_shell_without_plan_data(
     """Opened by a link (no Authorization header) the page holds nothing of the plan; its script asks again
     with the token kept in localStorage."""
     a, b, new_a, new_b = _shift_edge(cells)
-    put_cells(session, plan, [CellInput(a, new_a), CellInput(b, new_b)])
+    put_features(session, plan, "cell", [FeatureInput(a, new_a), FeatureInput(b, new_b)])
     session.commit()
     r = client.get(f"/maps/plans/{plan.id}")
     assert r.status_code == 200 and "Authorization" in r.headers["vary"]

@@ -12,7 +12,8 @@ from shapely.geometry import box, mapping
 from sqlalchemy.orm import Session
 
 from gis.plans.diffmap import plan_diff_map
-from gis.plans.draft import CellInput, put_cells
+from gis.plans.draft import FeatureInput
+from gis.plans.edits import put_features
 from gis.plans.models import BoundaryPlan
 from tests.plans.conftest import LiveCells
 
@@ -22,10 +23,14 @@ def test_diff_map_data(session: Session, plan: BoundaryPlan, cells: LiveCells) -
     edge = shapely.intersection(cells.geoms[a], cells.geoms[b])
     x0, y0, x1, y1 = edge.bounds
     taken = shapely.intersection(cells.geoms[b], box(x0 - 0.0006, y0 - 0.0006, x1 + 0.0006, y1 + 0.0006))
-    put_cells(
+    put_features(
         session,
         plan,
-        [CellInput(a, shapely.union(cells.geoms[a], taken)), CellInput(b, shapely.difference(cells.geoms[b], taken))],
+        "cell",
+        [
+            FeatureInput(a, shapely.union(cells.geoms[a], taken)),
+            FeatureInput(b, shapely.difference(cells.geoms[b], taken)),
+        ],
     )
     data = plan_diff_map(session, plan.id)
     changes = {f["properties"]["code"]: f["properties"]["change"] for f in data.draft["features"]}

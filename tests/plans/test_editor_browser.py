@@ -38,10 +38,9 @@ from gis.auth import create_user, login
 from gis.crs import wgs84_to_gcj02
 from gis.models import AdminArea, GridCell, User
 from gis.plans import ops
-from gis.plans.areas import DraftArea, draft_areas
-from gis.plans.draft import DraftCell, draft_cells, ensure_base, next_codes
+from gis.plans.catalog import create_plan
+from gis.plans.draft import DraftFeature, draft_features, ensure_base, next_codes
 from gis.plans.models import BoundaryPlan, PlanCommit
-from gis.plans.service import create_plan
 from gis.settings import ROOT, Settings
 from tests.conftest import ewkt
 from tests.conftest import test_database_url as database_url
@@ -219,27 +218,27 @@ def synthetic_plan(engine: Engine) -> Iterator[int]:
 # --- helpers ---------------------------------------------------------------------------------------------------
 
 
-def draft(engine: Engine, plan_id: int) -> dict[str, DraftCell]:
+def draft(engine: Engine, plan_id: int) -> dict[str, DraftFeature]:
     """The plan's draft as the API sees it (removed cells included, status live/add/change/remove)."""
     with Session(engine) as s:
         plan = s.scalar(select(BoundaryPlan).where(BoundaryPlan.id == plan_id))
         assert plan is not None
-        return {c.code: c for c in draft_cells(s, plan)}
+        return {c.code: c for c in draft_features(s, plan, "cell")}
 
 
-def compounds_of(engine: Engine, plan_id: int) -> dict[str, DraftArea]:
+def compounds_of(engine: Engine, plan_id: int) -> dict[str, DraftFeature]:
     """The plan's compounds as drafted (status live/add/change/remove)."""
     with Session(engine) as s:
         plan = s.scalar(select(BoundaryPlan).where(BoundaryPlan.id == plan_id))
         assert plan is not None
-        return {a.code: a for a in draft_areas(s, plan, "compound")}
+        return {a.code: a for a in draft_features(s, plan, "compound")}
 
 
-def present(cells: dict[str, DraftCell]) -> list[str]:
+def present(cells: dict[str, DraftFeature]) -> list[str]:
     return sorted(code for code, c in cells.items() if c.status != "remove")
 
 
-def vertices(cell: DraftCell) -> int:
+def vertices(cell: DraftFeature) -> int:
     """Vertex handles geoman shows: every ring's points without the closing one."""
     assert cell.geom is not None
     return sum(len(r.coords) - 1 for p in cell.geom.geoms for r in (p.exterior, *p.interiors))
@@ -290,7 +289,7 @@ def screen(page: Any, lon: float, lat: float) -> tuple[float, float]:
     return float(x), float(y)
 
 
-def click_cell(page: Any, cell: DraftCell | DraftArea, *, inset: float = 1e-4) -> None:
+def click_cell(page: Any, cell: DraftFeature, *, inset: float = 1e-4) -> None:
     """Click well inside the cell or compound (its bounding box centre may lie in a neighbour, or under a vertex
     handle)."""
     geom = cell.geom if cell.geom is not None else cell.live_geom

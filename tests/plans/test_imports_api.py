@@ -12,7 +12,8 @@ from shapely.geometry import mapping
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis.plans.io import read_features, write_cells
+from gis.plans.columns import read_features
+from gis.plans.write import write_layer
 from tests.plans.conftest import COMMUNITY, LiveCells
 
 Maker = Callable[..., tuple[Any, dict[str, str]]]
@@ -32,7 +33,7 @@ def test_background_import_runs_to_done_with_its_report(client: TestClient, make
     rows[0]["geom"] = shapely.buffer(rows[0]["geom"], -0.00005)
     started = client.post(
         f"/v1/plans/{pid}/imports",
-        files={"file": ("redrawn.gpkg", write_cells(rows, "gpkg"))},
+        files={"file": ("redrawn.gpkg", write_layer(rows, "gpkg"))},
         data={"mode": "merge", "layer": "cell"},
         headers=planner,
     )
@@ -59,7 +60,7 @@ def test_background_import_failure_is_reported_and_writes_nothing(
     good = sorted(cells.geoms)[0]
     rows = [{"code": good, "geom": cells.geoms[good]}, {"code": "12345", "geom": cells.geoms[good]}]
     started = client.post(
-        f"/v1/plans/{pid}/imports", files={"file": ("bad.geojson", write_cells(rows, "geojson"))}, headers=planner
+        f"/v1/plans/{pid}/imports", files={"file": ("bad.geojson", write_layer(rows, "geojson"))}, headers=planner
     )
     assert started.status_code == 202
     failed = client.get(started.json()["status_url"], headers=planner).json()
@@ -149,7 +150,7 @@ def test_boundary_files_have_their_own_size_limit(
         pid = _plan(c, planner)
         ok = c.post(
             f"/v1/plans/{pid}/import",
-            files={"file": ("a.geojson", write_cells(rows, "geojson"))},
+            files={"file": ("a.geojson", write_layer(rows, "geojson"))},
             data={"mode": "merge"},
             headers=planner,
         )
@@ -158,7 +159,7 @@ def test_boundary_files_have_their_own_size_limit(
         assert other.status_code == 413
         rows[0]["note"] = "x" * 450_000
         big = c.post(
-            f"/v1/plans/{pid}/imports", files={"file": ("a.geojson", write_cells(rows, "geojson"))}, headers=planner
+            f"/v1/plans/{pid}/imports", files={"file": ("a.geojson", write_layer(rows, "geojson"))}, headers=planner
         )
         assert big.status_code == 413 and "gridgov plans import" in big.json()["message"]
 

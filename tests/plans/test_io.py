@@ -13,9 +13,11 @@ from shapely.geometry import Point, box
 from sqlalchemy.orm import Session
 
 from gis.errors import InvalidInput
-from gis.plans.io import FORMATS, Limits, read_cells, write_cells
+from gis.plans.columns import read_features
+from gis.plans.imports_sync import import_file
 from gis.plans.models import BoundaryPlan
-from gis.plans.service import import_file
+from gis.plans.read import FORMATS, Limits
+from gis.plans.write import write_layer
 from tests.plans.conftest import LiveCells
 
 
@@ -29,7 +31,7 @@ def _rows(cells: LiveCells) -> list[dict[str, object]]:
 @pytest.mark.parametrize("fmt", [f for f in FORMATS if f != "xlsx"])  # xlsx: attributes only
 def test_round_trip_each_format(fmt: str, cells: LiveCells) -> None:
     rows = _rows(cells)
-    layer = read_cells(write_cells(rows, fmt), f"cells{FORMATS[fmt]}")
+    layer = read_features(write_layer(rows, fmt), f"cells{FORMATS[fmt]}")
     assert layer.format == fmt
     assert [c.code for c in layer.features] == [r["code"] for r in rows]
     for cell, row in zip(layer.features, rows, strict=True):
@@ -44,7 +46,7 @@ def test_gauss_kruger_geopackage_is_converted(cells: LiveCells) -> None:
     ).to_crs(4549)  # CGCS2000 3-degree Gauss-Krüger CM 117E
     buf = io.BytesIO()
     frame.to_file(buf, driver="GPKG", layer="cells")
-    layer = read_cells(buf.getvalue(), "redrawn.gpkg")
+    layer = read_features(buf.getvalue(), "redrawn.gpkg")
     assert "4549" in layer.source_crs
     assert layer.features[0].code == rows[0]["code"] and layer.features[0].households == rows[0]["households"]
     assert shapely.hausdorff_distance(layer.features[0].geom, rows[0]["geom"]) < 1e-7
@@ -55,13 +57,13 @@ def test_gcj02_declared_is_shifted_back(cells: LiveCells) -> None:
 
     rows = _rows(cells)[:2]
     shifted = [{**r, "geom": shapely.transform(r["geom"], wgs_to_gcj)} for r in rows]
-    layer = read_cells(write_cells(shifted, "geojson"), "amap.geojson", crs="gcj02")
+    layer = read_features(write_layer(shifted, "geojson"), "amap.geojson", crs="gcj02")
     assert layer.source_crs == "gcj02"
     assert shapely.hausdorff_distance(layer.features[0].geom, rows[0]["geom"]) < 1e-6  # < 0.1 m
 
 
 def test_shapefile_without_prj_asks_for_crs(cells: LiveCells) -> None:
-    data = write_cells(_rows(cells)[:3], "shp")
+    data = write_layer(_rows(cells)[:3], "shp")
     src = zipfile.ZipFile(io.BytesIO(data))
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as out:
@@ -69,8 +71,8 @@ def test_shapefile_without_prj_asks_for_crs(cells: LiveCells) -> None:
             if not name.endswith(".prj"):
                 out.writestr(name, src.read(name))
     with pytest.raises(InvalidInput, match=r"\.prj"):
-        read_cells(buf.getvalue(), "cells.zip")
-    layer = read_cells(buf.getvalue(), "cells.zip", crs="EPSG:4326")
+        read_features(buf.getvalue(), "cells.zip")
+    layer = read_features(buf.getvalue(), "cells.zip", crs="EPSG:4326")
     assert len(layer.features) == 3
 
 
@@ -86,24 +88,24 @@ def test_bad_input_names_the_feature(cells: LiveCells) -> None:
     code, geom = sorted(cells.geoms.items())[0]
     good = shapely.geometry.mapping(geom)
     with pytest.raises(InvalidInput, match="unsupported file type"):
-        read_cells(b"hello", "cells.docx")
+        read_features(b"hello", "cells.docx")
     with pytest.raises(InvalidInput, match="corrupt"):
-        read_cells(b"not a geopackage", "cells.gpkg")
+        read_features(b"not a geopackage", "cells.gpkg")
     with pytest.raises(InvalidInput, match="cannot read"):
-        read_cells(b"{not json", "cells.geojson")
+        read_features(b"{not json", "cells.geojson")
     mixed = _geojson([_feat(code, good), _feat("370102010001998", shapely.geometry.mapping(Point(117.04, 36.66)))])
     with pytest.raises(InvalidInput, match=r"#2 \(370102010001998\).*Point") as err:
-        read_cells(mixed, "mixed.geojson")
+        read_features(mixed, "mixed.geojson")
     assert len(err.value.detail) == 1
     with pytest.raises(InvalidInput, match=r"#1 .*empty"):
-        read_cells(_geojson([_feat(code, None)]), "empty.geojson")
+        read_features(_geojson([_feat(code, None)]), "empty.geojson")
     big = box(117.0, 36.6, 117.01, 36.61).segmentize(0.00001)
     with pytest.raises(InvalidInput, match="too many vertices"):
-        read_cells(
+        read_features(
             _geojson([_feat(code, shapely.geometry.mapping(big))]), "big.geojson", limits=Limits(max_vertices=1000)
         )
     z = shapely.force_3d(geom, 50.0)
-    layer = read_cells(_geojson([_feat(code, shapely.geometry.mapping(z))]), "z.geojson")
+    layer = read_features(_geojson([_feat(code, shapely.geometry.mapping(z))]), "z.geojson")
     assert not layer.features[0].geom.has_z and any("Z/M" in w for w in layer.warnings)
 
 
@@ -113,7 +115,7 @@ def test_import_lands_in_draft_only(session: Session, plan: BoundaryPlan, cells:
     rows[0]["geom"] = shapely.buffer(rows[0]["geom"], -0.0001)  # redrawn
     del rows[1]  # removed in 'replace' mode
     rows.append({"code": cells.community + "900", "geom": box(117.0331, 36.6585, 117.0332, 36.6586)})
-    report = import_file(session, plan.id, write_cells(rows, "gpkg"), "redrawn.gpkg")
+    report = import_file(session, plan.id, write_layer(rows, "gpkg"), "redrawn.gpkg")
     assert report["changed"] == [first] and report["removed"] == [second]
     assert report["added"] == [cells.community + "900"]
     assert len(report["unchanged"]) == len(cells.geoms) - 2
@@ -126,7 +128,7 @@ def test_import_rejects_code_of_another_community(session: Session, plan: Bounda
     other = "370102010002001"  # a live cell of the neighbouring community, claimed under its own prefix
     rows = [{"code": other, "geom": next(iter(cells.geoms.values()))}, {"code": "12345", "geom": box(0, 0, 1, 1)}]
     with pytest.raises(InvalidInput, match=r"#2.*15"):
-        import_file(session, plan.id, write_cells(rows, "geojson"), "x.geojson")
+        import_file(session, plan.id, write_layer(rows, "geojson"), "x.geojson")
 
 
 def test_reprojection_noise_is_not_a_redraw(session: Session, plan: BoundaryPlan, cells: LiveCells) -> None:

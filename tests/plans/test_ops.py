@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from gis.errors import InvalidInput
 from gis.plans import ops
 from gis.plans.commit import commit_plan
-from gis.plans.draft import CellInput, draft_cells, put_cells
+from gis.plans.draft import FeatureInput, draft_features
+from gis.plans.edits import put_features
 from gis.plans.models import BoundaryPlan
 from gis.plans.partition import Atom, balanced, parts_for_band
 from gis.plans.validate import Rules, validate_plan
@@ -39,7 +40,7 @@ def test_split_by_line_then_commit(session: Session, plan: BoundaryPlan, cells: 
     assert result["codes"][0] == code and len(result["codes"]) == 2
     new_code = result["codes"][1]
     assert new_code[:12] == cells.community and int(new_code[12:]) > max(int(c[12:]) for c in cells.geoms)
-    draft = {c.code: c for c in draft_cells(session, plan)}
+    draft = {c.code: c for c in draft_features(session, plan, "cell")}
     assert abs(draft[code].geom.area + draft[new_code].geom.area - geom.area) < 1e-12
     assert sum(result["households"].values()) == cells_households(session, plan, [code, new_code])
     assert _errors(session, plan) == []
@@ -49,7 +50,7 @@ def test_split_by_line_then_commit(session: Session, plan: BoundaryPlan, cells: 
 
 
 def cells_households(session: Session, plan: BoundaryPlan, codes: list[str]) -> int:
-    return sum(c.households for c in draft_cells(session, plan) if c.code in codes)
+    return sum(c.households for c in draft_features(session, plan, "cell") if c.code in codes)
 
 
 def test_split_by_households_and_merge(session: Session, plan: BoundaryPlan, cells: LiveCells) -> None:
@@ -91,7 +92,7 @@ def test_shrinking_a_cell_gives_the_ground_to_its_neighbour(
     shrunk = shapely.difference(cells.geoms[a], strip)
     result = ops.reshape(session, plan.id, a, mapping(shrunk))
     assert b in result["codes"] and any(b in w and "joined" in w for w in result["warnings"])
-    drafted = {c.code: c.geom for c in draft_cells(session, plan)}
+    drafted = {c.code: c.geom for c in draft_features(session, plan, "cell")}
     assert abs(drafted[b].area - (cells.geoms[b].area + strip.area)) < 1e-3 * strip.area
     assert _errors(session, plan) == []  # no gap, no overlap
     ring = shapely.buffer(cells.geoms[b], -0.0001)  # shrunk all round: whose is the ring? left for the planner
@@ -103,7 +104,8 @@ def test_shrinking_a_cell_gives_the_ground_to_its_neighbour(
 def test_generate_balanced_partition_of_demo_community(session: Session, plan: BoundaryPlan, cells: LiveCells) -> None:
     result = ops.generate(session, plan.id, cells.community, 200, 300)
     counts = result["households"]
-    assert sum(counts.values()) == sum(c.households for c in draft_cells(session, plan) if c.geom is not None)
+    drafted = draft_features(session, plan, "cell")
+    assert sum(counts.values()) == sum(c.households for c in drafted if c.geom is not None)
     in_band = [n for n in counts.values() if 200 <= n <= 300]
     assert len(in_band) >= 0.9 * len(counts), counts
     assert _errors(session, plan) == []
@@ -180,7 +182,7 @@ def test_a_retired_code_is_never_given_to_a_new_cell(session: Session, plan: Bou
     session.add(later)
     session.flush()
     with pytest.raises(InvalidInput, match="retired") as err:
-        put_cells(session, later, [CellInput(b, cells.geoms[b])])
+        put_features(session, later, "cell", [FeatureInput(b, cells.geoms[b])])
     assert err.value.detail["next_free"] not in cells.geoms
 
 

@@ -8,7 +8,8 @@ import shapely
 from shapely.geometry import Point, Polygon, box
 from sqlalchemy.orm import Session
 
-from gis.plans.draft import CellInput, put_cells
+from gis.plans.draft import FeatureInput
+from gis.plans.edits import put_features
 from gis.plans.models import BoundaryPlan
 from gis.plans.validate import validate_plan
 from tests.plans.conftest import LiveCells
@@ -24,7 +25,7 @@ def _problems(result: dict[str, Any], kind: str) -> list[dict[str, Any]]:
 
 def test_unchanged_draft_is_clean(session: Session, plan: BoundaryPlan, cells: LiveCells) -> None:
     code = sorted(cells.geoms)[0]
-    assert put_cells(session, plan, [CellInput(code, cells.geoms[code])]) == [None]  # equal to live: no change
+    assert put_features(session, plan, "cell", [FeatureInput(code, cells.geoms[code])]) == [None]  # equal to live
     result = validate_plan(session, plan)
     assert result["summary"]["errors"] == 0, result["features"]
     assert result["summary"]["coverage_valid"] == {cells.community: True}
@@ -48,14 +49,15 @@ def test_planted_gap_overlap_sliver_and_invalid_ring(session: Session, plan: Bou
     ring = list(cells.geoms[bad_cell].geoms[0].exterior.coords)[:-1]
     ring[1], ring[2] = ring[2], ring[1]
     bowtie = Polygon(ring)
-    put_cells(
+    put_features(
         session,
         plan,
+        "cell",
         [
-            CellInput(gap_cell, cells.geoms[gap_cell].difference(gap_hole)),
-            CellInput(sliver_cell, cells.geoms[sliver_cell].difference(sliver_hole)),
-            CellInput(b, cells.geoms[b].union(bulge)),
-            CellInput(bad_cell, bowtie),
+            FeatureInput(gap_cell, cells.geoms[gap_cell].difference(gap_hole)),
+            FeatureInput(sliver_cell, cells.geoms[sliver_cell].difference(sliver_hole)),
+            FeatureInput(b, cells.geoms[b].union(bulge)),
+            FeatureInput(bad_cell, bowtie),
         ],
     )
     result = validate_plan(session, plan)
@@ -95,10 +97,10 @@ def test_compound_straddling_and_household_band(session: Session, plan: Boundary
     a, b = cells.neighbours()
     merged = shapely.union_all([cells.geoms[a], cells.geoms[b]])
     # move the whole pair into one cell: b removed, a takes its area
-    put_cells(session, plan, [CellInput(a, merged)])
-    from gis.plans.draft import remove_cell
+    put_features(session, plan, "cell", [FeatureInput(a, merged)])
+    from gis.plans.edits import remove_feature
 
-    remove_cell(session, plan, b)
+    remove_feature(session, plan, "cell", b)
     result = validate_plan(session, plan)
     assert result["summary"]["errors"] == 0, [f["properties"]["message"] for f in result["features"]]
     band = [f for f in _problems(result, "households_out_of_band") if f["properties"]["cells"] == [a]]
@@ -106,16 +108,17 @@ def test_compound_straddling_and_household_band(session: Session, plan: Boundary
 
 
 def test_cell_outside_its_community_and_bad_codes(session: Session, plan: BoundaryPlan, cells: LiveCells) -> None:
-    from gis.plans.draft import DraftCell
+    from gis.plans.draft import DraftFeature
     from gis.plans.validate import code_problems
 
     edge_cell = sorted(cells.geoms)[0]
     grown = shapely.union(cells.geoms[edge_cell], cells.geoms[edge_cell].buffer(0.0005))  # spills over the border
-    put_cells(session, plan, [CellInput(edge_cell, grown)])
+    put_features(session, plan, "cell", [FeatureInput(edge_cell, grown)])
     result = validate_plan(session, plan)
     outside = _problems(result, "outside_community")
     assert outside and outside[0]["properties"]["cells"] == [edge_cell] and outside[0]["properties"]["area_m2"] > 10
-    odd = DraftCell("3701020100019", "x", cells.community, "basic", 0, 0, None, "add")
-    wrong = DraftCell("370102010002001", "y", cells.community, "basic", 0, 0, None, "add")
+    attrs = {"cell_type": "basic", "households": 0, "population": 0}
+    odd = DraftFeature("cell", "3701020100019", "x", cells.community, None, "add", attrs)
+    wrong = DraftFeature("cell", "370102010002001", "y", cells.community, None, "add", attrs)
     kinds = sorted(p.kind for p in code_problems([odd, wrong, wrong]))
     assert kinds == ["bad_code", "code_prefix", "code_prefix", "duplicate_code"]

@@ -8,13 +8,14 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, delete, select, text
+from sqlalchemy import Engine, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from gis.auth import create_user
 from gis.errors import InvalidTransition
 from gis.models import Organization, User
 from gis.tickets import workflow
+from gis.tickets.events import purge_events
 from gis.tickets.models import Ticket, TicketEvent
 
 POINT = "SRID=4326;POINT(100.5 30.5)"
@@ -56,8 +57,7 @@ def committed(engine: Engine) -> Iterator[dict[str, int]]:
         ids = {"ticket": t.id, "org": org.id, "u0": users[0].id, "u1": users[1].id}
     yield ids
     with Session(engine) as s:
-        s.execute(text("SET LOCAL gridgov.purge_ticket_events = 'on'"))
-        s.execute(delete(TicketEvent).where(TicketEvent.ticket_id == ids["ticket"]))
+        purge_events(s, [ids["ticket"]])
         s.execute(delete(Ticket).where(Ticket.id == ids["ticket"]))
         s.execute(delete(User).where(User.id.in_([ids["u0"], ids["u1"]])))
         s.execute(delete(Organization).where(Organization.id == ids["org"]))
@@ -106,3 +106,19 @@ def test_events_are_append_only_in_the_database(engine: Engine, committed: dict[
         with pytest.raises(Exception, match="append-only"):
             s.execute(delete(TicketEvent).where(TicketEvent.ticket_id == committed["ticket"]))
         s.rollback()
+
+
+
+def test_audit_trail_cannot_be_deleted_by_a_session_setting(session: Session) -> None:
+    """L15: the append-only trigger has no session-setting bypass any more (the demo's events exist)."""
+    from sqlalchemy.exc import DBAPIError
+
+    count = select(func.count()).select_from(TicketEvent)
+    before = session.scalar(count)
+    assert before
+    savepoint = session.begin_nested()
+    session.execute(text("SET LOCAL gridgov.purge_ticket_events = 'on'"))
+    with pytest.raises(DBAPIError, match="append-only"):
+        session.execute(delete(TicketEvent))
+    savepoint.rollback()
+    assert session.scalar(count) == before

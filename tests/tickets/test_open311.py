@@ -96,3 +96,48 @@ def test_requests_filters_and_status_mapping(client: TestClient, area: Area) -> 
     assert {child.tag for child in xml[0]} == REQUEST_FIELDS
     bad = client.get("/open311/v2/requests.json", params={"status": "maybe"})
     assert bad.status_code == 400
+
+
+def test_public_listing_shows_only_public_reports_coarsely(client: TestClient, area: Area) -> None:
+    """H2: internal cases never appear, a resident's report appears with ~100 m coordinates and masked phones."""
+    internal = report(
+        client, area.worker, channel="patrol", description="3号楼301 张三 13800000000", at=(100.0081234, 30.0081234)
+    )["id"]
+    personal = report(client, area.resident, category="dispute", description="邻居漏水纠纷")["id"]
+    public = report(
+        client, None, description="路口噪音，联系我13912345678", reporter_name="李", reporter_phone="13912345678",
+        at=(100.0081234, 30.0081234),
+    )["id"]
+    ids = f"{internal},{personal},{public}"
+    for rows in (
+        client.get("/open311/v2/requests.json", params={"service_request_id": ids}).json(),
+        client.get("/open311/v2/requests.json").json(),
+    ):
+        got = {r["service_request_id"]: r for r in rows}
+        assert str(internal) not in got and str(personal) not in got
+        row = got[str(public)]
+        assert "13912345678" not in row["description"] and "139****5678" in row["description"]
+        assert row["lat"] == 30.008 and row["long"] == 100.008
+    assert client.get(f"/open311/v2/requests/{internal}.json").status_code == 404
+
+
+def test_public_listing_is_paged_and_bounded(client: TestClient, area: Area) -> None:
+    made = [
+        report(client, None, description=f"第{i}处噪音", reporter_name="王", reporter_phone="13600000000")["id"]
+        for i in range(3)
+    ]
+    first = client.get("/open311/v2/requests.json", params={"page_size": 2}).json()
+    second = client.get("/open311/v2/requests.json", params={"page_size": 2, "page": 2}).json()
+    assert len(first) == 2
+    assert {r["service_request_id"] for r in first}.isdisjoint(r["service_request_id"] for r in second)
+    assert {str(i) for i in made} <= {r["service_request_id"] for r in first + second}
+    assert client.get("/open311/v2/requests.json", params={"page_size": 5000}).status_code in (400, 422)
+    many = ",".join(str(i) for i in range(1, 200))
+    assert client.get("/open311/v2/requests.json", params={"service_request_id": many}).status_code == 400
+
+
+def test_xml_stays_well_formed_with_control_characters(client: TestClient, area: Area) -> None:
+    """L2: one report with a control character must not break requests.xml for every client."""
+    rid = report(client, None, description="a\u0007b", reporter_name="王", reporter_phone="13600000000")["id"]
+    xml = ElementTree.fromstring(client.get("/open311/v2/requests.xml", params={"service_request_id": rid}).content)
+    assert xml[0].findtext("description") == "ab"
