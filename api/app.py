@@ -123,7 +123,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     logs.install()
     for router in ROUTERS:
         app.include_router(router)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, upload_bytes=settings.max_upload_bytes)
+    limits = settings.limits
+    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, upload_bytes=limits.max_upload_bytes)
     return app
 
 

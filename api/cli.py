@@ -79,7 +79,7 @@ def demo_load(
     from data.demo_load import load_demo
     from gis.db import session_scope
 
-    if get_settings().database_url and not external:
+    if get_settings().database.url and not external:
         typer.echo(
             "error: DATABASE_URL points at a database outside the project-local cluster; the demo (accounts "
             "with a shared, published password) is only loaded there with --external-database",

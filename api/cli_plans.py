@@ -142,9 +142,9 @@ def import_cmd(
         raise typer.BadParameter(f"not JSON: {exc}", param_hint="--mapping") from exc
     settings = get_settings()
     limits = Limits(
-        max_bytes=settings.max_import_bytes,
-        max_features=settings.max_import_features,
-        max_vertices=settings.max_geometry_vertices,
+        max_bytes=settings.limits.max_import_bytes,
+        max_features=settings.limits.max_import_features,
+        max_vertices=settings.limits.max_geometry_vertices,
     )
     report_progress, stop = (_silent, _nothing) if quiet else _progress_bar()
     try:

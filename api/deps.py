@@ -217,8 +217,8 @@ async def page_query(  # async: pure computation, no thread hop
     limit: Annotated[int, Query(ge=1, description="page size (at most the server's max_page_size, 1000)")] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Page:
-    if limit > settings.max_page_size:
-        raise InvalidInput(f"limit may be at most {settings.max_page_size}; page with offset")
+    if limit > settings.limits.max_page_size:
+        raise InvalidInput(f"limit may be at most {settings.limits.max_page_size}; page with offset")
     return Page(limit, offset)
 
 

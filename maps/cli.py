@@ -34,14 +34,14 @@ def export_page(kind: str, code: str, settings: Settings) -> str:
     from maps.community_map import community_page
     from maps.resource_map import compound_page
 
-    basemap = basemap_from_settings(settings.basemap, settings.basemap_key)
+    basemap = basemap_from_settings(settings.maps.basemap, settings.maps.basemap_key)
     with session_scope(engine_for(settings.sqlalchemy_url)) as session:
         if kind == "compound":
             data = compound_map_data(session, code)
             ctx = PageContext(
                 title=f"{data.compound['name']} · 小区服务资源地图",
                 basemap=basemap,
-                base_url=settings.public_base_url,
+                base_url=settings.maps.public_base_url,
                 path=f"/maps/compounds/{code}",
                 standalone=True,
             )
@@ -51,12 +51,12 @@ def export_page(kind: str, code: str, settings: Settings) -> str:
             ctx = PageContext(
                 title=f"{cdata.community['properties']['name']} · 社区服务资源地图",
                 basemap=basemap,
-                base_url=settings.public_base_url,
+                base_url=settings.maps.public_base_url,
                 path=f"/maps/communities/{code}",
                 standalone=True,
             )
             html = community_page(cdata, ctx)
-    return inline_assets(html, assets_dir=settings.assets_dir, resolve=_avatar)
+    return inline_assets(html, assets_dir=settings.maps.assets_dir, resolve=_avatar)
 
 
 def register(app: typer.Typer) -> None:
