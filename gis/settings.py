@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     limits: LimitSettings = Field(default_factory=LimitSettings)
     maps: MapSettings = Field(default_factory=MapSettings)
     media_dir: Path = ROOT / "var" / "media"
+    # ticket_categories.yaml and ticket_sla.yaml of this deployment (None: the shipped data/config)
+    config_dir: Path | None = None
     run_dir: Path = ROOT / "var" / "run"  # PID files of `gridgov serve` and its worker (read by `make stop`)
 
     @property
