@@ -283,7 +283,7 @@ def test_operations_map_without_a_token_asks_to_log_in(browser: Any, server: str
 
 
 def test_exported_page_works_with_the_network_cut_off(browser: Any, session: Session, tmp_path: Path) -> None:
-    from maps.cli import export_page
+    from api.cli_maps import export_page
 
     file = tmp_path / "compound.html"
     file.write_text(export_page("compound", compound_code(session), Settings.for_tests(database_url())))

@@ -13,6 +13,7 @@ from urllib.parse import unquote
 
 import typer
 
+from api.cli_common import cli_errors
 from gis.settings import Settings, get_settings
 from maps.assets import inline_assets
 from maps.avatars import AVATAR_PREFIX, avatar_svg
@@ -67,13 +68,8 @@ def register(app: typer.Typer) -> None:
     app.add_typer(map_app, name="map")
 
     def run(kind: str, code: str, output: Path) -> None:
-        from gis.errors import GridError
-
-        try:
+        with cli_errors():
             html = export_page(kind, code, get_settings())
-        except GridError as exc:
-            typer.echo(f"error: {exc.message}", err=True)
-            raise typer.Exit(2) from exc
         output.write_text(html, encoding="utf-8")
         typer.echo(f"wrote {output} ({len(html.encode()) / 1024:.0f} KB, no network needed)")
 
