@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import traceback
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -94,6 +95,48 @@ def _logged_error(
     )
 
 
+# Database errors that reach the edge, most specific first: (status, code, message, headers). OperationalError
+# covers a lost connection, a restart, a deadlock or a cancelled statement; TimeoutError a full pool.
+DATABASE_ERRORS: dict[type[Exception], tuple[int, str, str, dict[str, str] | None]] = {
+    sa_exc.OperationalError: (
+        503,
+        "database_unavailable",
+        "数据库暂不可用，未保存任何内容，请稍后重试 / the database is unavailable or busy and nothing was saved; "
+        "retry in a few seconds",
+        {"Retry-After": "5"},
+    ),
+    sa_exc.TimeoutError: (
+        503,
+        "database_unavailable",
+        "数据库繁忙，未保存任何内容，请稍后重试 / the database is busy and nothing was saved; retry in a few seconds",
+        {"Retry-After": "5"},
+    ),
+    sa_exc.DataError: (
+        422,
+        "invalid_value",
+        "请求中有无法保存的值 / a value in the request cannot be stored: remove NUL (\\u0000) and other control "
+        "characters from text, and keep numbers and dates within range",
+        None,
+    ),
+    sa_exc.IntegrityError: (
+        409,
+        "conflict",
+        "与已有数据冲突（重复或引用不存在）/ the request conflicts with stored data (a duplicate, or a reference "
+        "to something that does not exist): check ids and unique fields such as external_id",
+        None,
+    ),
+}
+
+
+def _database_handler(
+    status: int, code: str, message: str, headers: dict[str, str] | None
+) -> Callable[[Request, Exception], Awaitable[ORJSONResponse]]:
+    async def handle(request: Request, exc: Exception) -> ORJSONResponse:
+        return _logged_error(request, exc, status, code, message, headers)
+
+    return handle
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(GridError)
     async def grid_error(_: Request, exc: GridError) -> ORJSONResponse:
@@ -126,41 +169,8 @@ def install(app: FastAPI) -> None:
             error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
         )
 
-    @app.exception_handler(sa_exc.OperationalError)
-    @app.exception_handler(sa_exc.TimeoutError)
-    async def database_unavailable(request: Request, exc: Exception) -> ORJSONResponse:
-        # a lost connection, a restart, a full pool, a deadlock or a cancelled statement: nothing was saved
-        return _logged_error(
-            request,
-            exc,
-            503,
-            "database_unavailable",
-            "数据库暂不可用，未保存任何内容，请稍后重试 / the database is unavailable or busy and nothing was saved; "
-            "retry in a few seconds",
-            {"Retry-After": "5"},
-        )
-
-    @app.exception_handler(sa_exc.DataError)
-    async def unstorable_value(request: Request, exc: Exception) -> ORJSONResponse:
-        return _logged_error(
-            request,
-            exc,
-            422,
-            "invalid_value",
-            "请求中有无法保存的值 / a value in the request cannot be stored: remove NUL (\\u0000) and other control "
-            "characters from text, and keep numbers and dates within range",
-        )
-
-    @app.exception_handler(sa_exc.IntegrityError)
-    async def integrity_conflict(request: Request, exc: Exception) -> ORJSONResponse:
-        return _logged_error(
-            request,
-            exc,
-            409,
-            "conflict",
-            "与已有数据冲突（重复或引用不存在）/ the request conflicts with stored data (a duplicate, or a reference "
-            "to something that does not exist): check ids and unique fields such as external_id",
-        )
+    for exc_class, (status, code, message, headers) in DATABASE_ERRORS.items():
+        app.add_exception_handler(exc_class, _database_handler(status, code, message, headers))
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> ORJSONResponse:
