@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -107,6 +108,33 @@ class BodyLimit:
         await resp({"type": "http"}, _noop_receive, send)
 
 
+class RequestId:
+    """Give each request an id: the client's X-Request-ID when it is a plain token, else a new one. It is kept in
+    the request's state (error bodies and log lines quote it) and sent back on every answer."""
+
+    SAFE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")  # nothing that could forge a log line or a header
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")
+        rid = given if self.SAFE.match(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = rid
+        header = (errors.REQUEST_ID_HEADER.lower().encode(), rid.encode())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0].lower() != header[0]]
+                message = {**message, "headers": [*headers, header]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
 async def _noop_receive() -> Message:
     return {"type": "http.disconnect"}
 
@@ -140,6 +168,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     limits = settings.limits
     app.add_middleware(BindTicketConfig, config=app.state.ticket_config)
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, upload_bytes=limits.max_upload_bytes)
+    app.add_middleware(RequestId)  # outermost of ours: BodyLimit's 401/413 carry the id too
     return app
 
 

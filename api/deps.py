@@ -50,7 +50,9 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the commit runs when the handler returns, *before* the answer is sent, so a 2xx means the
+# work is saved and a failed commit is an error to the client (the default scope commits after sending)
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 SessionOpener = Callable[[], AbstractContextManager[Session]]
 

@@ -70,7 +70,7 @@ ERRORS = error_responses(
         422: "bad input or validation errors (detail lists them)",
     },
 )
-router = APIRouter(tags=["plans"])
+router = APIRouter(tags=["plans"], responses=ERRORS)
 READERS = ("planner", "admin", "manager")
 WRITERS = ("planner", "admin")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from api.deps import CurrentUser, SessionDep
+from api.schemas.common import error_responses
 from api.schemas.users import AccountPublic, PasswordChange, PasswordReset
 from gis import auth
 from gis.errors import Forbidden
@@ -18,8 +19,13 @@ def admin_only(user: CurrentUser) -> User:
     return user
 
 
-router = APIRouter(tags=["users"])
-admin = APIRouter(prefix="/v1/users", tags=["users"], dependencies=[Depends(admin_only)])
+router = APIRouter(tags=["users"], responses=error_responses(401, 422))
+admin = APIRouter(
+    prefix="/v1/users",
+    tags=["users"],
+    dependencies=[Depends(admin_only)],
+    responses=error_responses(401, 403, 404, 422),
+)
 
 
 @router.post("/v1/auth/password", status_code=204)

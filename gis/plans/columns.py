@@ -5,11 +5,14 @@ Every problem names the feature it is about (#n and code), and any problem rejec
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
@@ -90,10 +93,31 @@ def _value(row: dict[str, Any], key: str, mapping: dict[str, str], aliases: dict
     names = (mapping[key],) if key in mapping else aliases[key]
     lowered = {str(k).strip().lower(): v for k, v in row.items()}
     for n in names:
-        v = lowered.get(n.lower())
-        if v is not None and not (isinstance(v, float) and np.isnan(v)) and str(v).strip() != "":
+        raw = lowered.get(n.lower())
+        v = None if isinstance(raw, bytes | bytearray | memoryview) else _plain(raw)
+        if v is not None and str(v).strip() != "":
             return v
     return None
+
+
+def _plain(v: Any) -> Any:
+    """An attribute value as JSON can hold it (properties are stored as JSONB): dates and times as ISO text,
+    numpy scalars as Python numbers, NULL / NaN / NaT / ±Infinity as None. Bytes are left to the caller."""
+    if v is None or v is pd.NaT:
+        return None
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, datetime | date | time):  # pandas Timestamp is a datetime
+        return v.isoformat()
+    if isinstance(v, bool | int | str):
+        return v
+    return str(v)
+
+
+def _binary_columns(records: list[dict[str, Any]]) -> list[str]:
+    return sorted({str(k) for r in records for k, v in r.items() if isinstance(v, bytes | bytearray | memoryview)})
 
 
 def _geometry_problem(geom: BaseGeometry | None, limits: Limits, what: str) -> str | None:
@@ -185,6 +209,12 @@ def features_from_frame(
             geoms = np.asarray([shapely.force_2d(g) if z else g for g, z in zip(geoms, zm, strict=True)], dtype=object)
     errors, features = [], []
     records = frame.drop(columns=frame.geometry.name).to_dict("records")
+    binary = _binary_columns(records)
+    if binary:
+        warnings.append(
+            f"二进制字段 {binary} 未导入 / binary column(s) {binary} left out: only text, numbers, dates and "
+            "true/false are kept as attributes"
+        )
     total = len(records)
     progress("checking", 0, total)
     for i, (row, geom) in enumerate(zip(records, geoms, strict=True), start=1):
@@ -204,7 +234,7 @@ def features_from_frame(
         except ValueError as exc:
             errors.append(f"{label}: {exc}")
             continue
-        props = {str(k): (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+        props = {str(k): _plain(v) for k, v in row.items() if str(k) not in binary}
         features.append(
             ImportedFeature(i, _code_text(code), None if table else as_multipolygon(geom), properties=props, **values)
         )

@@ -94,7 +94,22 @@ def geometry_from_geojson(obj: Any, *, what: str, max_vertices: int = MAX_VERTIC
     n = int(shapely.get_num_coordinates(geom))
     if n > max_vertices:
         raise InvalidGeometry(f"{what}: 顶点过多 ({n}) / too many vertices: {n} > {max_vertices}; simplify it")
-    return shapely.force_2d(geom)
+    geom = shapely.force_2d(geom)
+    check_lonlat(geom, what=what)
+    return geom
+
+
+def check_lonlat(geom: BaseGeometry, *, what: str) -> None:
+    """Every coordinate a finite WGS84 longitude/latitude (JSON bodies may carry NaN and Infinity)."""
+    xy = shapely.get_coordinates(geom)
+    if not np.isfinite(xy).all():
+        raise InvalidGeometry(f"{what}: 坐标含 NaN 或无穷大 / coordinates must be finite numbers, not NaN or Infinity")
+    bad = xy[(np.abs(xy[:, 0]) > 180) | (np.abs(xy[:, 1]) > 90)]
+    if len(bad):
+        raise InvalidGeometry(
+            f"{what}: 坐标超出经纬度范围 / coordinate ({bad[0][0]:g}, {bad[0][1]:g}) is out of range: longitude "
+            "must be within [-180, 180] and latitude within [-90, 90] (WGS84)"
+        )
 
 
 def feature(geom: BaseGeometry | None, properties: dict[str, Any]) -> dict[str, Any]:

@@ -58,6 +58,7 @@ def start_import(
     """Check what can be checked at once (plan editable, size, file type, options) and queue the job."""
     limits = limits or Limits()
     editable_plan(session, plan_id)
+    sweep_stale_imports(session)
     if len(data) > limits.max_bytes:
         raise InvalidInput(f"文件过大 / the file exceeds {limits.max_bytes} bytes; split it by community")
     detect_format(filename, data)
@@ -71,6 +72,26 @@ def start_import(
     session.add(job)
     session.flush()
     return job
+
+
+INTERRUPTED = {
+    "error": "interrupted",
+    "message": "导入被中断（服务重启？），请重新上传 / the import was cut off (server restarted?); "
+    "upload the file again",
+}
+
+
+def sweep_stale_imports(session: Session, *, now: datetime | None = None) -> int:
+    """Fail the jobs still queued or running after STALE_AFTER (their worker was restarted) and drop their
+    bytes (up to the upload limit each); returns how many. Run before each new import is queued."""
+    cutoff = (now or utcnow()) - STALE_AFTER
+    swept = session.execute(
+        update(PlanImport)
+        .where(PlanImport.status.in_(("queued", "running")), PlanImport.created_at < cutoff)
+        .values(status="failed", error=INTERRUPTED, data=None, finished_at=now or utcnow())
+        .returning(PlanImport.id)
+    ).all()
+    return len(swept)
 
 
 def _set(bind: Bind, job_id: int, **values: Any) -> None:
@@ -137,13 +158,8 @@ def list_jobs(session: Session, plan_id: int, limit: int = 20) -> list[dict[str,
 
 def _public(job: PlanImport, now: datetime) -> dict[str, Any]:
     status, error = job.status, job.error
-    if status in ("queued", "running") and now - job.created_at > STALE_AFTER:
-        status = "failed"
-        error = {
-            "error": "interrupted",
-            "message": "导入被中断（服务重启？），请重新上传 / the import was cut off (server restarted?); "
-            "upload the file again",
-        }
+    if status in ("queued", "running") and now - job.created_at > STALE_AFTER:  # not swept yet
+        status, error = "failed", INTERRUPTED
     return {
         "id": job.id,
         "plan_id": job.plan_id,

@@ -9,6 +9,8 @@ maps its columns to a layer's features.
 from __future__ import annotations
 
 import io
+import shutil
+import sqlite3
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -42,6 +44,11 @@ class Limits:
     max_bytes: int = 20_000_000
     max_features: int = 5_000
     max_vertices: int = 20_000  # per geometry (gis.settings.limits.max_geometry_vertices)
+    max_expanded_bytes: int = 200_000_000  # what a zip (Shapefile) or .xlsx may expand to, all members together
+
+    def expansion_cap(self) -> int:
+        """Decompressed bytes allowed: at most 10 × the upload limit, and never over max_expanded_bytes."""
+        return min(10 * self.max_bytes, self.max_expanded_bytes)
 
 
 def detect_format(filename: str, data: bytes) -> str:
@@ -88,14 +95,25 @@ def _declared(crs: str | None) -> tuple[str | None, CRS | None]:
         ) from exc
 
 
-def _read_zip(data: bytes, tmp: Path, limits: Limits) -> tuple[Path, bool]:
+def _open_zip(data: bytes, limits: Limits, what: str) -> zipfile.ZipFile:
+    """A zip (Shapefile or .xlsx) whose members' declared sizes fit the expansion cap, checked before anything is
+    decompressed (a member never yields more than its declared size: zipfile stops there)."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
-        raise InvalidInput("zip 文件已损坏 / the zip file is corrupt") from exc
+        raise InvalidInput(f"{what} 已损坏 / the {what} is corrupt") from exc
+    expanded = sum(m.file_size for m in archive.infolist())
+    if expanded > limits.expansion_cap():
+        raise InvalidInput(
+            f"{what} 解压后过大 / the {what} would expand to {expanded} bytes, more than {limits.expansion_cap()}: "
+            "split it by community"
+        )
+    return archive
+
+
+def _read_zip(data: bytes, tmp: Path, limits: Limits) -> tuple[Path, bool]:
+    archive = _open_zip(data, limits, "zip")
     members = [m for m in archive.infolist() if not m.is_dir()]
-    if sum(m.file_size for m in members) > 10 * limits.max_bytes:
-        raise InvalidInput("zip 解压后过大 / the zip expands to too much data")
     shps = [m for m in members if m.filename.lower().endswith(".shp")]
     if len(shps) != 1:
         raise InvalidInput(
@@ -107,9 +125,37 @@ def _read_zip(data: bytes, tmp: Path, limits: Limits) -> tuple[Path, bool]:
     for ext in (".shx", ".dbf"):
         if stem.lower() + ext not in names:
             raise InvalidInput(f"zip 中缺少 {ext} 文件 / the Shapefile {stem}.shp has no {ext} beside it")
-    for m in names.values():  # extract only the dataset's own files, under flat safe names
-        (tmp / ("layer" + Path(m.filename).suffix.lower())).write_bytes(archive.read(m))
+    for m in names.values():  # extract only the dataset's own files, under flat safe names, streamed
+        with archive.open(m) as src, (tmp / ("layer" + Path(m.filename).suffix.lower())).open("wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
     return tmp / "layer.shp", stem.lower() + ".prj" in names
+
+
+def _check_geopackage(path: Path) -> None:
+    """Refuse a GeoPackage whose layers are SQL views: GDAL would run the view's query, which a file can make
+    endless (WITH RECURSIVE). Tables are read by GDAL in time bounded by the file's size."""
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise InvalidInput(f"GeoPackage 无法打开 / cannot open the GeoPackage: {exc}") from exc
+    try:
+        db.set_progress_handler(lambda: 1, 1_000_000)  # aborts this check itself if it runs away
+        views = [
+            name
+            for (name,) in db.execute(
+                "SELECT c.table_name FROM gpkg_contents c JOIN sqlite_master m ON m.name = c.table_name "
+                "WHERE m.type = 'view'"
+            )
+        ]
+    except sqlite3.Error as exc:
+        raise InvalidInput(f"GeoPackage 已损坏 / the GeoPackage is corrupt or not a GeoPackage: {exc}") from exc
+    finally:
+        db.close()
+    if views:
+        raise InvalidInput(
+            f"GeoPackage 图层 {views} 是视图（view），不是数据表 / layer(s) {views} are SQL views, not tables: "
+            "export the data as a plain layer (e.g. QGIS: Export → Save Features As…)"
+        )
 
 
 def _table(frame: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -138,7 +184,8 @@ def _read_csv(data: bytes) -> gpd.GeoDataFrame:
     return _table(frame)
 
 
-def _read_xlsx(data: bytes) -> gpd.GeoDataFrame:
+def _read_xlsx(data: bytes, limits: Limits) -> gpd.GeoDataFrame:
+    _open_zip(data, limits, "Excel 文件 (.xlsx)").close()  # openpyxl reads sharedStrings.xml whole
     try:
         frame = pd.read_excel(io.BytesIO(data), dtype=str, keep_default_na=False, engine="openpyxl")
     except Exception as exc:  # openpyxl raises many types for a broken workbook
@@ -155,7 +202,7 @@ def read_layer(data: bytes, filename: str, *, crs: str | None = None, limits: Li
     with tempfile.TemporaryDirectory(prefix="gridgov-import-") as tmpdir:
         tmp = Path(tmpdir)
         if fmt in ("csv", "xlsx"):
-            frame = _read_csv(data) if fmt == "csv" else _read_xlsx(data)
+            frame = _read_csv(data) if fmt == "csv" else _read_xlsx(data, limits)
         else:
             if fmt == "shp":
                 path, has_prj = _read_zip(data, tmp, limits)
@@ -167,6 +214,8 @@ def read_layer(data: bytes, filename: str, *, crs: str | None = None, limits: Li
             else:
                 path = tmp / f"layer{FORMATS[fmt]}"
                 path.write_bytes(data)
+                if fmt == "gpkg":
+                    _check_geopackage(path)
             try:
                 frame = pyogrio.read_dataframe(path, encoding="UTF-8" if fmt == "shp" else None)
             except Exception as exc:  # pyogrio/GDAL raise several error types for unreadable data
@@ -199,8 +248,11 @@ def frame_to_wgs84(frame: gpd.GeoDataFrame, crs: str | None, warnings: list[str]
     if offset is not None:
         shift = gcj_to_wgs if offset == "gcj02" else bd_to_wgs
         frame = frame.set_geometry(shapely.transform(frame.geometry.to_numpy(), shift), crs=4326)
-    xmin, ymin, xmax, ymax = frame.total_bounds if len(frame) else (0, 0, 0, 0)
-    finite = bool(np.isfinite([xmin, ymin, xmax, ymax]).all())
-    if finite and not (-180 <= xmin <= xmax <= 180 and -90 <= ymin <= ymax <= 90):
+    coords = shapely.get_coordinates(frame.geometry.to_numpy())
+    if not np.isfinite(coords).all():
+        raise InvalidInput(
+            "坐标含 NaN 或无穷大 / some coordinates are not finite numbers (NaN or Infinity): fix the file"
+        )
+    if len(coords) and ((np.abs(coords[:, 0]) > 180).any() or (np.abs(coords[:, 1]) > 90).any()):
         raise InvalidInput(f"坐标超出经纬度范围 / coordinates out of range after conversion from {source}: check crs=")
     return frame, source

@@ -15,6 +15,7 @@ import shapely
 
 from gis.errors import InvalidInput
 from gis.plans.read import FORMATS
+from gis.spreadsheet import spreadsheet_cell
 
 MEDIA_TYPES = {
     "geojson": "application/geo+json",
@@ -35,13 +36,14 @@ def write_layer(rows: list[dict[str, Any]], fmt: str, *, layer: str = "cells") -
         geometry=[r["geom"] for r in rows],
         crs=4326,
     )
+    if fmt in ("csv", "xlsx"):  # values from third-party files: never a formula when a spreadsheet opens them
+        table = pd.DataFrame(frame.drop(columns="geometry")).map(spreadsheet_cell)
     if fmt == "csv":
-        out = pd.DataFrame(frame.drop(columns="geometry"))
-        out["wkt"] = shapely.to_wkt(frame.geometry.to_numpy(), rounding_precision=-1)
-        return str(out.to_csv(index=False)).encode("utf-8")
+        table["wkt"] = shapely.to_wkt(frame.geometry.to_numpy(), rounding_precision=-1)
+        return str(table.to_csv(index=False)).encode("utf-8")
     if fmt == "xlsx":  # attributes only (an Excel cell holds at most 32,767 characters: no WKT)
         buf = io.BytesIO()
-        pd.DataFrame(frame.drop(columns="geometry")).to_excel(buf, index=False, sheet_name=layer[:31])
+        table.to_excel(buf, index=False, sheet_name=layer[:31])
         return buf.getvalue()
     with tempfile.TemporaryDirectory(prefix="gridgov-export-") as tmpdir:
         tmp = Path(tmpdir)

@@ -39,7 +39,7 @@ def apply(
             ticket_id,
             user=user,
             organization_ids=_ints(payload.get("organization_ids")),
-            unit_types=payload.get("unit_types"),
+            unit_types=_texts(payload.get("unit_types"), "unit_types"),
             note=note,
             now=now,
         )
@@ -65,8 +65,8 @@ def apply(
             session,
             ticket_id,
             user=user,
-            stars=int(payload.get("stars", 0)),
-            solved=bool(payload.get("solved", True)),
+            stars=_stars(payload.get("stars", 0)),
+            solved=_flag(payload.get("solved", True), "solved"),
             comment=note,
             now=now,
         )
@@ -100,6 +100,29 @@ def apply_once(
 
 def _get(session: Session, ticket_id: int) -> Ticket:
     return workflow.lock_ticket(session, ticket_id)
+
+
+def _texts(raw: Any, name: str) -> list[str] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+        raise InvalidInput(f'{name} must be a list of strings, e.g. ["police"]')
+    return list(raw)
+
+
+def _stars(raw: Any) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int | str) or not str(raw).strip().isdigit():
+        raise InvalidInput(f"stars must be a whole number from 1 to 5, got {raw!r}")
+    return int(raw)
+
+
+def _flag(raw: Any, name: str) -> bool:
+    """JSON true/false (or "true"/"false"): bool("false") would be True."""
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
+        return raw.strip().lower() == "true"
+    raise InvalidInput(f"{name} must be true or false, got {raw!r}")
 
 
 def _ints(raw: Any) -> list[int] | None:

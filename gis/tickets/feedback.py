@@ -86,7 +86,7 @@ def rate(
         token is not None
         and phone is not None
         and ticket.reporter_phone is not None
-        and hmac.compare_digest(token, ticket.token)
+        and hmac.compare_digest(token.encode(), ticket.token.encode())  # str compare refuses non-ASCII
         and phone.strip() == ticket.reporter_phone
     )
     if not (by_account or by_token):

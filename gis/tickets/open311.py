@@ -99,8 +99,8 @@ def create_key(session: Session, name: str, *, key: str | None = None) -> str:
 
 
 def check_key(session: Session, api_key: str | None) -> Open311Key:
-    if not api_key:
-        raise Unauthorized("api_key is required to submit service requests")
+    if not api_key or not isinstance(api_key, str):
+        raise Unauthorized("api_key (a string) is required to submit service requests")
     digest = hashlib.sha256(api_key.encode()).hexdigest()
     key = session.scalar(select(Open311Key).where(Open311Key.key_sha256 == digest))
     if key is None or key.revoked:
@@ -124,7 +124,9 @@ def post_request(session: Session, form: dict[str, Any]) -> list[dict[str, Any]]
         lat_f = float(lat) if lat not in (None, "") else None
     except (TypeError, ValueError) as exc:
         raise InvalidInput("lat and long must be numbers (WGS84)") from exc
-    attributes = dict(form.get("attributes") or {})
+    attributes = form.get("attributes") or {}
+    if not isinstance(attributes, dict):
+        raise InvalidInput('attributes must be an object, e.g. {"floor": "3"}')
     name = " ".join(str(form.get(k) or "").strip() for k in ("first_name", "last_name")).strip()
     draft = intake.TicketDraft(
         category=category.code,

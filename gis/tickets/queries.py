@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -18,6 +17,7 @@ from gis.errors import InvalidInput, NotFound
 from gis.locate import cell_staff
 from gis.models import Organization, User, utcnow
 from gis.spatial import bbox_envelope, point_sql
+from gis.spreadsheet import spreadsheet_cell
 from gis.tickets import access, escalation, events, workflow
 from gis.tickets.config import load_config
 from gis.tickets.models import Attachment, FollowUp, Rating, Ticket
@@ -257,22 +257,6 @@ EXPORT_COLUMNS = (
 
 
 MAX_EXPORT_ROWS = 50_000
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(v: Any) -> Any:
-    """A value as a spreadsheet should hold it: dates as ISO text; text that a spreadsheet would run as a
-    formula (=HYPERLINK(…), +cmd|…, @SUM(…)) kept as text behind a quote; control characters dropped
-    (XLSX cannot hold them)."""
-    if isinstance(v, datetime):
-        return v.isoformat()
-    if isinstance(v, str):
-        v = ILLEGAL_CHARACTERS_RE.sub("", v)
-        if v.startswith(_FORMULA_START):
-            return "'" + v
-    return v
-
-
 def export(session: Session, user: User, q: TicketQuery, fmt: str) -> bytes:
     """CSV (UTF-8 with BOM, for Excel) or XLSX of every matching ticket (not one page), Chinese headers."""
     matched = list_tickets(session, user, replace(q, limit=0, offset=0))["numberMatched"]
@@ -283,7 +267,7 @@ def export(session: Session, user: User, q: TicketQuery, fmt: str) -> bytes:
         )
     rows = list_tickets(session, user, replace(q, limit=MAX_EXPORT_ROWS, offset=0))["items"]
     header = [label for _, label in EXPORT_COLUMNS]
-    table = [[_cell(r[key]) for key, _ in EXPORT_COLUMNS] for r in rows]
+    table = [[spreadsheet_cell(r[key]) for key, _ in EXPORT_COLUMNS] for r in rows]
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf)

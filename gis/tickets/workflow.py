@@ -187,6 +187,8 @@ def _dispatch(session: Session, ticket: Ticket, payload: dict[str, Any], now: da
                 "没有可派单的责任单位 / no responsible unit is configured for this ticket: give unit_id",
             )
         return {"unit_id": ticket.unit_id}
+    if isinstance(unit_id, bool) or not isinstance(unit_id, int | str) or not str(unit_id).strip().isdigit():
+        raise InvalidInput(f"unit_id must be an organization id (a whole number), got {unit_id!r}")
     org = session.get(Organization, int(unit_id))
     if org is None:
         raise InvalidInput(f"责任单位不存在 / no organization with id {unit_id}")
