@@ -21,13 +21,14 @@ worker sees the cell, its compounds and buildings, and the community the cell li
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, literal, or_, select, true
+from sqlalchemy import ColumnElement, false, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from gis.errors import Unauthorized
-from gis.models import AdminArea, Building, CellStaff, Compound, User
+from gis.models import AdminArea, Building, CellStaff, Compound, PersonalDataRead, User
 
 WIDE_ROLES = frozenset({"admin", "planner"})  # the whole subdistrict
 AREA_ROLES = frozenset({"manager", "grid_worker"})  # their jurisdiction codes and staffed cells
@@ -129,3 +130,37 @@ def reporter_view(user: User, *, is_reporter: bool) -> str:
     if user.role in REPORTER_MASKED:
         return "masked"
     return "none"
+
+
+def record_read(session: Session, user: User, *, subject: str, ref: str, fields: list[str]) -> None:
+    """Audit a read of personal data (who, what, when); nothing when no personal field was read."""
+    if fields:
+        session.add(PersonalDataRead(user_id=user.id, subject=subject[:20], ref=ref[:100], fields=sorted(fields)))
+
+
+def personal_data_reads(
+    session: Session,
+    *,
+    user_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[int, list[PersonalDataRead]]:
+    """The audit of personal-data reads, newest first, with how many match."""
+    where: list[ColumnElement[bool]] = []
+    if user_id is not None:
+        where.append(PersonalDataRead.user_id == user_id)
+    if since is not None:
+        where.append(PersonalDataRead.at >= since)
+    if until is not None:
+        where.append(PersonalDataRead.at < until)
+    matched = session.scalar(select(func.count()).select_from(PersonalDataRead).where(*where)) or 0
+    stmt = (
+        select(PersonalDataRead)
+        .where(*where)
+        .order_by(PersonalDataRead.at.desc(), PersonalDataRead.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return matched, list(session.scalars(stmt))

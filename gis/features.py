@@ -182,6 +182,7 @@ class LayerAccess:
 
     where: ColumnElement[bool] | None = None  # None: every row
     hidden: frozenset[str] = frozenset()
+    reader: User | None = None  # whose reads of registers of persons are recorded (gis.access.record_read)
 
 
 def layer_access(session: Session, layer_name: str, user: User | None) -> LayerAccess:
@@ -194,7 +195,9 @@ def layer_access(session: Session, layer_name: str, user: User | None) -> LayerA
         return LayerAccess()
     user = access.require_user(user, layer_name)
     return LayerAccess(
-        access.feature_filter(session, user, layer_name, layer.scope_columns), access.hidden_fields(user, layer_name)
+        access.feature_filter(session, user, layer_name, layer.scope_columns),
+        access.hidden_fields(user, layer_name),
+        user,
     )
 
 
@@ -269,6 +272,11 @@ def feature_page(session: Session, layer_name: str, q: FeatureQuery) -> dict[str
     else:
         stmt = stmt.order_by(layer.code, layer.model.id).limit(q.limit).offset(q.offset)
     features = list(session.scalars(stmt))
+    personal = access.PERSONAL_FIELDS.get(layer_name, frozenset()) - hidden
+    if q.scope is not None and q.scope.reader is not None and personal and features:
+        codes = ",".join(str(f["id"]) for f in features)
+        ref = codes if len(codes) <= 100 else f"{len(features)}: {codes[:80]}…"
+        access.record_read(session, q.scope.reader, subject=layer_name, ref=ref, fields=sorted(personal))
     if layer.model is ServiceResource:
         for f in features:
             f["properties"]["type_label"] = RESOURCE_TYPES.get(f["properties"]["type"])

@@ -181,7 +181,7 @@ def test_household_heat_keeps_the_total_at_any_grid(session: Session) -> None:
     coarse = household_heat(session, bbox=bbox, scope=None, grid_m=500)
     assert sum(p[2] for p in fine) == sum(p[2] for p in coarse) == total
     assert len(coarse) < len(fine)
-    assert household_heat(session, bbox=bbox, scope=[], grid_m=50) == []
+    assert household_heat(session, bbox=bbox, scope=under_codes((Building.code,), []), grid_m=50) == []
 
 
 def test_resource_points_are_public_shape(session: Session) -> None:
