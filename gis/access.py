@@ -24,7 +24,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, literal, or_, select, true
+from sqlalchemy import ColumnElement, false, func, inspect, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from gis.errors import Unauthorized
@@ -133,8 +133,9 @@ def reporter_view(user: User, *, is_reporter: bool) -> str:
 
 
 def record_read(session: Session, user: User, *, subject: str, ref: str, fields: list[str]) -> None:
-    """Audit a read of personal data (who, what, when); nothing when no personal field was read."""
-    if fields:
+    """Audit a read of personal data (who, what, when); nothing when no personal field was read, or for a user
+    that is not stored (a stand-in built in memory has no row to point to)."""
+    if fields and not inspect(user).transient:
         session.add(PersonalDataRead(user_id=user.id, subject=subject[:20], ref=ref[:100], fields=sorted(fields)))
 
 
