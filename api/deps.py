@@ -21,7 +21,6 @@ from gis import auth
 from gis.crs import InputCRS, to_wgs84
 from gis.db import session_scope
 from gis.errors import InvalidInput, Unauthorized
-from gis.features import LAYERS
 from gis.models import User
 from gis.settings import Settings
 from gis.tickets.config import TicketConfig
@@ -91,17 +90,6 @@ def optional_user(session: SessionDep, creds: BearerCredentials) -> User | None:
 
 CurrentUser = Annotated[User, Depends(current_user)]
 OptionalUser = Annotated[User | None, Depends(optional_user)]
-
-
-def layer_scope(layer: str, user: User | None) -> list[str] | None:
-    """Codes limiting what `user` may read of a feature layer: None for public layers; 401 without a user."""
-    if LAYERS[layer].public:
-        return None
-    if user is None:
-        raise Unauthorized(
-            f"需要登录 / the {layer} layer requires authentication: send 'Authorization: Bearer <token>'"
-        )
-    return auth.scope_codes(user)
 
 
 @dataclass(frozen=True)

@@ -162,7 +162,7 @@ class DemoData:
     resources: list[dict[str, Any]] = field(default_factory=list)
     streets: list[dict[str, Any]] = field(default_factory=list)
     users: list[dict[str, Any]] = field(default_factory=list)
-    staff: list[dict[str, Any]] = field(default_factory=list)  # {"cell_code", "username", "duty"}
+    staff: list[dict[str, Any]] = field(default_factory=list)  # {"cell_code", "username", "duty", "duty_phone"}
 
 
 def _bilinear(q: list[tuple[float, float]], u: float, v: float) -> tuple[float, float]:
@@ -272,7 +272,7 @@ def generate_demo(*, scale: int = 1, seed: int = 42) -> DemoData:
             {
                 "username": code.lower(),
                 "full_name": names.person_name(rng),
-                "role": "department",
+                "role": "property",
                 "org": code,
                 "jurisdiction": [],
             }
@@ -320,7 +320,7 @@ def generate_demo(*, scale: int = 1, seed: int = 42) -> DemoData:
                 "full_name": secretary,
                 "role": "manager",
                 "jurisdiction": [comm_code],
-                "phone": names.mobile(rng),
+                "phone": (mgr_phone := names.mobile(rng)),
             }
         )
         workers_of_comm = [names.person_name(rng) for _ in range(8)]
@@ -339,7 +339,7 @@ def generate_demo(*, scale: int = 1, seed: int = 42) -> DemoData:
                 "quad": lattice.quad(i, j),
             }
             comm_cells.append(cell)
-            data.staff.append({"cell_code": cell_code, "username": mgr, "duty": "manager"})
+            data.staff.append({"cell_code": cell_code, "username": mgr, "duty": "manager", "duty_phone": mgr_phone})
             cell_workers: list[dict[str, Any]] = []
             for w in range(1 if rng.random() < 0.5 else 2):
                 username = f"gw{comm_code[-6:]}{seq:03d}{w + 1}"
@@ -352,7 +352,10 @@ def generate_demo(*, scale: int = 1, seed: int = 42) -> DemoData:
                 }
                 data.users.append(worker)
                 cell_workers.append(worker)
-                data.staff.append({"cell_code": cell_code, "username": username, "duty": "worker"})
+                # the demo's staff publish their work mobile as their duty phone
+                data.staff.append(
+                    {"cell_code": cell_code, "username": username, "duty": "worker", "duty_phone": worker["phone"]}
+                )
             # compounds: 1 or 2 bilinear sub-quads of the cell, leaving streets along the lattice edges
             spans = [(0.1, 0.9)] if rng.random() < 0.5 else [(0.1, 0.47), (0.53, 0.9)]
             for u0, u1 in spans:

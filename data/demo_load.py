@@ -176,7 +176,15 @@ def load_demo(
     )
     session.execute(
         insert(CellStaff),
-        [{"cell_code": s["cell_code"], "user_id": user_ids[s["username"]], "duty": s["duty"]} for s in data.staff],
+        [
+            {
+                "cell_code": s["cell_code"],
+                "user_id": user_ids[s["username"]],
+                "duty": s["duty"],
+                "duty_phone": s.get("duty_phone"),
+            }
+            for s in data.staff
+        ],
     )
     comp_rows = [
         _pick(

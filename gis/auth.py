@@ -208,13 +208,3 @@ def require_role(user: User, *roles: str) -> None:
     if user.role not in roles:
         raise Forbidden(f"role {user.role!r} may not do this; needs one of: {', '.join(roles)}")
 
-
-# Roles that read the whole subdistrict; others are limited to their jurisdiction codes.
-WIDE_ROLES = frozenset({"admin", "planner", "department"})
-
-
-def scope_codes(user: User) -> list[str] | None:
-    """Codes limiting what a user may read (community, cell or compound codes); None = everything."""
-    if user.role in WIDE_ROLES:
-        return None
-    return list(user.jurisdiction or [])

@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, aliased
 
+from gis import access
 from gis.errors import InvalidInput, NotFound
-from gis.models import AdminArea, Building, Compound, GridCell, Organization, ServiceResource
+from gis.models import AdminArea, Building, Compound, GridCell, Organization, ServiceResource, User
 from gis.resources import RESOURCE_TYPES
 from gis.spatial import (
     METRES_PER_DEGREE,
@@ -172,19 +173,32 @@ class FeatureQuery:
     simplify_m: float | None = None
     limit: int = 100
     offset: int = 0
-    scope: list[str] | None = None  # jurisdiction codes; None = unrestricted
+    scope: LayerAccess | None = None  # what the user may read; None = unrestricted (internal callers)
 
 
-def in_scope(columns: tuple[Any, ...], scope: list[str]) -> ColumnElement[bool]:
-    """A feature is visible when one of its codes lies under (or above) a jurisdiction code."""
-    if not scope:
-        return literal(False)
-    clauses = []
-    for col in columns:
-        for code in scope:
-            clauses.append(col.startswith(code, autoescape=True))
-            clauses.append(literal(code).startswith(col))
-    return or_(*clauses)
+@dataclass(frozen=True)
+class LayerAccess:
+    """What one user reads of one layer: the rows (a WHERE clause) and the properties left out."""
+
+    where: ColumnElement[bool] | None = None  # None: every row
+    hidden: frozenset[str] = frozenset()
+    reader: User | None = None  # whose reads of registers of persons are recorded (gis.access.record_read)
+
+
+def layer_access(session: Session, layer_name: str, user: User | None) -> LayerAccess:
+    """The jurisdiction rules of `gis.access` for a feature layer: public layers for anyone, the others
+    need a user (Unauthorized otherwise) and are limited to what that user may read."""
+    layer = LAYERS.get(layer_name)
+    if layer is None:
+        raise NotFound(f"unknown layer {layer_name!r}; layers: {', '.join(LAYERS)}")
+    if layer.public:
+        return LayerAccess()
+    user = access.require_user(user, layer_name)
+    return LayerAccess(
+        access.feature_filter(session, user, layer_name, layer.scope_columns),
+        access.hidden_fields(user, layer_name),
+        user,
+    )
 
 
 def area_geometry(session: Session, code: str) -> Any:
@@ -230,8 +244,8 @@ def _filtered(session: Session, layer: Layer, q: FeatureQuery) -> Select[Any]:
         stmt = stmt.where(
             func.ST_DWithin(func.Geography(layer.geom), func.Geography(point_sql(lon, lat)), radius_m)
         )
-    if q.scope is not None and not layer.public:
-        stmt = stmt.where(in_scope(layer.scope_columns, q.scope))
+    if q.scope is not None and q.scope.where is not None:
+        stmt = stmt.where(q.scope.where)
     return stmt
 
 
@@ -244,7 +258,9 @@ def feature_page(session: Session, layer_name: str, q: FeatureQuery) -> dict[str
     matched = session.scalar(select(func.count()).select_from(ids.subquery())) or 0
 
     geometry = geojson(layer.geom, (q.simplify_m or 0.0) / METRES_PER_DEGREE)
-    feature = feature_expr(geometry, layer.properties, feature_id=layer.code)
+    hidden = q.scope.hidden if q.scope is not None else frozenset()
+    properties = {k: v for k, v in layer.properties.items() if k not in hidden}
+    feature = feature_expr(geometry, properties, feature_id=layer.code)
     stmt = select(feature).select_from(layer.model)
     for target, on in layer.joins:
         stmt = stmt.outerjoin(target, on)
@@ -256,15 +272,18 @@ def feature_page(session: Session, layer_name: str, q: FeatureQuery) -> dict[str
     else:
         stmt = stmt.order_by(layer.code, layer.model.id).limit(q.limit).offset(q.offset)
     features = list(session.scalars(stmt))
+    personal = access.PERSONAL_FIELDS.get(layer_name, frozenset()) - hidden
+    if q.scope is not None and q.scope.reader is not None and personal and features:
+        codes = ",".join(str(f["id"]) for f in features)
+        ref = codes if len(codes) <= 100 else f"{len(features)}: {codes[:80]}…"
+        access.record_read(session, q.scope.reader, subject=layer_name, ref=ref, fields=sorted(personal))
     if layer.model is ServiceResource:
         for f in features:
             f["properties"]["type_label"] = RESOURCE_TYPES.get(f["properties"]["type"])
     return feature_collection(features, numberMatched=matched, numberReturned=len(features))
 
 
-def feature_by_code(
-    session: Session, layer_name: str, code: str, *, scope: list[str] | None
-) -> dict[str, Any]:
+def feature_by_code(session: Session, layer_name: str, code: str, *, scope: LayerAccess | None) -> dict[str, Any]:
     page = feature_page(session, layer_name, FeatureQuery(codes=[code], limit=1, scope=scope))
     if not page["features"]:
         singular = LAYERS[layer_name].singular if layer_name in LAYERS else layer_name

@@ -86,21 +86,22 @@ def nearest_resources(
     return [_resource_dict(r, now) for r in rows]
 
 
-def person(user: User | None) -> dict[str, Any] | None:
-    if user is None:
-        return None
-    return {"name": user.full_name, "phone": user.phone, "photo_url": user.photo_url}
+def person(user: User, duty_phone: str | None) -> dict[str, Any]:
+    """A cell's staff member as published (责任公示牌): name, the duty's published phone, photo — never the
+    account's own phone (M13)."""
+    return {"name": user.full_name, "phone": duty_phone, "photo_url": user.photo_url}
 
 
 def cell_staff(session: Session, cell_code: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The active manager and workers of a cell (deactivated accounts are no longer published)."""
     rows = session.execute(
-        select(CellStaff.duty, User)
+        select(CellStaff.duty, CellStaff.duty_phone, User)
         .join(User, User.id == CellStaff.user_id)
-        .where(CellStaff.cell_code == cell_code)
+        .where(CellStaff.cell_code == cell_code, User.is_active)
         .order_by(CellStaff.duty, User.full_name)
     ).all()
-    manager = next((person(u) for duty, u in rows if duty == "manager"), None)
-    workers = [p for duty, u in rows if duty == "worker" and (p := person(u)) is not None]
+    manager = next((person(u, phone) for duty, phone, u in rows if duty == "manager"), None)
+    workers = [person(u, phone) for duty, phone, u in rows if duty == "worker"]
     return manager, workers
 
 
@@ -135,16 +136,18 @@ def compound_summary(compound: Compound, company: Organization | None) -> dict[s
 
 
 # Everything "where am I" needs, in one round trip: the covering cell at the version in force (lowest
-# code on shared edges), its community and subdistrict, its staff, and the covering compound.
+# code on shared edges), its community and subdistrict, its active staff with their published duty phones
+# (not their own mobiles: M13), and the covering compound.
 _WHERE_SQL = text(
     f"""
     WITH cell AS ({COVERING_CELL_SQL.format(point=POINT_SQL)})
     SELECT cell.code, cell.name, cell.cell_type, cell.households, cell.valid_from,
            com.code AS community_code, com.name AS community_name, com.party_org, com.secretary,
            com.phone AS community_phone, sd.code AS subdistrict_code, sd.name AS subdistrict_name,
-           (SELECT json_agg(json_build_object('duty', cs.duty, 'name', u.full_name, 'phone', u.phone,
+           (SELECT json_agg(json_build_object('duty', cs.duty, 'name', u.full_name, 'phone', cs.duty_phone,
                                               'photo_url', u.photo_url) ORDER BY cs.duty, u.full_name)
-            FROM cell_staff cs JOIN users u ON u.id = cs.user_id WHERE cs.cell_code = cell.code) AS staff,
+            FROM cell_staff cs JOIN users u ON u.id = cs.user_id
+            WHERE cs.cell_code = cell.code AND u.is_active) AS staff,
            (SELECT json_build_object(
                 'code', x.code, 'name', x.name, 'kind', x.kind, 'address', x.address, 'households', x.households,
                 'party_branch', x.party_branch, 'wechat_group', x.wechat_group, 'contacts', x.contacts,

@@ -35,7 +35,7 @@ class Base(DeclarativeBase):
     pass
 
 
-ROLES = ("admin", "planner", "manager", "grid_worker", "department", "resident")
+ROLES = ("admin", "planner", "manager", "grid_worker", "department", "property", "resident")
 AREA_LEVELS = ("district", "subdistrict", "community")
 ORG_KINDS = ("department", "property_company", "social_org", "subdistrict_office")
 
@@ -175,6 +175,8 @@ class CellStaff(Base):
     cell_code: Mapped[str] = mapped_column(String(15), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     duty: Mapped[str] = mapped_column(String(20))
+    # The number published for this duty (责任公示牌, locate, public maps), never the account's own phone.
+    duty_phone: Mapped[str | None] = mapped_column(String(40))
 
     user: Mapped[User] = relationship()
 

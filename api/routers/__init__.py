@@ -2,12 +2,13 @@
 
 from fastapi import APIRouter
 
-from api.routers import auth, avatars, features, health, locate, maps, ogc, open311, plans, tickets, tiles, users
+from api.routers import audit, auth, avatars, features, health, locate, maps, ogc, open311, plans, tickets, tiles, users
 
 ROUTERS: list[APIRouter] = [
     health.router,
     auth.router,
     users.router,
+    audit.router,
     locate.router,
     features.router,
     ogc.router,

@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from api.deps import AtQuery, BBoxQuery, CsvQuery, NearQuery, OptionalUser, PageQuery, SessionDep, layer_scope
+from api.deps import AtQuery, BBoxQuery, CsvQuery, NearQuery, OptionalUser, PageQuery, SessionDep
 from api.paging import page_links
 from api.schemas.common import FeaturePagePublic, FeaturePublic, error_responses
 from gis.errors import InvalidInput
-from gis.features import LAYERS, FeatureQuery, feature_by_code, feature_page
+from gis.features import LAYERS, FeatureQuery, feature_by_code, feature_page, layer_access
 
 router = APIRouter(prefix="/v1", tags=["features"], responses=error_responses(401, 403, 404, 422))
 
@@ -65,7 +65,7 @@ def _register(layer: str) -> None:
         description=f"Filter by bbox, within, near, nearest, type. {note}",
     )
     def list_features(request: Request, session: SessionDep, user: OptionalUser, q: FeatureQueryDep) -> Any:
-        q.scope = layer_scope(layer, user)
+        q.scope = layer_access(session, layer, user)
         page = feature_page(session, layer, q)
         page["links"] = page_links(request, q, page)
         return page
@@ -74,7 +74,7 @@ def _register(layer: str) -> None:
         f"/{layer}/{{code}}", response_model=FeaturePublic, name=f"get_{layer}", summary=f"one of {layer} by code"
     )
     def get_feature(code: str, session: SessionDep, user: OptionalUser) -> dict[str, Any]:
-        return feature_by_code(session, layer, code, scope=layer_scope(layer, user))
+        return feature_by_code(session, layer, code, scope=layer_access(session, layer, user))
 
 
 for _layer in LAYERS:

@@ -23,7 +23,9 @@ from pydantic import Field
 
 from api.deps import CsvQuery, CurrentUser, DisplayBBox, OptionalUser, SessionDep, SettingsDep
 from api.schemas.common import FeatureCollectionPublic, error_responses
-from gis.auth import require_role, scope_codes
+from gis.access import PLAN_READERS
+from gis.auth import require_role
+from gis.features import layer_access
 from gis.mapdata import (
     TicketFilters,
     cell_metric_features,
@@ -36,6 +38,7 @@ from gis.mapdata import (
     ticket_points,
     ticket_scope,
 )
+from gis.plans.catalog import readable_plan
 from gis.plans.diffmap import plan_diff_map
 from gis.plans.draft import get_plan
 from gis.settings import Settings
@@ -107,7 +110,8 @@ def plan_diff_page(
     if user is None:
         get_plan(session, plan_id)  # 404 for a plan that does not exist, as the editor page does
         return HTMLResponse(plan_shell_page(plan_id, ctx), headers=headers)
-    require_role(user, "planner", "admin", "manager")
+    require_role(user, *PLAN_READERS)
+    readable_plan(session, user, plan_id)  # a manager's: only plans touching their communities
     data = plan_diff_map(session, plan_id)
     return HTMLResponse(plan_page(data, ctx), headers=headers)
 
@@ -166,7 +170,7 @@ def cells_data(
         session,
         bbox=bbox,
         metric=metric,
-        scope=scope_codes(user),
+        scope=layer_access(session, "cells", user).where,
         tickets=ticket_scope(session, user, filters),
         simplify_m=_metres_per_pixel(zoom) / 2,
     )
@@ -221,6 +225,7 @@ def resources_data(
 @router.get("/maps/data/heat.json", summary="households heatmap points [[lat, lon, weight]] (token)")
 def heat_data(session: SessionDep, user: CurrentUser, box: DisplayBBox, zoom: Zoom = 15) -> list[list[float]]:
     bbox, crs = box
-    points = household_heat(session, bbox=bbox, scope=scope_codes(user), grid_m=_metres_per_pixel(zoom) * 8)
+    scope = layer_access(session, "buildings", user).where
+    points = household_heat(session, bbox=bbox, scope=scope, grid_m=_metres_per_pixel(zoom) * 8)
     project = projection_for(crs)
     return [[*reversed(project(p[1], p[0])), p[2]] for p in points]

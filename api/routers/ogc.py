@@ -8,11 +8,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel
 
-from api.deps import BBoxQuery, OptionalUser, PageQuery, SessionDep, layer_scope
+from api.deps import BBoxQuery, OptionalUser, PageQuery, SessionDep
 from api.paging import GEOJSON, page_links
 from api.schemas.common import FeaturePagePublic, FeaturePublic, LinkPublic, error_responses
 from gis.errors import NotFound
-from gis.features import LAYERS, FeatureQuery, feature_by_code, feature_page
+from gis.features import LAYERS, FeatureQuery, feature_by_code, feature_page, layer_access
 
 router = APIRouter(prefix="/ogc", tags=["ogc"], responses=error_responses(401, 404, 422))
 TITLES = {
@@ -117,7 +117,7 @@ def items(
     collection_id: str, request: Request, session: SessionDep, user: OptionalUser, bbox: BBoxQuery, paging: PageQuery
 ) -> ORJSONResponse:
     layer = _layer(collection_id)
-    q = FeatureQuery(bbox=bbox, limit=paging.limit, offset=paging.offset, scope=layer_scope(layer, user))
+    q = FeatureQuery(bbox=bbox, limit=paging.limit, offset=paging.offset, scope=layer_access(session, layer, user))
     page = feature_page(session, layer, q)
     page["links"] = page_links(request, q, page)
     return ORJSONResponse(page, media_type=GEOJSON)
@@ -130,5 +130,5 @@ def items(
 )
 def item(collection_id: str, feature_id: str, session: SessionDep, user: OptionalUser) -> ORJSONResponse:
     layer = _layer(collection_id)
-    feature = feature_by_code(session, layer, feature_id, scope=layer_scope(layer, user))
+    feature = feature_by_code(session, layer, feature_id, scope=layer_access(session, layer, user))
     return ORJSONResponse(feature, media_type=GEOJSON)

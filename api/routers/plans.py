@@ -1,8 +1,8 @@
 """Boundary plans (网格规划): draft, import, validate, diff, operations, commit, history, export.
 
-Reads need a planner, admin or manager; writes a planner or admin: each route carries its role check
-(`READ` / `WRITE`), and a handler asks for the user only when it records who did it. Nothing touches live
-cells until commit.
+Reads need a planner, admin or manager (a manager reads only the plans touching their communities); writes a
+planner or admin: each route carries its check (`READ_PLAN` / `WRITE`; the lists take a `Reader` and filter),
+and a handler asks for the user only when it records who did it. Nothing touches live cells until commit.
 """
 
 from __future__ import annotations
@@ -38,11 +38,12 @@ from api.schemas.plans import (
     SplitCreate,
     ValidationPublic,
 )
+from gis import access
 from gis.auth import require_role
 from gis.errors import InvalidInput
 from gis.models import User
 from gis.plans import ops
-from gis.plans.catalog import create_plan, list_plans, plan_summary
+from gis.plans.catalog import create_plan, list_plans, plan_summary, readable_plan
 from gis.plans.commit import commit_plan, history
 from gis.plans.diff import diff_geojson, plan_diff
 from gis.plans.draft import FeatureInput, editable_plan, ensure_base, get_plan, next_codes
@@ -71,8 +72,8 @@ ERRORS = error_responses(
     },
 )
 router = APIRouter(tags=["plans"], responses=ERRORS)
-READERS = ("planner", "admin", "manager")
-WRITERS = ("planner", "admin")
+READERS = access.PLAN_READERS
+WRITERS = access.PLAN_WRITERS
 
 
 def reader(user: CurrentUser) -> User:
@@ -87,7 +88,15 @@ def writer(user: CurrentUser) -> User:
 
 PlanId = Annotated[int, Path(ge=1, le=2**31 - 1, description="plan id")]
 Writer = Annotated[User, Depends(writer)]  # the writer, for handlers that record who did it
-READ = [Depends(reader)]
+Reader = Annotated[User, Depends(reader)]
+
+
+def plan_reader(plan_id: PlanId, session: SessionDep, user: Reader) -> None:
+    """A reader of this plan: a manager reads only the plans touching their communities (404 otherwise)."""
+    readable_plan(session, user, plan_id)
+
+
+READ_PLAN = [Depends(plan_reader)]  # reads of one plan
 WRITE = [Depends(writer)]
 
 
@@ -109,23 +118,24 @@ def post_plan(body: PlanCreate, session: SessionDep, user: Writer) -> dict[str, 
     return plan_summary(session, plan)
 
 
-@router.get(V1, response_model=list[PlanPublic], dependencies=READ)
+@router.get(V1, response_model=list[PlanPublic])
 def get_plans(
-    session: SessionDep, status: Literal["draft", "committed", "abandoned"] | None = None
+    session: SessionDep, user: Reader, status: Literal["draft", "committed", "abandoned"] | None = None
 ) -> list[dict[str, Any]]:
-    return list_plans(session, status=status)
+    """The plans you may read (a manager: those touching their communities)."""
+    return list_plans(session, user=user, status=status)
 
 
-@router.get(V1 + "/history", response_model=list[CommitPublic], dependencies=READ)
+@router.get(V1 + "/history", response_model=list[CommitPublic])
 def get_history(
-    session: SessionDep, community: Annotated[str | None, Query(max_length=20)] = None
+    session: SessionDep, user: Reader, community: Annotated[str | None, Query(max_length=20)] = None
 ) -> list[dict[str, Any]]:
-    """Commits, newest first, with what each changed and moved. Past versions stay queryable with
-    GET /v1/locate?at=… and GET /v1/cells?at=…."""
-    return history(session, community_code=community)
+    """Commits, newest first, with what each changed and moved (a manager: those touching their communities).
+    Past versions stay queryable with GET /v1/locate?at=… and GET /v1/cells?at=…."""
+    return history(session, community_code=community, communities=access.community_codes(session, user))
 
 
-@router.get(V1 + "/{plan_id}", response_model=PlanPublic, dependencies=READ)
+@router.get(V1 + "/{plan_id}", response_model=PlanPublic, dependencies=READ_PLAN)
 def get_one(plan_id: PlanId, session: SessionDep) -> dict[str, Any]:
     return plan_summary(session, get_plan(session, plan_id))
 
@@ -211,7 +221,7 @@ def post_community(plan_id: PlanId, body: CommunityCreate, session: SessionDep) 
     return plan_summary(session, plan)
 
 
-@router.get(V1 + "/{plan_id}/next-codes", response_model=NextCodesPublic, dependencies=READ)
+@router.get(V1 + "/{plan_id}/next-codes", response_model=NextCodesPublic, dependencies=READ_PLAN)
 def get_next_codes(
     plan_id: PlanId,
     session: SessionDep,
@@ -222,14 +232,14 @@ def get_next_codes(
     return {"community": community, "codes": next_codes(session, get_plan(session, plan_id), community, n)}
 
 
-@router.get(V1 + "/{plan_id}/imports", response_model=list[ImportJobPublic], dependencies=READ)
+@router.get(V1 + "/{plan_id}/imports", response_model=list[ImportJobPublic], dependencies=READ_PLAN)
 def get_import_jobs(plan_id: PlanId, session: SessionDep) -> list[dict[str, Any]]:
     """The plan's latest imports, newest first."""
     get_plan(session, plan_id)
     return list_jobs(session, plan_id)
 
 
-@router.get(V1 + "/{plan_id}/imports/{job_id}", response_model=ImportJobPublic, dependencies=READ)
+@router.get(V1 + "/{plan_id}/imports/{job_id}", response_model=ImportJobPublic, dependencies=READ_PLAN)
 def get_import_job(
     plan_id: PlanId, job_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep
 ) -> dict[str, Any]:
@@ -237,7 +247,7 @@ def get_import_job(
     return job_status(session, plan_id, job_id)
 
 
-@router.get(V1 + "/{plan_id}/features", response_model=FeatureCollectionPublic, dependencies=READ)
+@router.get(V1 + "/{plan_id}/features", response_model=FeatureCollectionPublic, dependencies=READ_PLAN)
 def get_features(
     plan_id: PlanId,
     session: SessionDep,
@@ -291,7 +301,7 @@ def post_revert(plan_id: PlanId, code: str, session: SessionDep) -> dict[str, An
     return {"plan_id": plan_id, "operation": "revert", "codes": [code]}
 
 
-@router.post(V1 + "/{plan_id}/validate", response_model=ValidationPublic, dependencies=READ)
+@router.post(V1 + "/{plan_id}/validate", response_model=ValidationPublic, dependencies=READ_PLAN)
 def post_validate(plan_id: PlanId, session: SessionDep, rules: RulesQuery) -> dict[str, Any]:
     """Problems as GeoJSON for the map (gaps, overlaps, slivers, invalid rings, codes, compounds, households);
     `summary.ok` is false when an error would block the commit."""
@@ -304,13 +314,13 @@ def post_repair(plan_id: PlanId, body: RepairCreate, session: SessionDep) -> dic
     return repair(session, plan_id, body.codes)
 
 
-@router.get(V1 + "/{plan_id}/diff", response_model=DiffPublic, dependencies=READ)
+@router.get(V1 + "/{plan_id}/diff", response_model=DiffPublic, dependencies=READ_PLAN)
 def get_diff(plan_id: PlanId, session: SessionDep) -> dict[str, Any]:
     """Per cell: added / removed / reshaped / attributes, area change, tickets and resources that would move."""
     return plan_diff(session, get_plan(session, plan_id))
 
 
-@router.get(V1 + "/{plan_id}/diff.geojson", response_model=DiffMapPublic, dependencies=READ)
+@router.get(V1 + "/{plan_id}/diff.geojson", response_model=DiffMapPublic, dependencies=READ_PLAN)
 def get_diff_geojson(plan_id: PlanId, session: SessionDep) -> dict[str, Any]:
     """Live and draft cells with change flags and moved counts (the diff map's data)."""
     return diff_geojson(session, get_plan(session, plan_id))
@@ -368,7 +378,7 @@ EXPORT_CONTENT[MEDIA_TYPES["geojson"]] = {"schema": {"$ref": "#/components/schem
     V1 + "/{plan_id}/export",
     response_class=Response,
     responses={200: {"content": EXPORT_CONTENT, "description": "the file (Content-Disposition)"}},
-    dependencies=READ,
+    dependencies=READ_PLAN,
 )
 def get_export(
     plan_id: PlanId,

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from gis.errors import InvalidInput
-from gis.features import FeatureQuery, feature_page, in_scope
+from gis.features import FeatureQuery, feature_page
 from gis.mapdata.tickets import TicketScope, counts_by_cell
 from gis.models import AdminArea, Building, GridCell
 from gis.resources import is_open
@@ -81,7 +81,7 @@ def cell_metric_features(
     *,
     bbox: BBox,
     metric: str,
-    scope: list[str] | None,
+    scope: ColumnElement[bool] | None,
     tickets: TicketScope | None = None,
     simplify_m: float = 0.0,
     limit: int = 3000,
@@ -89,15 +89,16 @@ def cell_metric_features(
     """Live cells in a bbox with `value` = the metric; `truncated` when more than `limit` matched.
 
     A ticket metric counts the tickets of `tickets` (visibility + filters; None: no ticket is visible)
-    per cell in one grouped query; its classes are the quantiles over every live cell in `scope`, so
-    they stay the same wherever the map is panned."""
+    per cell in one grouped query; its classes are the quantiles over every live cell in `scope` (the
+    user's cells: `gis.features.layer_access(..., "cells", user).where`; None = all), so they stay the same
+    wherever the map is panned."""
     m = CELL_METRICS.get(metric)
     if m is None:
         raise InvalidInput(f"unknown metric {metric!r}; use one of: {', '.join(CELL_METRICS)}")
     community = aliased(AdminArea)
     live: list[ColumnElement[bool]] = [GridCell.valid_to.is_(None)]
     if scope is not None:
-        live.append(in_scope((GridCell.code,), scope))
+        live.append(scope)
     where = [*live, GridCell.geom.intersects(bbox_envelope(bbox))]
     counts: dict[str, int] | None = None
     if m.tickets is not None:
@@ -148,14 +149,14 @@ def resource_points(session: Session, *, bbox: BBox, types: list[str], limit: in
 
 
 def household_heat(
-    session: Session, *, bbox: BBox, scope: list[str] | None, grid_m: float, limit: int = 20_000
+    session: Session, *, bbox: BBox, scope: ColumnElement[bool] | None, grid_m: float, limit: int = 20_000
 ) -> list[list[float]]:
     """[[lat, lon, households], …]: building households summed on a `grid_m` grid (zoom-dependent),
-    so an answer stays small at any zoom."""
+    so an answer stays small at any zoom; `scope` selects the buildings the user may read (None = all)."""
     point = func.ST_SnapToGrid(func.ST_Centroid(Building.geom), max(grid_m, 1.0) / METRES_PER_DEGREE)
     where = [Building.geom.intersects(bbox_envelope(bbox))]
     if scope is not None:
-        where.append(in_scope((Building.code, Building.cell_code), scope))
+        where.append(scope)
     inner = select(point.label("p"), Building.households.label("h")).where(*where).subquery()
     total = func.sum(inner.c.h)
     rows = session.execute(

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, false, func, select, true
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import Session
 
+from gis import access
+from gis.errors import NotFound
+from gis.models import User
 from gis.plans.areas import area_counts
 from gis.plans.models import BoundaryPlan, PlanCommit, PlanFeature
 
@@ -45,8 +49,35 @@ def plan_summary(session: Session, plan: BoundaryPlan) -> dict[str, Any]:
     }
 
 
-def list_plans(session: Session, *, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+def plan_filter(session: Session, user: User) -> ColumnElement[bool]:
+    """The plans `user` may read: all for planners and admins, those touching their communities for a
+    manager (M9: a draft for another community is not theirs), none for anyone else."""
+    if user.role not in access.PLAN_READERS:
+        return false()
+    communities = access.community_codes(session, user)
+    if communities is None:
+        return true()
+    if not communities:
+        return false()
+    touches: ColumnElement[bool] = BoundaryPlan.base.has_any(array(communities))
+    return touches
+
+
+def readable_plan(session: Session, user: User, plan_id: int) -> BoundaryPlan:
+    """The plan if `user` may read it; NotFound otherwise (another community's draft is "not yours")."""
+    plan = session.scalar(select(BoundaryPlan).where(BoundaryPlan.id == plan_id, plan_filter(session, user)))
+    if plan is None:
+        raise NotFound(f"规划方案不存在 / plan {plan_id} not found")
+    return plan
+
+
+def list_plans(
+    session: Session, *, user: User | None = None, status: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Plans, newest first; with `user`, only those they may read."""
     stmt = select(BoundaryPlan).order_by(BoundaryPlan.id.desc()).limit(limit)
+    if user is not None:
+        stmt = stmt.where(plan_filter(session, user))
     if status:
         stmt = stmt.where(BoundaryPlan.status == status)
     return [plan_summary(session, p) for p in session.scalars(stmt)]

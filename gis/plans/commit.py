@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import Session
 
 from gis.anchoring import anchored_tables
@@ -131,8 +132,15 @@ def commit_plan(
     return report
 
 
-def history(session: Session, *, community_code: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-    """Commits, newest first (optionally those touching one community), with their plans and reports."""
+def history(
+    session: Session,
+    *,
+    community_code: str | None = None,
+    communities: list[str] | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Commits, newest first (optionally those touching one community, or any of `communities`: a manager's),
+    with their plans and reports."""
     stmt = (
         select(PlanCommit, BoundaryPlan.name)
         .join(BoundaryPlan, BoundaryPlan.id == PlanCommit.plan_id)
@@ -141,6 +149,8 @@ def history(session: Session, *, community_code: str | None = None, limit: int =
     )
     if community_code:
         stmt = stmt.where(PlanCommit.communities.contains([community_code]))
+    if communities is not None:
+        stmt = stmt.where(PlanCommit.communities.op("?|")(array(communities)))
     return [
         {
             "commit_id": c.id,

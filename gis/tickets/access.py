@@ -1,9 +1,10 @@
-"""Who sees which tickets, and who counts as the dispatcher / the assigned unit of a ticket.
+"""Who sees which tickets, and who counts as the dispatcher / the assigned unit of a ticket, on the rules of
+`gis.access` (one definition of a user's cells, communities, compounds and organisation).
 
-- admin, planner: every ticket.
-- manager (网格长 / 社区): tickets anchored under their jurisdiction codes (community, cell or compound).
+- admin, planner: every ticket (planners without the reporter's name and phone, `gis.access.reporter_view`).
+- manager (网格长 / 社区): tickets anchored under their codes (community, cell or compound; and staffed cells).
 - grid_worker (网格员): tickets in their cells (jurisdiction codes and cell_staff rows).
-- department / property-company users: tickets routed to their organization, or where it was called
+- department and property (物业公司) users: tickets routed to their organization, or where it was called
   to a 吹哨 part.
 - resident: the tickets they reported.
 Cell and compound codes are hierarchical (community code + sequence), so "under a code" is a prefix test.
@@ -14,19 +15,9 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 
-from gis.models import CellStaff, User
+from gis.access import AREA_ROLES, ORG_ROLES, WIDE_ROLES, area_codes
+from gis.models import User
 from gis.tickets.models import Ticket, TicketPart
-
-WIDE_READ_ROLES = frozenset({"admin", "planner"})
-DISPATCH_ROLES = frozenset({"admin", "manager"})
-
-
-def area_codes(session: Session, user: User) -> list[str]:
-    """Jurisdiction codes of a manager or grid worker, plus the cells they staff."""
-    codes = set(user.jurisdiction or [])
-    if user.role in ("grid_worker", "manager"):
-        codes.update(session.scalars(select(CellStaff.cell_code).where(CellStaff.user_id == user.id)))
-    return sorted(codes)
 
 
 def _under(codes: list[str]) -> ColumnElement[bool]:
@@ -41,11 +32,11 @@ def _under(codes: list[str]) -> ColumnElement[bool]:
 
 def visible_filter(session: Session, user: User) -> ColumnElement[bool]:
     """A WHERE clause selecting the tickets `user` may read."""
-    if user.role in WIDE_READ_ROLES:
+    if user.role in WIDE_ROLES:
         return true()
-    if user.role in ("manager", "grid_worker"):
+    if user.role in AREA_ROLES:
         return _under(area_codes(session, user))
-    if user.role == "department":
+    if user.role in ORG_ROLES:
         if user.organization_id is None:
             return false()
         part = exists().where(TicketPart.ticket_id == Ticket.id, TicketPart.organization_id == user.organization_id)
@@ -65,11 +56,11 @@ def in_area(session: Session, user: User, ticket: Ticket) -> bool:
 
 
 def can_see(session: Session, user: User, ticket: Ticket) -> bool:
-    if user.role in WIDE_READ_ROLES:
+    if user.role in WIDE_ROLES:
         return True
-    if user.role in ("manager", "grid_worker"):
+    if user.role in AREA_ROLES:
         return in_area(session, user, ticket)
-    if user.role == "department":
+    if user.role in ORG_ROLES:
         return user.organization_id is not None and (
             ticket.unit_id == user.organization_id or has_part(session, ticket.id, user.organization_id)
         )
@@ -92,10 +83,8 @@ def is_unit(session: Session, user: User, ticket: Ticket) -> bool:
     """The assigned unit: a member of the routed organization, or — for tickets the community handles
     itself (unit_type "community") — the cell's grid workers and managers."""
     if ticket.unit_id is not None:
-        return user.organization_id == ticket.unit_id and user.role in ("department", "grid_worker", "manager")
-    return (
-        ticket.unit_type == "community" and user.role in ("grid_worker", "manager") and in_area(session, user, ticket)
-    )
+        return user.organization_id == ticket.unit_id and user.role in ORG_ROLES | AREA_ROLES
+    return ticket.unit_type == "community" and user.role in AREA_ROLES and in_area(session, user, ticket)
 
 
 def is_reporter(user: User, ticket: Ticket) -> bool:

@@ -13,12 +13,14 @@ from openpyxl import Workbook
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from gis.access import mask_phone, record_read, reporter_view
 from gis.errors import InvalidInput, NotFound
 from gis.locate import cell_staff
 from gis.models import Organization, User, utcnow
 from gis.spatial import bbox_envelope, point_sql
 from gis.spreadsheet import spreadsheet_cell
 from gis.tickets import access, escalation, events, workflow
+from gis.tickets.access import is_reporter
 from gis.tickets.config import load_config
 from gis.tickets.models import Attachment, FollowUp, Rating, Ticket
 
@@ -156,12 +158,10 @@ def detail(session: Session, user: User, ticket_id: int, *, now: datetime | None
     get_visible(session, user, ticket_id)
     ticket, lon, lat, unit = session.execute(_row_select().where(Ticket.id == ticket_id)).tuples().one()
     out = summary(ticket, lon, lat, unit, now)
-    staff = user.role != "resident"
     manager, workers = cell_staff(session, ticket.cell_code)
     out.update(
         {
-            "reporter_name": ticket.reporter_name if staff or ticket.reporter_id == user.id else None,
-            "reporter_phone": ticket.reporter_phone if staff or ticket.reporter_id == user.id else None,
+            **reporter_fields(session, user, ticket),
             "cell_manager": manager,
             "cell_workers": workers,
             "allowed_actions": workflow.allowed_actions(ticket.state),
@@ -196,6 +196,21 @@ def detail(session: Session, user: User, ticket_id: int, *, now: datetime | None
     if ticket.reporter_id == user.id:
         out["token"] = ticket.token
     return out
+
+
+def reporter_fields(session: Session, user: User, ticket: Ticket) -> dict[str, str | None]:
+    """The reporter's name and phone as `user` reads them (gis.access.reporter_view): in full (a read of
+    personal data by staff is recorded), with the phone masked, or not at all."""
+    own = is_reporter(user, ticket)
+    view = reporter_view(user, is_reporter=own)
+    if view == "none":
+        return {"reporter_name": None, "reporter_phone": None}
+    if view == "masked":
+        return {"reporter_name": ticket.reporter_name, "reporter_phone": mask_phone(ticket.reporter_phone)}
+    if not own:
+        read = [f for f in ("reporter_name", "reporter_phone") if getattr(ticket, f)]
+        record_read(session, user, subject="ticket", ref=str(ticket.id), fields=read)
+    return {"reporter_name": ticket.reporter_name, "reporter_phone": ticket.reporter_phone}
 
 
 def unit_name(session: Session, unit_id: int | None) -> str | None:

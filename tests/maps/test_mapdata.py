@@ -10,6 +10,7 @@ from shapely.geometry import LineString, Point, shape
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from gis.access import under_codes
 from gis.errors import InvalidInput, NotFound
 from gis.mapdata import (
     LIFE_CIRCLE_NEEDS,
@@ -160,9 +161,11 @@ def test_cells_by_metric_respect_bbox_scope_and_limit(session: Session) -> None:
     assert fc["features"] and not fc["truncated"]
     assert all(f["properties"]["value"] == f["properties"]["households"] for f in fc["features"])
     assert fc["metric"]["colours"] and len(fc["metric"]["colours"]) == len(fc["metric"]["breaks"]) + 1
-    mine = cell_metric_features(session, bbox=bbox, metric="households", scope=[community.code])
+    mine_only = under_codes((GridCell.code,), [community.code])
+    mine = cell_metric_features(session, bbox=bbox, metric="households", scope=mine_only)
     assert mine["features"] and all(f["properties"]["code"].startswith(community.code) for f in mine["features"])
-    assert cell_metric_features(session, bbox=bbox, metric="households", scope=[])["features"] == []
+    nothing = under_codes((GridCell.code,), [])
+    assert cell_metric_features(session, bbox=bbox, metric="households", scope=nothing)["features"] == []
     cut = cell_metric_features(session, bbox=bbox, metric="households", scope=None, limit=2)
     assert len(cut["features"]) == 2 and cut["truncated"]
     with pytest.raises(InvalidInput, match="households"):
@@ -178,7 +181,7 @@ def test_household_heat_keeps_the_total_at_any_grid(session: Session) -> None:
     coarse = household_heat(session, bbox=bbox, scope=None, grid_m=500)
     assert sum(p[2] for p in fine) == sum(p[2] for p in coarse) == total
     assert len(coarse) < len(fine)
-    assert household_heat(session, bbox=bbox, scope=[], grid_m=50) == []
+    assert household_heat(session, bbox=bbox, scope=under_codes((Building.code,), []), grid_m=50) == []
 
 
 def test_resource_points_are_public_shape(session: Session) -> None:

@@ -57,7 +57,7 @@ def test_features_of_the_draft_for_the_editor(
     client: TestClient, make_user: Callable[..., Any], cells: LiveCells
 ) -> None:
     _, planner = make_user("planner")
-    _, manager = make_user("manager")
+    _, manager = make_user("manager", jurisdiction=[cells.community])  # the plan touches their community (M9)
     pid = client.post("/v1/plans", json={"name": "编辑"}, headers=planner).json()["id"]
     code = sorted(cells.geoms)[0]
     r = client.post(
