@@ -272,14 +272,24 @@ def upload_photo(
     user: OptionalUser,
     file: Annotated[UploadFile, File(description="JPEG, PNG or WebP")],
     ticket_id: int | None = None,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Attachment:
-    """Upload a photo (EXIF GPS read, then stripped); attach it to a ticket now or via photo_ids on intake."""
+    """Upload a photo (EXIF GPS read, then stripped); attach it to a ticket now, or on intake: by photo_ids
+    (logged in) or by its upload_token (anonymous). Photos never attached are deleted after a day."""
     if ticket_id is not None:
         if user is None:
             raise InvalidInput("log in to attach a photo to an existing ticket")
         queries.get_visible(session, user, ticket_id)
     data = file.file.read(load_config().photos.max_bytes + 1)
-    return photos.store_photo(session, settings.media_dir, data, filename=file.filename, user=user, ticket_id=ticket_id)
+    return photos.store_photo(
+        session,
+        settings.media_dir,
+        data,
+        filename=file.filename,
+        user=user,
+        ticket_id=ticket_id,
+        client_key=idempotency_key,
+    )
 
 
 def _attachment(session: SessionDep, user: CurrentUser, attachment_id: int) -> Attachment:
