@@ -41,7 +41,7 @@ from api.schemas.tickets import (
     TicketPagePublic,
 )
 from gis.errors import InvalidInput
-from gis.tickets import actions, batch, dedupe, feedback, hotline, intake, photos, queries
+from gis.tickets import access, actions, batch, dedupe, feedback, hotline, intake, photos, queries
 from gis.tickets.config import load_config
 from gis.tickets.models import Attachment
 
@@ -221,7 +221,14 @@ def ticket_duplicates(ticket_id: int, session: SessionDep, user: CurrentUser) ->
     """Open tickets of the same category within the dedupe radius."""
     t = queries.get_visible(session, user, ticket_id)
     lon, lat = queries.lonlat(session, t.id)
-    return dedupe.find_duplicates(session, category=t.category, lon=lon, lat=lat, exclude_id=t.id)
+    return dedupe.find_duplicates(
+        session,
+        category=t.category,
+        lon=lon,
+        lat=lat,
+        exclude_id=t.id,
+        visible=access.visible_filter(session, user),
+    )
 
 
 @router.post("/tickets/{ticket_id}/actions", response_model=ActionPublic)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.types import Boolean, DateTime, Float, Integer, String
 
 from gis.crs import to_wgs84
-from gis.errors import Conflict, Forbidden, InvalidInput
+from gis.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gis.models import User, utcnow
 from gis.spatial import COVERING_CELL_SQL, POINT_SQL, at_param, covering_sql, outside_service_area
 from gis.tickets import dedupe, escalation, events, idempotency, routing, sla, workflow
@@ -33,6 +33,7 @@ MAX_DESCRIPTION = 4000
 # that makes every deadline overflow or pins a ticket to the top of "newest first" is not
 MAX_BACKDATE = timedelta(days=3660)
 MAX_AHEAD = timedelta(hours=1)
+PUBLIC_CLOCK_SKEW = timedelta(minutes=1)  # a public caller's opened_at may only say "now"
 EXTERNAL_ID_CONSTRAINT = "uq_tickets_channel_external_id"
 
 
@@ -236,6 +237,8 @@ def _check(draft: TicketDraft, user: User | None, *, open311_client: bool = Fals
         raise InvalidInput(f"unknown channel {draft.channel!r}; use one of {', '.join(CHANNELS)}")
     if draft.urgency not in ("normal", "urgent"):
         raise InvalidInput("urgency must be 'normal' or 'urgent'")
+    if draft.opened_at is not None and draft.opened_at.tzinfo is None:
+        raise InvalidInput("opened_at must carry a timezone (e.g. +08:00)")
     staff = user is not None and user.role in STAFF_ROLES
     if not staff:
         allowed = {"open311"} if open311_client else PUBLIC_CHANNELS
@@ -243,7 +246,7 @@ def _check(draft: TicketDraft, user: User | None, *, open311_client: bool = Fals
             raise Forbidden(f"channel {draft.channel!r} is for staff; residents report through 'resident'")
         if draft.tier is not None:
             raise Forbidden("时限等级由工作人员确定 / only staff may set the SLA tier")
-        if draft.opened_at is not None:
+        if draft.opened_at is not None and abs(draft.opened_at - now) > PUBLIC_CLOCK_SKEW:
             raise Forbidden("受理时间由系统记录 / only staff may set opened_at; leave it out (it is now)")
         if draft.external_id is not None:
             raise Forbidden("外部编号仅限工作人员和导入 / only staff and imports may set external_id")
@@ -253,8 +256,6 @@ def _check(draft: TicketDraft, user: User | None, *, open311_client: bool = Fals
             "(or log in)"
         )
     if draft.opened_at is not None:
-        if draft.opened_at.tzinfo is None:
-            raise InvalidInput("opened_at must carry a timezone (e.g. +08:00)")
         if not now - MAX_BACKDATE <= draft.opened_at <= now + MAX_AHEAD:
             raise InvalidInput(
                 f"受理时间超出范围 / opened_at {draft.opened_at.isoformat()} is out of range: it may be at most "
@@ -391,6 +392,9 @@ def create_ticket(
     for p in photos:
         p.ticket_id = ticket.id
     if draft.merge_into is not None:
+        if user is None and draft.merge_into not in {d["id"] for d in duplicates}:
+            # anonymous: only into a ticket this answer offers as a duplicate (merge() trusts user=None)
+            raise NotFound(f"合并目标工单不存在 / no ticket {draft.merge_into} to merge into")
         dedupe.merge(session, ticket.id, draft.merge_into, user=user, now=now)
     elif tier.escalate == "immediate":
         _escalate_at_once(session, ticket, now=opened)
