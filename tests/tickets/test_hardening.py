@@ -32,7 +32,8 @@ ANON = {"reporter_name": "王五", "reporter_phone": "13900000009"}
 def settings(tmp_path: Path) -> Settings:
     from tests.conftest import test_database_url
 
-    return Settings(database_url=test_database_url(), max_body_bytes=20_000_000, media_dir=tmp_path / "media")
+    settings = Settings.for_tests(test_database_url(), max_body_bytes=20_000_000)
+    return settings.model_copy(update={"media_dir": tmp_path / "media"})
 
 
 def _post(client: TestClient, headers: dict[str, str] | None = None, **body: object) -> Response:
