@@ -8,33 +8,23 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import TextClause, bindparam, select, text
+from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.types import Boolean, DateTime, Float, Integer, String
 
 from gis.crs import to_wgs84
-from gis.errors import Conflict, Forbidden, InvalidInput, NotFound
+from gis.errors import InvalidInput, NotFound
 from gis.models import User, utcnow
 from gis.spatial import COVERING_CELL_SQL, POINT_SQL, at_param, covering_sql, outside_service_area
-from gis.tickets import dedupe, escalation, events, idempotency, routing, sla, workflow
+from gis.tickets import dedupe, escalation, events, idempotency, intake_rules, routing, sla, workflow
 from gis.tickets import photos as photo_store
 from gis.tickets.config import Category, TicketConfig, load_config
-from gis.tickets.models import CHANNELS, Attachment, Ticket
-
-STAFF_ROLES = frozenset({"admin", "manager", "grid_worker", "department", "planner"})
-PUBLIC_CHANNELS = frozenset({"resident"})  # "open311" only through the Open311 endpoint (an api_key)
-MAX_DESCRIPTION = 4000
-# opened_at (staff and imports only) within these bounds: backfilling an old hotline export is fine, a date
-# that makes every deadline overflow or pins a ticket to the top of "newest first" is not
-MAX_BACKDATE = timedelta(days=3660)
-MAX_AHEAD = timedelta(hours=1)
-PUBLIC_CLOCK_SKEW = timedelta(minutes=1)  # a public caller's opened_at may only say "now"
-EXTERNAL_ID_CONSTRAINT = "uq_tickets_channel_external_id"
+from gis.tickets.models import Attachment, Ticket
 
 
 @dataclass
@@ -227,43 +217,6 @@ def lookup(
     return anchor, route, duplicates
 
 
-def _check(draft: TicketDraft, user: User | None, *, open311_client: bool = False, now: datetime) -> None:
-    load_config().category(draft.category)  # unknown category → 422 listing the known ones
-    if not draft.description or not draft.description.strip():
-        raise InvalidInput("请描述问题 / description is required")
-    if len(draft.description) > MAX_DESCRIPTION:
-        raise InvalidInput(f"description is longer than {MAX_DESCRIPTION} characters")
-    if draft.channel not in CHANNELS:
-        raise InvalidInput(f"unknown channel {draft.channel!r}; use one of {', '.join(CHANNELS)}")
-    if draft.urgency not in ("normal", "urgent"):
-        raise InvalidInput("urgency must be 'normal' or 'urgent'")
-    if draft.opened_at is not None and draft.opened_at.tzinfo is None:
-        raise InvalidInput("opened_at must carry a timezone (e.g. +08:00)")
-    staff = user is not None and user.role in STAFF_ROLES
-    if not staff:
-        allowed = {"open311"} if open311_client else PUBLIC_CHANNELS
-        if draft.channel not in allowed:
-            raise Forbidden(f"channel {draft.channel!r} is for staff; residents report through 'resident'")
-        if draft.tier is not None:
-            raise Forbidden("时限等级由工作人员确定 / only staff may set the SLA tier")
-        if draft.opened_at is not None and abs(draft.opened_at - now) > PUBLIC_CLOCK_SKEW:
-            raise Forbidden("受理时间由系统记录 / only staff may set opened_at; leave it out (it is now)")
-        if draft.external_id is not None:
-            raise Forbidden("外部编号仅限工作人员和导入 / only staff and imports may set external_id")
-    if user is None and draft.channel == "resident" and not (draft.reporter_name and draft.reporter_phone):
-        raise InvalidInput(
-            "匿名上报须留姓名和电话 / public reports need reporter_name and reporter_phone so we can call back "
-            "(or log in)"
-        )
-    if draft.opened_at is not None:
-        if not now - MAX_BACKDATE <= draft.opened_at <= now + MAX_AHEAD:
-            raise InvalidInput(
-                f"受理时间超出范围 / opened_at {draft.opened_at.isoformat()} is out of range: it may be at most "
-                f"{MAX_BACKDATE.days} days in the past and not in the future",
-                detail={"opened_at": draft.opened_at.isoformat()},
-            )
-
-
 def _place(draft: TicketDraft, photos: list[Attachment], session: Session) -> tuple[float, float, str]:
     """WGS84 point from coordinates, else the EXIF location of one of the caller's photos, else a compound
     named in the address."""
@@ -308,13 +261,13 @@ def create_ticket(
             ticket = session.get(Ticket, stored["ticket_id"])
             if ticket is not None:
                 return IntakeResult(ticket, [], stored.get("route_reason", ""), replayed=True)
-    _check(draft, user, open311_client=open311_client, now=now)
+    intake_rules.check(draft, user, open311_client=open311_client, now=now)
     cfg = load_config()
     category = cfg.category(draft.category)
     photos = photo_store.claim(session, draft.photo_ids, draft.photo_tokens, user=user)
     lon, lat, source = _place(draft, photos, session)
     if draft.external_id is not None:
-        _check_external_id(session, draft.channel, draft.external_id)
+        intake_rules.check_external_id(session, draft.channel, draft.external_id)
     anchor, route, duplicates = lookup(session, cfg, category, lon, lat)
     tier = cfg.tier(route.profile, category, draft.tier)
     opened = draft.opened_at or now
@@ -385,8 +338,8 @@ def create_ticket(
     try:
         ticket_id = session.execute(_CREATE, params).scalar_one()
     except IntegrityError as exc:  # a concurrent report with the same external id won the race
-        if getattr(getattr(exc.orig, "diag", None), "constraint_name", None) == EXTERNAL_ID_CONSTRAINT:
-            raise _external_id_taken(draft.channel, draft.external_id) from exc
+        if getattr(getattr(exc.orig, "diag", None), "constraint_name", None) == intake_rules.EXTERNAL_ID_CONSTRAINT:
+            raise intake_rules.external_id_taken(draft.channel, draft.external_id) from exc
         raise
     ticket = _persistent_ticket(session, ticket_id, values)
     for p in photos:
@@ -399,19 +352,6 @@ def create_ticket(
     elif tier.escalate == "immediate":
         _escalate_at_once(session, ticket, now=opened)
     return IntakeResult(ticket, duplicates, route.reason, unit_name=route.unit_name)
-
-
-def _external_id_taken(channel: str, external_id: str | None) -> Conflict:
-    return Conflict(
-        f"外部编号 {external_id!r} 已存在 / a {channel} ticket with external_id {external_id!r} already exists",
-        detail={"channel": channel, "external_id": external_id},
-    )
-
-
-def _check_external_id(session: Session, channel: str, external_id: str) -> None:
-    taken = session.scalar(select(Ticket.id).where(Ticket.channel == channel, Ticket.external_id == external_id))
-    if taken is not None:
-        raise _external_id_taken(channel, external_id)
 
 
 def _persistent_ticket(session: Session, ticket_id: int, values: dict[str, Any]) -> Ticket:
