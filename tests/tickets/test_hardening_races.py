@@ -28,6 +28,7 @@ from gis.tickets import dedupe, intake, workflow
 from gis.tickets.events import purge_events
 from gis.tickets.models import Ticket
 from tests.conftest import ewkt
+from tests.tickets.conftest import far_ticket
 
 COMMUNITY = "990000000078"
 OX, OY = 102.0, 32.0
@@ -171,20 +172,7 @@ def pair(engine: Engine, admin_id: int) -> Iterator[tuple[int, int]]:
         admin = s.get(User, admin_id)
         assert admin is not None
         tickets = [
-            Ticket(
-                token=f"merge-race-{i}",
-                category="noise",
-                description="merge race",
-                geom="SRID=4326;POINT(100.5 30.5)",
-                channel="staff",
-                state="reported",
-                cell_code="990000000009001",
-                unit_type="police",
-                sla_profile="four_level",
-                tier="normal",
-                opened_at=admin.created_at,
-                created_by_id=admin_id,
-            )
+            far_ticket(token=f"merge-race-{i}", opened_at=admin.created_at, created_by_id=admin_id)
             for i in range(2)
         ]
         s.add_all(tickets)
