@@ -20,7 +20,8 @@ from gis.tickets import access, events, workflow
 from gis.tickets.config import load_config
 from gis.tickets.models import Ticket
 
-DEADLOCK, LOCK_NOT_AVAILABLE = "40P01", "55P03"
+DEADLOCK, LOCK_NOT_AVAILABLE = "40P01", "55P03"  # SQLSTATEs of a lock wait that failed
+
 
 def find_duplicates(
     session: Session,
