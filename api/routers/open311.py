@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from api.deps import CsvQuery, SessionDep
@@ -130,13 +130,20 @@ async def form_fields(request: Request) -> dict[str, Any]:
     response_model=list[ServiceRequestCreatedPublic],
     responses={201: XML[200]},
 )
-def post_request(fmt: Fmt, session: SessionDep, fields: Annotated[dict[str, Any], Depends(form_fields)]) -> Response:
+def post_request(
+    fmt: Fmt,
+    session: SessionDep,
+    fields: Annotated[dict[str, Any], Depends(form_fields)],
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", description="retrying with the same key creates nothing twice")
+    ] = None,
+) -> Response:
     """Create a service request (api_key required)."""
 
     def create() -> list[dict[str, Any]]:
         if fields.get("_bad"):
             raise InvalidInput("the body must be form-encoded fields (or a JSON object)")
-        return open311.post_request(session, fields)
+        return open311.post_request(session, fields, idempotency_key=idempotency_key)
 
     return _answer(fmt, "service_requests", create, ok=201, session=session)
 

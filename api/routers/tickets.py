@@ -42,7 +42,7 @@ from api.schemas.tickets import (
     TicketPagePublic,
 )
 from gis.errors import InvalidInput
-from gis.tickets import actions, batch, dedupe, feedback, hotline, intake, photos, queries
+from gis.tickets import access, actions, batch, dedupe, feedback, hotline, intake, photos, queries
 from gis.tickets.models import Attachment
 
 router = APIRouter(prefix="/v1", tags=["tickets"], responses=error_responses(401, 403, 404, 409, 413, 422))
@@ -221,7 +221,14 @@ def ticket_duplicates(ticket_id: int, session: SessionDep, user: CurrentUser) ->
     """Open tickets of the same category within the dedupe radius."""
     t = queries.get_visible(session, user, ticket_id)
     lon, lat = queries.lonlat(session, t.id)
-    return dedupe.find_duplicates(session, category=t.category, lon=lon, lat=lat, exclude_id=t.id)
+    return dedupe.find_duplicates(
+        session,
+        category=t.category,
+        lon=lon,
+        lat=lat,
+        exclude_id=t.id,
+        visible=access.visible_filter(session, user),
+    )
 
 
 @router.post("/tickets/{ticket_id}/actions", response_model=ActionPublic)
@@ -273,14 +280,24 @@ def upload_photo(
     config: TicketConfigDep,
     file: Annotated[UploadFile, File(description="JPEG, PNG or WebP")],
     ticket_id: int | None = None,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Attachment:
-    """Upload a photo (EXIF GPS read, then stripped); attach it to a ticket now or via photo_ids on intake."""
+    """Upload a photo (EXIF GPS read, then stripped); attach it to a ticket now, or on intake: by photo_ids
+    (logged in) or by its upload_token (anonymous). Photos never attached are deleted after a day."""
     if ticket_id is not None:
         if user is None:
             raise InvalidInput("log in to attach a photo to an existing ticket")
         queries.get_visible(session, user, ticket_id)
     data = file.file.read(config.photos.max_bytes + 1)
-    return photos.store_photo(session, settings.media_dir, data, filename=file.filename, user=user, ticket_id=ticket_id)
+    return photos.store_photo(
+        session,
+        settings.media_dir,
+        data,
+        filename=file.filename,
+        user=user,
+        ticket_id=ticket_id,
+        client_key=idempotency_key,
+    )
 
 
 def _attachment(session: SessionDep, user: CurrentUser, attachment_id: int) -> Attachment:

@@ -5,7 +5,7 @@ Dates without a timezone in requests are Beijing time (`LocalDatetime`)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
@@ -40,7 +40,8 @@ class TicketCreate(BaseModel):
     crs: str = Field(default="wgs84", description="wgs84, gcj02, bd09, cgcs2000 or EPSG:NNNN")
     address: str | None = Field(default=None, max_length=200)
     channel: str = Field(
-        default="resident", description="resident, grid_worker, patrol, hotline_12345, property_400, staff"
+        default="resident",
+        description="resident; staff also grid_worker, patrol, hotline_12345, property_400, staff",
     )
     urgency: Literal["normal", "urgent"] = "normal"
     tier: str | None = Field(
@@ -48,11 +49,18 @@ class TicketCreate(BaseModel):
     )
     reporter_name: str | None = Field(default=None, max_length=60)
     reporter_phone: str | None = Field(default=None, max_length=40)
-    external_id: str | None = Field(default=None, max_length=60)
+    external_id: str | None = Field(default=None, max_length=60, description="staff only")
     opened_at: LocalDatetime | None = Field(
-        default=None, description=f"when it happened (default now); {NAIVE_IS_BEIJING}"
+        default=None, description=f"staff only: when it happened (default now); {NAIVE_IS_BEIJING}"
     )
-    photo_ids: list[int] = Field(default_factory=list, max_length=20)
+    photo_ids: list[int] = Field(
+        default_factory=list, max_length=20, description="ids of photos you uploaded while logged in"
+    )
+    photo_tokens: list[Annotated[str, Field(max_length=100)]] = Field(
+        default_factory=list,
+        max_length=20,
+        description="upload_token of each photo uploaded without logging in (POST /v1/attachments)",
+    )
     attributes: dict[str, Any] = Field(default_factory=dict)
     merge_into: int | None = Field(default=None, description="merge at once into this open ticket (duplicate)")
     client_key: str | None = Field(default=None, max_length=100, description="idempotency key (offline clients)")
@@ -239,6 +247,13 @@ class AttachmentPublic(BaseModel):
     @property
     def thumb_url(self) -> str:
         return f"/v1/attachments/{self.id}/thumb"
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="send it in photo_tokens of POST /v1/tickets to attach this photo to an anonymous report"
+    )
+    @property
+    def upload_token(self) -> str:
+        return f"{self.id}.{self.sha256}"
 
 
 class CategoryPublic(BaseModel):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from gis.errors import InvalidInput
 from gis.models import User
-from gis.tickets import dedupe, escalation, feedback, idempotency, workflow
+from gis.tickets import dedupe, escalation, feedback, idempotency, queries, workflow
 from gis.tickets.models import Ticket
 
 EXTRA_ACTIONS = ("acknowledge", "report_part", "follow_up", "rate")
@@ -26,7 +26,11 @@ def apply(
     payload: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Run `action` and return {"ticket_id", "state", "event"} (raises domain errors on refusal)."""
+    """Run `action` and return {"ticket_id", "state", "event"} (raises domain errors on refusal).
+
+    A ticket the user may not see is "not found" before anything else is checked, so neither its existence
+    nor its state leaks (the API, offline batches and the demo all come through here)."""
+    queries.get_visible(session, user, ticket_id)
     payload = payload or {}
     if action == "merge":
         into = payload.get("into")

@@ -81,7 +81,7 @@ class Category:
 @dataclass(frozen=True)
 class PhotoRules:
     max_bytes: int = 4_000_000
-    max_pixels: int = 40_000_000
+    max_pixels: int = 16_000_000
     thumb_px: int = 320
     types: tuple[str, ...] = ("image/jpeg", "image/png", "image/webp")
 
@@ -215,7 +215,7 @@ def parse_config(categories: dict[str, Any], sla: dict[str, Any]) -> TicketConfi
         dedupe_radius_m=float(categories.get("dedupe_radius_m", 50)),
         photos=PhotoRules(
             max_bytes=int(photos.get("max_bytes", 4_000_000)),
-            max_pixels=int(photos.get("max_pixels", 40_000_000)),
+            max_pixels=int(photos.get("max_pixels", 16_000_000)),
             thumb_px=int(photos.get("thumb_px", 320)),
             types=tuple(photos.get("types", PhotoRules.types)),
         ),

@@ -18,6 +18,13 @@ def actor_label(user: User | None, fallback: str = "system") -> str:
     return f"{user.full_name} ({user.username}, {user.role})"
 
 
+def role_label(role: str | None) -> str:
+    """Who acted, as a resident may read it: the role, never the name or login of another person."""
+    if role == "resident":
+        return "居民 / resident"
+    return "工作人员 / staff" if role is not None else "system"
+
+
 def record(
     session: Session,
     ticket: Ticket,

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gis.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
+from gis.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
 from gis.models import User, utcnow
 from gis.tickets import access, events, workflow
 from gis.tickets.models import FollowUp, Rating, Ticket
@@ -80,7 +80,10 @@ def rate(
     now = now or utcnow()
     if not 1 <= stars <= 5:
         raise InvalidInput("stars must be between 1 and 5")
-    ticket = workflow.lock_ticket(session, ticket_id)
+    try:
+        ticket = workflow.lock_ticket(session, ticket_id)
+    except NotFound as exc:  # the same answer as for someone else's ticket: ids are not an existence oracle
+        raise Forbidden("只有报告人可以评价 / only the reporter may rate this ticket") from exc
     by_account = user is not None and access.is_reporter(user, ticket)
     by_token = (
         token is not None

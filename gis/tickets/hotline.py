@@ -3,8 +3,9 @@
 Each row is placed (coordinates in any accepted CRS, or an address naming a compound), anchored and
 routed like any other ticket. Rows that cannot be placed or are malformed are reported with their
 line number and reason — never dropped silently; each row runs in its own savepoint, so a bad row
-leaves nothing behind. A row whose hotline number was already imported is skipped (re-importing the
-same export is harmless).
+leaves nothing behind. A row whose hotline number was already imported, or (without a number) whose
+content was, is skipped: re-importing the same export is harmless. A manager imports only rows placed in
+their jurisdiction; the others are refused per row.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from gis.errors import Forbidden, GridError, InvalidInput
 from gis.models import User
-from gis.tickets import intake, sla
+from gis.tickets import access, idempotency, intake, sla
 from gis.tickets.config import load_config
 from gis.tickets.models import Ticket
 
@@ -123,6 +124,10 @@ def _draft(row: dict[str, Any]) -> intake.TicketDraft:
     )
 
 
+def _row_key(row: dict[str, Any]) -> str:
+    return "row:" + idempotency.body_hash({k: str(v) for k, v in row.items() if v not in (None, "")})
+
+
 def import_file(session: Session, user: User, data: bytes, *, filename: str, dry_run: bool = False) -> dict[str, Any]:
     """Import a 12345 export; returns counts, new ticket ids and one error per refused row."""
     if user.role not in ("admin", "manager"):
@@ -146,7 +151,24 @@ def import_file(session: Session, user: User, data: bytes, *, filename: str, dry
             continue
         savepoint = session.begin_nested()
         try:
-            result = intake.create_ticket(session, _draft(row), user=user, label="12345 热线导入 / hotline import")
+            result = intake.create_ticket(
+                session,
+                _draft(row),
+                user=user,
+                label="12345 热线导入 / hotline import",
+                # a row without a hotline number is known by its content: importing it again creates nothing
+                client_key=None if ext else _row_key(row),
+                key_scope=CHANNEL,
+            )
+            if not access.can_see(session, user, result.ticket):
+                raise Forbidden(
+                    f"位置不在您的辖区 / the row is placed in cell {result.ticket.cell_code}, outside your "
+                    "jurisdiction; an admin or that community's manager imports it"
+                )
+            if result.replayed:
+                savepoint.rollback()
+                skipped += 1
+                continue
             if dry_run:
                 savepoint.rollback()
             else:

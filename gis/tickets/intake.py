@@ -11,22 +11,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import TextClause, bindparam, select, text
+from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.types import Boolean, DateTime, Float, Integer, String
 
 from gis.crs import to_wgs84
-from gis.errors import Forbidden, InvalidInput
+from gis.errors import InvalidInput, NotFound
 from gis.models import User, utcnow
 from gis.spatial import COVERING_CELL_SQL, POINT_SQL, at_param, covering_sql, outside_service_area
-from gis.tickets import dedupe, escalation, events, idempotency, routing, sla, workflow
+from gis.tickets import dedupe, escalation, events, idempotency, intake_rules, routing, sla, workflow
+from gis.tickets import photos as photo_store
 from gis.tickets.config import Category, TicketConfig, load_config
-from gis.tickets.models import CHANNELS, Attachment, Ticket
-
-STAFF_ROLES = frozenset({"admin", "manager", "grid_worker", "department", "planner"})
-PUBLIC_CHANNELS = frozenset({"resident", "open311"})
-MAX_DESCRIPTION = 4000
+from gis.tickets.models import Attachment, Ticket
 
 
 @dataclass
@@ -45,6 +43,7 @@ class TicketDraft:
     external_id: str | None = None
     opened_at: datetime | None = None
     photo_ids: list[int] = field(default_factory=list)
+    photo_tokens: list[str] = field(default_factory=list)  # upload tokens of anonymous uploads (photos.upload_token)
     attributes: dict[str, Any] = field(default_factory=dict)
     merge_into: int | None = None
 
@@ -77,7 +76,7 @@ SELECT c.id, c.code, a.code, cp.code, cp.property_company_id,
        d.id, d.name, d.code, d.kind, d.unit_type,
        dup.ids, dup.states, dup.descriptions, dup.opened, dup.distances
 FROM (SELECT {POINT_SQL} AS pt) AS p
-LEFT JOIN LATERAL ({COVERING_CELL_SQL.format(point="p.pt")}) AS c ON true
+LEFT JOIN LATERAL ({COVERING_CELL_SQL.format(point="p.pt")} FOR SHARE) AS c ON true
 LEFT JOIN admin_areas AS a ON a.id = c.community_id
 LEFT JOIN LATERAL ({covering_sql("compounds", "p.pt")}) AS cp ON true
 LEFT JOIN organizations AS pc ON :want_property AND pc.id = cp.property_company_id
@@ -171,9 +170,20 @@ _CREATE = _create_sql()
 
 
 def lookup(
-    session: Session, cfg: TicketConfig, category: Category, lon: float, lat: float, *, limit: int = 5
+    session: Session,
+    cfg: TicketConfig,
+    category: Category,
+    lon: float,
+    lat: float,
+    *,
+    limit: int = 5,
+    retry: bool = True,
 ) -> tuple[routing.Anchor, routing.Route, list[dict[str, Any]]]:
-    """Anchor, route and duplicate candidates of a new ticket at (lon, lat) in one round trip."""
+    """Anchor, route and duplicate candidates of a new ticket at (lon, lat) in one round trip.
+
+    The covering cell version is locked FOR SHARE until the transaction ends, so a plan commit cannot close it
+    (and re-anchor the tickets it knows of) while this ticket, anchored to it, is not yet committed: the
+    commit waits, then re-anchors this ticket too."""
     radius = cfg.dedupe_radius_m
     dx, dy = dedupe.prefilter_box(radius, lat)
     row = session.execute(
@@ -191,6 +201,10 @@ def lookup(
             "lim": limit,
         },
     ).one()
+    if row[0] is None and retry:
+        # A plan commit may have closed the covering version while this statement waited for its lock (the
+        # row then drops out, and the new version is newer than this statement's snapshot): look again.
+        return lookup(session, cfg, category, lon, lat, limit=limit, retry=False)
     if row[0] is None:
         raise outside_service_area(lon, lat)
     anchor = routing.Anchor(row[0], row[1], row[2], row[3], row[4])
@@ -203,45 +217,17 @@ def lookup(
     return anchor, route, duplicates
 
 
-def _check(draft: TicketDraft, user: User | None) -> None:
-    load_config().category(draft.category)  # unknown category → 422 listing the known ones
-    if not draft.description or not draft.description.strip():
-        raise InvalidInput("请描述问题 / description is required")
-    if len(draft.description) > MAX_DESCRIPTION:
-        raise InvalidInput(f"description is longer than {MAX_DESCRIPTION} characters")
-    if draft.channel not in CHANNELS:
-        raise InvalidInput(f"unknown channel {draft.channel!r}; use one of {', '.join(CHANNELS)}")
-    if draft.urgency not in ("normal", "urgent"):
-        raise InvalidInput("urgency must be 'normal' or 'urgent'")
-    staff = user is not None and user.role in STAFF_ROLES
-    if not staff:
-        if draft.channel not in PUBLIC_CHANNELS:
-            raise Forbidden(f"channel {draft.channel!r} is for staff; residents report through 'resident'")
-        if draft.tier is not None:
-            raise Forbidden("时限等级由工作人员确定 / only staff may set the SLA tier")
-    if user is None and draft.channel == "resident" and not (draft.reporter_name and draft.reporter_phone):
-        raise InvalidInput(
-            "匿名上报须留姓名和电话 / public reports need reporter_name and reporter_phone so we can call back "
-            "(or log in)"
-        )
-
-
-def _place(session: Session, draft: TicketDraft) -> tuple[float, float, str]:
-    """WGS84 point from coordinates, else a photo's EXIF location, else a compound named in the address."""
+def _place(draft: TicketDraft, photos: list[Attachment], session: Session) -> tuple[float, float, str]:
+    """WGS84 point from coordinates, else the EXIF location of one of the caller's photos, else a compound
+    named in the address."""
     if (draft.lon is None) != (draft.lat is None):
         raise InvalidInput("give both lon and lat, or neither")
     if draft.lon is not None and draft.lat is not None:
         lon, lat = to_wgs84(draft.lon, draft.lat, draft.crs)
         return lon, lat, str(draft.crs).lower()
-    if draft.photo_ids:
-        row = session.execute(
-            select(Attachment.exif_lon, Attachment.exif_lat)
-            .where(Attachment.id.in_(draft.photo_ids), Attachment.exif_lon.is_not(None))
-            .order_by(Attachment.id)
-            .limit(1)
-        ).first()
-        if row is not None and row[0] is not None and row[1] is not None:
-            return float(row[0]), float(row[1]), "exif"
+    for p in photos:
+        if p.exif_lon is not None and p.exif_lat is not None:
+            return float(p.exif_lon), float(p.exif_lat), "exif"
     if draft.address:
         hit = routing.geocode_address(session, draft.address)
         if hit is not None:
@@ -253,21 +239,6 @@ def _place(session: Session, draft: TicketDraft) -> tuple[float, float, str]:
     raise InvalidInput("缺少位置 / missing point: give lon and lat (and crs), a geotagged photo, or an address")
 
 
-def _attach_photos(session: Session, ticket: Ticket, photo_ids: list[int], user: User | None) -> None:
-    if not photo_ids:
-        return
-    photos = list(session.scalars(select(Attachment).where(Attachment.id.in_(photo_ids))))
-    missing = sorted(set(photo_ids) - {p.id for p in photos})
-    if missing:
-        raise InvalidInput(f"照片不存在 / no uploaded photo with id {missing}")
-    for p in photos:
-        if p.ticket_id not in (None, ticket.id):
-            raise InvalidInput(f"photo {p.id} belongs to another ticket")
-        if user is not None and p.uploaded_by_id not in (None, user.id) and user.role == "resident":
-            raise Forbidden(f"photo {p.id} was uploaded by someone else")
-        p.ticket_id = ticket.id
-
-
 def create_ticket(
     session: Session,
     draft: TicketDraft,
@@ -277,8 +248,11 @@ def create_ticket(
     now: datetime | None = None,
     client_key: str | None = None,
     key_scope: str | None = None,
+    open311_client: bool = False,
 ) -> IntakeResult:
-    """Create one ticket: anchored, routed, with its SLA clock and its first event."""
+    """Create one ticket: anchored, routed, with its SLA clock and its first event.
+
+    `open311_client`: the caller authenticated with an Open311 api_key (channel "open311" without a login)."""
     now = now or utcnow()
     scope = key_scope or (f"user:{user.id}" if user else f"public:{draft.reporter_phone or ''}")
     if client_key is not None:
@@ -287,15 +261,16 @@ def create_ticket(
             ticket = session.get(Ticket, stored["ticket_id"])
             if ticket is not None:
                 return IntakeResult(ticket, [], stored.get("route_reason", ""), replayed=True)
-    _check(draft, user)
+    intake_rules.check(draft, user, open311_client=open311_client, now=now)
     cfg = load_config()
     category = cfg.category(draft.category)
-    lon, lat, source = _place(session, draft)
+    photos = photo_store.claim(session, draft.photo_ids, draft.photo_tokens, user=user)
+    lon, lat, source = _place(draft, photos, session)
+    if draft.external_id is not None:
+        intake_rules.check_external_id(session, draft.channel, draft.external_id)
     anchor, route, duplicates = lookup(session, cfg, category, lon, lat)
     tier = cfg.tier(route.profile, category, draft.tier)
     opened = draft.opened_at or now
-    if opened.tzinfo is None:
-        raise InvalidInput("opened_at must carry a timezone (e.g. +08:00)")
     reporter_name: str | None
     if user is not None and user.role == "resident":
         reporter_name = draft.reporter_name or user.full_name
@@ -346,26 +321,33 @@ def create_ticket(
         "source_crs": source,
     }
     # the ticket, its "created" event (audit) and the idempotency answer in one statement
-    ticket_id = session.execute(
-        _CREATE,
-        {
-            **values,
-            **_AT_BIRTH,
-            "lon": lon,
-            "lat": lat,
-            "event_at": opened,
-            "actor_id": user.id if user is not None else None,
-            "actor_label": label or events.actor_label(user),
-            "note": cfg.templates.get("received"),
-            "payload": payload,
-            "route_reason": route.reason,
-            "key_scope": scope[: idempotency.SCOPE_LEN] if client_key is not None else None,
-            "client_key": client_key,
-        },
-    ).scalar_one()
+    params = {
+        **values,
+        **_AT_BIRTH,
+        "lon": lon,
+        "lat": lat,
+        "event_at": opened,
+        "actor_id": user.id if user is not None else None,
+        "actor_label": label or events.actor_label(user),
+        "note": cfg.templates.get("received"),
+        "payload": payload,
+        "route_reason": route.reason,
+        "key_scope": scope[: idempotency.SCOPE_LEN] if client_key is not None else None,
+        "client_key": client_key,
+    }
+    try:
+        ticket_id = session.execute(_CREATE, params).scalar_one()
+    except IntegrityError as exc:  # a concurrent report with the same external id won the race
+        if getattr(getattr(exc.orig, "diag", None), "constraint_name", None) == intake_rules.EXTERNAL_ID_CONSTRAINT:
+            raise intake_rules.external_id_taken(draft.channel, draft.external_id) from exc
+        raise
     ticket = _persistent_ticket(session, ticket_id, values)
-    _attach_photos(session, ticket, draft.photo_ids, user)
+    for p in photos:
+        p.ticket_id = ticket.id
     if draft.merge_into is not None:
+        if user is None and draft.merge_into not in {d["id"] for d in duplicates}:
+            # anonymous: only into a ticket this answer offers as a duplicate (merge() trusts user=None)
+            raise NotFound(f"合并目标工单不存在 / no ticket {draft.merge_into} to merge into")
         dedupe.merge(session, ticket.id, draft.merge_into, user=user, now=now)
     elif tier.escalate == "immediate":
         _escalate_at_once(session, ticket, now=opened)

@@ -108,8 +108,13 @@ def check_key(session: Session, api_key: str | None) -> Open311Key:
     return key
 
 
-def post_request(session: Session, form: dict[str, Any]) -> list[dict[str, Any]]:
-    """POST requests: lat/long or address_string, service_code, description, contact, attribute[...]."""
+def post_request(
+    session: Session, form: dict[str, Any], *, idempotency_key: str | None = None
+) -> list[dict[str, Any]]:
+    """POST requests: lat/long or address_string, service_code, description, contact, attribute[...].
+
+    With an idempotency key (the Idempotency-Key header), a retried POST answers with the ticket the first
+    one created instead of creating another."""
     key = check_key(session, form.get("api_key"))
     code = str(form.get("service_code") or "")
     category = load_config().categories.get(code)
@@ -143,7 +148,15 @@ def post_request(session: Session, form: dict[str, Any]) -> list[dict[str, Any]]
             **{f"attribute:{k}": v for k, v in attributes.items()},
         },
     )
-    result = intake.create_ticket(session, draft, user=None, label=f"open311:{key.name}")
+    result = intake.create_ticket(
+        session,
+        draft,
+        user=None,
+        label=f"open311:{key.name}",
+        open311_client=True,
+        client_key=idempotency_key,
+        key_scope=f"open311:{key.id}",
+    )
     return [
         {
             "service_request_id": str(result.ticket.id),

@@ -3,13 +3,15 @@ stripped, thumbnails, content-addressed files under settings.media_dir (`ab/abcd
 
 The stored file is a re-encoding without any metadata, so a resident's phone model, time and home
 location never leave the server; the GPS position is kept only as the attachment's exif_lon/lat.
-Files are written before the transaction commits; an aborted upload leaves an unreferenced blob that
-a later upload of the same bytes reuses (content addressing makes the write idempotent).
+Files are written before the transaction commits and removed again if it rolls back (only those this
+upload created: content addressing means a file may already serve another row). Uploads never attached to
+a ticket are deleted after a day by `tasks.sweep_uploads`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import io
 import os
 import tempfile
@@ -17,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageOps
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from gis.errors import InvalidInput, NotFound
+from gis.errors import Forbidden, InvalidInput, NotFound
 from gis.models import User
-from gis.tickets import events
+from gis.tickets import events, idempotency
 from gis.tickets.config import load_config
 from gis.tickets.models import Attachment, Ticket
 
@@ -68,7 +71,10 @@ def exif_lonlat(img: Image.Image) -> tuple[float, float] | None:
     return lon, lat
 
 
-def _write_once(path: Path, data: bytes) -> None:
+_NEW_FILES = "gridgov.new_files"  # session.info key: files written in the current transaction
+
+
+def _write_once(session: Session, path: Path, data: bytes) -> None:
     if path.exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -76,6 +82,23 @@ def _write_once(path: Path, data: bytes) -> None:
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
     os.replace(tmp, path)  # atomic: readers never see half a file
+    if _NEW_FILES not in session.info:
+        session.info[_NEW_FILES] = []
+        event.listen(session, "after_commit", _forget_files)
+        event.listen(session, "after_rollback", _remove_files)
+    session.info[_NEW_FILES].append(path)
+
+
+def _forget_files(session: Session) -> None:
+    session.info.get(_NEW_FILES, []).clear()
+
+
+def _remove_files(session: Session) -> None:
+    """The transaction that wrote these files rolled back: no row points to them."""
+    files = session.info.get(_NEW_FILES, [])
+    for path in files:
+        path.unlink(missing_ok=True)
+    files.clear()
 
 
 def _encode(img: Image.Image, fmt: str) -> bytes:
@@ -98,6 +121,44 @@ def thumb_for(media_dir: Path, att: Attachment) -> Path:
     return Path(media_dir) / "thumbs" / att.sha256[:2] / f"{att.sha256}.jpg"
 
 
+def upload_token(att: Attachment) -> str:
+    """What proves an anonymous uploader's claim on a photo: its id and the hash of the stored bytes (which only
+    the uploader is told, and nobody can see before the photo is on a ticket)."""
+    return f"{att.id}.{att.sha256}"
+
+
+def claim(session: Session, photo_ids: list[int], tokens: list[str], *, user: User | None) -> list[Attachment]:
+    """The photos the caller may attach: their own uploads (photo_ids, logged in), or uploads whose token they
+    hold (photo_tokens, for anonymous uploads). Locked, so two reports cannot both take one photo."""
+    wanted: dict[int, str | None] = dict.fromkeys(photo_ids)
+    for token in tokens:
+        att_id, _, digest = token.partition(".")
+        if not att_id.isdigit() or not digest:
+            raise InvalidInput(f"photo token {token!r} is not an upload_token of POST /v1/attachments")
+        wanted[int(att_id)] = digest
+    if not wanted:
+        return []
+    if photo_ids and user is None:
+        raise Forbidden("匿名上报请用 photo_tokens / anonymous reports attach photos by their upload_token")
+    photos = list(
+        session.scalars(select(Attachment).where(Attachment.id.in_(wanted)).order_by(Attachment.id).with_for_update())
+    )
+    absent = sorted(set(wanted) - {p.id for p in photos})
+    if absent:
+        raise InvalidInput(f"照片不存在 / no uploaded photo with id {absent}")
+    for p in photos:
+        proof = wanted[p.id]
+        if proof is not None:
+            mine = hmac.compare_digest(proof.encode(), p.sha256.encode())
+        else:
+            mine = user is not None and p.uploaded_by_id == user.id
+        if not mine:
+            raise Forbidden(f"photo {p.id} was uploaded by someone else")
+        if p.ticket_id is not None:
+            raise InvalidInput(f"photo {p.id} belongs to another ticket")
+    return photos
+
+
 def missing(attachment_id: int) -> NotFound:
     return NotFound(f"照片不存在 / no photo {attachment_id}")
 
@@ -110,8 +171,27 @@ def store_photo(
     filename: str | None = None,
     user: User | None = None,
     ticket_id: int | None = None,
+    client_key: str | None = None,
 ) -> Attachment:
-    """Check, strip and store an uploaded photo; returns its attachment row."""
+    """Check, strip and store an uploaded photo; returns its attachment row.
+
+    With a client key (Idempotency-Key), a retried upload of the same bytes returns the first upload's row."""
+    scope = f"user:{user.id}" if user is not None else "upload:anonymous"
+    if client_key is not None:
+        body = {"sha256": hashlib.sha256(data).hexdigest(), "ticket_id": ticket_id}
+        stored = idempotency.claim_key(session, scope, client_key, body)
+        earlier = session.get(Attachment, stored["attachment_id"]) if stored else None
+        if earlier is not None:
+            return earlier
+    att = _store(session, media_dir, data, filename=filename, user=user, ticket_id=ticket_id)
+    if client_key is not None:
+        idempotency.remember(session, scope, client_key, {"attachment_id": att.id})
+    return att
+
+
+def _store(
+    session: Session, media_dir: Path, data: bytes, *, filename: str | None, user: User | None, ticket_id: int | None
+) -> Attachment:
     rules = load_config().photos
     if len(data) > rules.max_bytes:
         raise PhotoTooLarge(
@@ -148,8 +228,8 @@ def store_photo(
         filename=(filename or "")[:200] or None,
         uploaded_by_id=user.id if user else None,
     )
-    _write_once(path_for(media_dir, att), clean)
-    _write_once(thumb_for(media_dir, att), thumb)
+    _write_once(session, path_for(media_dir, att), clean)
+    _write_once(session, thumb_for(media_dir, att), thumb)
     session.add(att)
     session.flush()
     if ticket_id is not None:

@@ -230,24 +230,40 @@ def lonlat(session: Session, ticket_id: int) -> tuple[float, float]:
     return float(row[0]), float(row[1])
 
 
+PERSONAL_PAYLOAD_KEYS = frozenset({"reporter_name", "reporter_phone"})
+
+
 def history(session: Session, user: User, ticket_id: int) -> list[dict[str, Any]]:
-    """The audit trail; residents see public entries only."""
+    """The audit trail; residents see public entries only, and other people by their role, not their name."""
     get_visible(session, user, ticket_id)
-    return [
-        {
-            "id": e.id,
-            "at": e.at,
-            "actor": e.actor_label,
-            "actor_id": e.actor_id,
-            "action": e.action,
-            "from_state": e.from_state,
-            "to_state": e.to_state,
-            "note": e.note,
-            "public": e.public,
-            "payload": e.payload,
-        }
-        for e in events.history(session, ticket_id, include_internal=user.role != "resident")
-    ]
+    resident = user.role == "resident"
+    trail = events.history(session, ticket_id, include_internal=not resident)
+    roles: dict[int, str] = {}
+    if resident:
+        ids = {e.actor_id for e in trail if e.actor_id is not None}
+        roles = dict(session.execute(select(User.id, User.role).where(User.id.in_(ids))).tuples().all())
+    out = []
+    for e in trail:
+        actor, actor_id, payload = e.actor_label, e.actor_id, e.payload
+        if resident and e.actor_id is not None and e.actor_id != user.id:
+            actor, actor_id = events.role_label(roles.get(e.actor_id)), None
+        if resident:
+            payload = {k: v for k, v in (payload or {}).items() if k not in PERSONAL_PAYLOAD_KEYS}
+        out.append(
+            {
+                "id": e.id,
+                "at": e.at,
+                "actor": actor,
+                "actor_id": actor_id,
+                "action": e.action,
+                "from_state": e.from_state,
+                "to_state": e.to_state,
+                "note": e.note,
+                "public": e.public,
+                "payload": payload,
+            }
+        )
+    return out
 
 
 EXPORT_COLUMNS = (

@@ -29,6 +29,7 @@ CRON = {
     "auto_escalate": "*/15 * * * *",
     "nightly_summary": "30 16 * * *",
     "monthly_report": "0 1 1 * *",
+    "sweep_uploads": "45 * * * *",
 }
 
 

@@ -1,10 +1,12 @@
 """Periodic ticket work as plain functions (the scheduler only calls them; tests call them directly):
-flag overdue tickets, escalate automatically per SLA tier, write nightly and monthly summaries."""
+flag overdue tickets, escalate automatically per SLA tier, write nightly and monthly summaries, delete
+photos that were uploaded but never attached to a ticket."""
 
 from __future__ import annotations
 
 import logging
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -13,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from gis.errors import GridError
 from gis.models import Organization, utcnow
-from gis.tickets import escalation, events, sla, workflow
+from gis.settings import get_settings
+from gis.tickets import escalation, events, photos, sla, workflow
 from gis.tickets.config import load_config
-from gis.tickets.models import Rating, Ticket, TicketReport
+from gis.tickets.models import Attachment, Rating, Ticket, TicketReport
 from gis.tickets.queries import overdue_clause
 
 log = logging.getLogger(__name__)
@@ -182,3 +185,33 @@ def monthly_report(session: Session, month: date | None = None) -> dict[str, Any
     data = summarize(session, _local_midnight(first), _local_midnight(nxt))
     _save_report(session, "monthly", first, nxt - timedelta(days=1), data)
     return data
+
+
+UPLOAD_TTL = timedelta(hours=24)  # an upload not attached to a ticket by then is abandoned
+
+
+def sweep_uploads(session: Session, *, media_dir: Path | None = None, now: datetime | None = None) -> list[int]:
+    """Delete photos uploaded more than UPLOAD_TTL ago and never attached: their rows, then (after the commit)
+    their files, unless another row stores the same bytes."""
+    now = now or utcnow()
+    media = Path(media_dir if media_dir is not None else get_settings().media_dir)
+    stale = list(
+        session.scalars(
+            select(Attachment)
+            .where(Attachment.ticket_id.is_(None), Attachment.created_at < now - UPLOAD_TTL)
+            .order_by(Attachment.id)
+            .with_for_update(skip_locked=True)  # one being attached right now is not stale
+        )
+    )
+    ids = [a.id for a in stale]
+    files = {(photos.path_for(media, a), photos.thumb_for(media, a), a.sha256) for a in stale}
+    for a in stale:
+        session.delete(a)
+    session.commit()
+    shared = set(session.scalars(select(Attachment.sha256).where(Attachment.sha256.in_([f[2] for f in files]))))
+    session.commit()
+    for path, thumb, sha in files:
+        if sha not in shared:
+            path.unlink(missing_ok=True)
+            thumb.unlink(missing_ok=True)
+    return ids

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from gis.models import Organization, User
+from gis.tickets.models import Ticket
 
 Maker = Callable[..., tuple[User, dict[str, str]]]
 Headers = dict[str, str]
@@ -21,6 +22,7 @@ IN_COMPOUND = (100.004, 30.004)
 LEFT_CELL = (100.008, 30.008)  # left cell, outside the compound
 RIGHT_CELL = (100.015, 30.005)
 OUTSIDE = (100.5, 30.5)
+FAR_CELL = "990000000009001"  # a cell code no fixture creates: rows committed for real stay out of every query
 
 UNIT_TYPES = (
     "urban_management",
@@ -115,3 +117,19 @@ def ok(client: TestClient, headers: Headers, ticket_id: int, action: str, **body
     assert r.status_code == 200, r.text
     out: dict[str, Any] = r.json()
     return out
+
+
+def far_ticket(**fields: Any) -> Ticket:
+    """A ticket row at OUTSIDE, for tests that commit for real on two connections (and purge it afterwards)."""
+    defaults: dict[str, Any] = {
+        "category": "noise",
+        "description": "race",
+        "geom": f"SRID=4326;POINT({OUTSIDE[0]} {OUTSIDE[1]})",
+        "channel": "staff",
+        "state": "reported",
+        "cell_code": FAR_CELL,
+        "unit_type": "police",
+        "sla_profile": "four_level",
+        "tier": "normal",
+    }
+    return Ticket(**{**defaults, **fields})

@@ -17,8 +17,7 @@ from gis.models import Organization, User
 from gis.tickets import workflow
 from gis.tickets.events import purge_events
 from gis.tickets.models import Ticket, TicketEvent
-
-POINT = "SRID=4326;POINT(100.5 30.5)"
+from tests.tickets.conftest import far_ticket
 
 
 @pytest.fixture()
@@ -38,20 +37,7 @@ def committed(engine: Engine) -> Iterator[dict[str, int]]:
             )
             for i in range(2)
         ]
-        t = Ticket(
-            token="race-token",
-            category="noise",
-            description="race",
-            geom=POINT,
-            channel="staff",
-            state="dispatched",
-            cell_code="990000000009001",
-            unit_id=org.id,
-            unit_type="police",
-            sla_profile="four_level",
-            tier="normal",
-            opened_at=users[0].created_at,
-        )
+        t = far_ticket(token="race-token", state="dispatched", unit_id=org.id, opened_at=users[0].created_at)
         s.add(t)
         s.commit()
         ids = {"ticket": t.id, "org": org.id, "u0": users[0].id, "u1": users[1].id}

@@ -15,8 +15,7 @@ from gis.models import utcnow
 from gis.tickets import escalation, tasks, workflow
 from gis.tickets.events import purge_events
 from gis.tickets.models import Ticket, TicketReport
-
-POINT = "SRID=4326;POINT(100.5 30.5)"
+from tests.tickets.conftest import far_ticket
 
 
 @pytest.fixture()
@@ -24,16 +23,12 @@ def overdue_tough(engine: Engine) -> Iterator[list[int]]:
     past = utcnow() - timedelta(days=30)
     with Session(engine) as s:
         rows = [
-            Ticket(
+            far_ticket(
                 token=f"l11-{i}",
                 category="safety_hazard",
                 description="L11",
-                geom=POINT,
-                channel="staff",
                 state="dispatched",
-                cell_code="990000000009001",
                 unit_type="emergency",
-                sla_profile="four_level",
                 tier="tough",
                 opened_at=past,
                 resolve_due_at=past + timedelta(days=7),
