@@ -16,6 +16,8 @@ from api import errors, logs
 from api.routers import ROUTERS
 from gis.db import engine_for, session_factory
 from gis.settings import Settings, get_settings
+from maps.basemaps import basemap_from_settings
+from maps.csp import SECURITY_HEADERS, new_nonce, page_nonce, policy, script_hashes
 
 
 class BodyLimit:
@@ -94,8 +96,75 @@ class BodyLimit:
         await resp({"type": "http"}, _noop_receive, send)
 
 
+class SecurityHeaders:
+    """Security headers on every answer (maps/csp.py): the Content-Security-Policy with a fresh nonce, which the
+    pages rendered during the request put on their inline scripts, nosniff, the referrer policy and no framing
+    by other sites. The pages FastAPI writes itself (/docs, no user data) are trusted by the hashes of theirs."""
+
+    def __init__(self, app: ASGIApp, image_hosts: tuple[str, ...] = (), trusted_pages: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.image_hosts = image_hosts
+        self.trusted_pages = frozenset(p for p in trusted_pages if p)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        nonce = new_nonce()
+        if scope.get("path") in self.trusted_pages:
+            await self._trusted_page(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = self._headers(message.get("headers", []), policy(
+                    nonce=nonce, image_hosts=self.image_hosts
+                ))
+            await send(message)
+
+        with page_nonce(nonce):
+            await self.app(scope, receive, with_headers)
+
+    async def _trusted_page(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Hold the answer back until its body is known, to allow exactly its inline scripts."""
+        start: Message | None = None
+        body: list[bytes] = []
+
+        async def collect(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] != "http.response.body" or start is None:
+                await send(message)
+                return
+            body.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            html = b"".join(body)
+            hashes = script_hashes(html.decode("utf-8", "replace"))
+            start["headers"] = self._headers(start.get("headers", []), policy(
+                hashes=hashes, image_hosts=self.image_hosts
+            ))
+            await send(start)
+            await send({"type": "http.response.body", "body": html, "more_body": False})
+
+        await self.app(scope, receive, collect)
+
+    @staticmethod
+    def _headers(headers: Any, csp: str) -> list[tuple[bytes, bytes]]:
+        added = {**SECURITY_HEADERS, "Content-Security-Policy": csp}
+        names = {k.lower().encode() for k in added}
+        kept = [(k, v) for k, v in headers if k.lower() not in names]
+        return kept + [(k.lower().encode(), v.encode()) for k, v in added.items()]
+
+
 async def _noop_receive() -> Message:
     return {"type": "http.disconnect"}
+
+
+# the API documentation pages FastAPIOffline writes (its defaults)
+DOC_PAGES = ("/docs", "/redoc", "/docs/oauth2-redirect")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -124,6 +193,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, upload_bytes=settings.max_upload_bytes)
+    app.add_middleware(  # outermost: also on BodyLimit's refusals
+        SecurityHeaders,
+        image_hosts=basemap_from_settings(settings.basemap, settings.basemap_key).hosts,
+        trusted_pages=DOC_PAGES,
+    )
     return app
 
 
