@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from typing import Any
 
 from fastapi import FastAPI
@@ -101,31 +102,36 @@ class SecurityHeaders:
     pages rendered during the request put on their inline scripts, nosniff, the referrer policy and no framing
     by other sites. The pages FastAPI writes itself (/docs, no user data) are trusted by the hashes of theirs."""
 
-    def __init__(self, app: ASGIApp, image_hosts: tuple[str, ...] = (), trusted_pages: tuple[str, ...] = ()) -> None:
+    def __init__(self, app: ASGIApp, trusted_pages: tuple[str, ...] = ()) -> None:
         self.app = app
-        self.image_hosts = image_hosts
         self.trusted_pages = frozenset(p for p in trusted_pages if p)
+
+    @staticmethod
+    def _image_hosts(scope: Scope) -> tuple[str, ...]:
+        """The configured basemap's tile hosts (the app's settings as they are now: tests may swap them)."""
+        settings = getattr(getattr(scope.get("app"), "state", None), "settings", None)
+        return _basemap_hosts(settings.basemap, settings.basemap_key) if settings is not None else ()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         nonce = new_nonce()
+        image_hosts = self._image_hosts(scope)
         if scope.get("path") in self.trusted_pages:
-            await self._trusted_page(scope, receive, send)
+            await self._trusted_page(scope, receive, send, image_hosts)
             return
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = self._headers(message.get("headers", []), policy(
-                    nonce=nonce, image_hosts=self.image_hosts
-                ))
+                csp = policy(nonce=nonce, image_hosts=image_hosts)
+                message["headers"] = self._headers(message.get("headers", []), csp)
             await send(message)
 
         with page_nonce(nonce):
             await self.app(scope, receive, with_headers)
 
-    async def _trusted_page(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _trusted_page(self, scope: Scope, receive: Receive, send: Send, image_hosts: tuple[str, ...]) -> None:
         """Hold the answer back until its body is known, to allow exactly its inline scripts."""
         start: Message | None = None
         body: list[bytes] = []
@@ -143,9 +149,7 @@ class SecurityHeaders:
                 return
             html = b"".join(body)
             hashes = script_hashes(html.decode("utf-8", "replace"))
-            start["headers"] = self._headers(start.get("headers", []), policy(
-                hashes=hashes, image_hosts=self.image_hosts
-            ))
+            start["headers"] = self._headers(start.get("headers", []), policy(hashes=hashes, image_hosts=image_hosts))
             await send(start)
             await send({"type": "http.response.body", "body": html, "more_body": False})
 
@@ -157,6 +161,11 @@ class SecurityHeaders:
         names = {k.lower().encode() for k in added}
         kept = [(k, v) for k, v in headers if k.lower() not in names]
         return kept + [(k.lower().encode(), v.encode()) for k, v in added.items()]
+
+
+@lru_cache(maxsize=8)
+def _basemap_hosts(basemap: str, key: str) -> tuple[str, ...]:
+    return basemap_from_settings(basemap, key).hosts
 
 
 async def _noop_receive() -> Message:
@@ -193,11 +202,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, upload_bytes=settings.max_upload_bytes)
-    app.add_middleware(  # outermost: also on BodyLimit's refusals
-        SecurityHeaders,
-        image_hosts=basemap_from_settings(settings.basemap, settings.basemap_key).hosts,
-        trusted_pages=DOC_PAGES,
-    )
+    app.add_middleware(SecurityHeaders, trusted_pages=DOC_PAGES)  # outermost: also on BodyLimit's refusals
     return app
 
 

@@ -69,7 +69,8 @@ def policy(*, nonce: str | None = None, hashes: Iterable[str] = (), image_hosts:
     """The Content-Security-Policy header: own scripts (and the answer's nonce or `hashes`), own styles and
     fonts, images from the app and `image_hosts` (basemap tiles), framed only by the app's own pages."""
     scripts = ["'self'", *([f"'nonce-{nonce}'"] if nonce else []), *hashes]
-    images = ["'self'", "data:", "blob:", *(f"https://{h} http://{h}" for h in sorted(set(image_hosts)))]
+    tiles = sorted({_source(h) for h in image_hosts})
+    images = ["'self'", "data:", "blob:", *(f"https://{h} http://{h}" for h in tiles)]
     return "; ".join(
         (
             "default-src 'self'",
@@ -85,6 +86,13 @@ def policy(*, nonce: str | None = None, hashes: Iterable[str] = (), image_hosts:
             "frame-ancestors 'self'",
         )
     )
+
+
+def _source(host: str) -> str:
+    """A tile host as a CSP source: a Leaflet subdomain template (`webrd0{s}.is.autonavi.com`, `t{s}.tianditu…`)
+    becomes the wildcard of its first label (`*.is.autonavi.com`)."""
+    first, _, rest = host.partition(".")
+    return f"*.{rest}" if "{" in first and rest else host
 
 
 SECURITY_HEADERS = {

@@ -105,6 +105,17 @@ def open_page(
     return page, watch
 
 
+def wait_until(page: Any, expression: str, arg: Any = None, *, timeout: float = 30_000) -> None:
+    """Wait until `expression` (or the function `expression` applied to `arg`) is truthy in the page. Polled from
+    here: Playwright's own wait_for_function evaluates its predicate with eval inside the page, which the pages'
+    Content-Security-Policy (no 'unsafe-eval') refuses."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression, arg):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} ms waiting for {expression}")
+        page.wait_for_timeout(50)
+
+
 def shot(page: Any, name: str, **kw: Any) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(OUT / name), **kw)
@@ -183,7 +194,7 @@ def shown_tickets(page: Any) -> int:
 def settle(page: Any) -> None:
     """Wait until the fetches a change started have been drawn."""
     page.wait_for_timeout(50)
-    page.wait_for_function("gg.pending === 0", timeout=10_000)
+    wait_until(page, "gg.pending === 0", timeout=10_000)
 
 
 MARK_CENTRE_TICKET = """() => {
@@ -203,8 +214,8 @@ def test_operations_map_loads_layers_by_bbox(browser: Any, server: str, session:
 
     page, watch = open_page(browser, f"{server}/maps/operations", token="browser-test-token")
     assert watch.errors == [] and watch.outside(server) == []
-    page.wait_for_function("document.querySelectorAll('.leaflet-overlay-pane path').length > 0", timeout=10_000)
-    page.wait_for_function("gg.pending === 0 && Object.keys(gg.loads).length >= 3", timeout=10_000)
+    wait_until(page, "document.querySelectorAll('.leaflet-overlay-pane path').length > 0", timeout=10_000)
+    wait_until(page, "gg.pending === 0 && Object.keys(gg.loads).length >= 3", timeout=10_000)
     assert any("/maps/data/cells.geojson?" in u and "metric=open_tickets" in u for u in watch.requests)
     assert any("/maps/data/tickets.geojson?" in u and "bbox=" in u for u in watch.requests)
     assert any("/maps/data/resources.geojson?" in u for u in watch.requests)
@@ -251,7 +262,7 @@ def test_operations_map_loads_layers_by_bbox(browser: Any, server: str, session:
 
     page.locator(".leaflet-control-layers").hover()
     page.locator("label", has_text="工单热力图").locator("input").check()
-    page.wait_for_function("document.querySelector('canvas.leaflet-heatmap-layer') !== null", timeout=10_000)
+    wait_until(page, "document.querySelector('canvas.leaflet-heatmap-layer') !== null", timeout=10_000)
     settle(page)
     assert any("/maps/data/ticket_heat.json?" in u and "state=overdue" in u for u in watch.requests)
     page.locator("label", has_text="住户热力图").locator("input").check()
@@ -264,7 +275,7 @@ def test_operations_map_loads_layers_by_bbox(browser: Any, server: str, session:
     shot(page, "operations-filtered.png")
 
     page.goto(server + href)
-    page.wait_for_function("gg.ticketLoaded === true", timeout=10_000)
+    wait_until(page, "gg.ticketLoaded === true", timeout=10_000)
     text = page.locator("main").inner_text()
     assert "工单信息" in text and "办理记录" in text and "状态" in text and "登记" in text
     assert page.locator(".gg-timeline li").count() >= 1

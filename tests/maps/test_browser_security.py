@@ -34,7 +34,7 @@ from gis.settings import Settings
 from gis.tickets.models import Ticket
 from tests.conftest import ewkt
 from tests.conftest import test_database_url as database_url
-from tests.maps.test_browser import CHROMIUM, Watch, browser  # noqa: F401  (fixture)
+from tests.maps.test_browser import CHROMIUM, Watch, browser, wait_until  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed (make browser)")
 
@@ -140,7 +140,7 @@ def _open(browser: Any, url: str, *, token: str | None = None) -> tuple[Any, Wat
 def _hover_cell(page: Any) -> str:
     """Move the mouse onto the map feature whose name is the payload and return its tooltip's text. The mouse
     goes to the middle of its south edge: an outline without fill (the community map's cells) is hovered there."""
-    page.wait_for_function("window.gg && gg.map", timeout=15_000)
+    wait_until(page, "window.gg && gg.map", timeout=15_000)
     point = page.evaluate(
         """() => {
           let found = null;
@@ -172,7 +172,7 @@ def test_a_script_named_cell_stays_text_on_the_diff_map_and_after_commit(
     engine: Engine,
 ) -> None:
     page, watch = _open(browser, f"{live_server}/maps/plans/{script_named_plan}#token={tokens['admin']}")
-    page.wait_for_function("document.querySelectorAll('.leaflet-overlay-pane path').length > 0", timeout=15_000)
+    wait_until(page, "document.querySelectorAll('.leaflet-overlay-pane path').length > 0", timeout=15_000)
     assert PAYLOAD in _hover_cell(page), "the name shows as text"
     assert page.evaluate("window.__xss") is None
     assert page.evaluate("window.__csp") == [] and watch.errors == [], (page.evaluate("window.__csp"), watch.errors)
@@ -218,7 +218,7 @@ def test_every_page_works_under_the_content_security_policy(
     try:
         for path, condition in ready.items():
             page, watch = _open(browser, live_server + path, token=tokens["admin"])
-            page.wait_for_function(condition, timeout=20_000)
+            wait_until(page, condition, timeout=20_000)
             page.wait_for_timeout(200)
             assert page.evaluate("window.__csp") == [], (path, page.evaluate("window.__csp"))
             assert watch.errors == [], (path, watch.errors)

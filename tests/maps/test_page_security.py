@@ -89,9 +89,12 @@ def test_names_from_plan_edits_are_escaped_on_the_plan_diff_map() -> None:
 # --- headers -------------------------------------------------------------------------------------------------
 
 
-def _policy(r: Any) -> dict[str, str]:
-    csp = r.headers.get("content-security-policy", "")
+def _policy_of(csp: str) -> dict[str, str]:
     return {d.split(" ", 1)[0]: d.partition(" ")[2] for d in (p.strip() for p in csp.split(";")) if d}
+
+
+def _policy(r: Any) -> dict[str, str]:
+    return _policy_of(r.headers.get("content-security-policy", ""))
 
 
 def _inline_scripts(html: str) -> list[str]:
@@ -169,3 +172,10 @@ def test_the_nonce_is_absent_outside_an_answer() -> None:
     assert "nonce=" not in render_plain_page("ticket_page.html", ctx, ticket_id=1, init={})
     with page_nonce("abc123"):
         assert 'nonce="abc123"' in render_plain_page("ticket_page.html", ctx, ticket_id=1, init={})
+
+
+def test_basemap_tile_hosts_are_allowed_images() -> None:
+    from maps.csp import policy
+
+    img = _policy_of(policy(image_hosts=("webrd0{s}.is.autonavi.com", "t0.tianditu.gov.cn")))["img-src"].split()
+    assert "https://*.is.autonavi.com" in img and "https://t0.tianditu.gov.cn" in img and "{" not in " ".join(img)
