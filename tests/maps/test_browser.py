@@ -9,8 +9,6 @@ only read (the operations map's token check is replaced by a fixed admin, so no 
 from __future__ import annotations
 
 import os
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -26,7 +23,7 @@ from api.app import create_app
 from api.deps import current_user
 from gis.models import AdminArea, Compound, User
 from gis.settings import ROOT, Settings
-from tests.browser import CHROMIUM, launch_chromium
+from tests.browser import CHROMIUM, launch_chromium, serve
 from tests.conftest import test_database_url as database_url
 
 OUT = ROOT / "test-output" / "maps"
@@ -38,28 +35,12 @@ def _browser_user() -> User:
     return User(id=0, username="browser-test", full_name="浏览器测试", role="admin", jurisdiction=[])
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(engine: Engine) -> Iterator[str]:
     app = create_app(Settings(database_url=database_url()))
     app.dependency_overrides[current_user] = _browser_user
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with serve(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -91,9 +72,17 @@ class Watch:
 
 
 def open_page(
-    browser: Any, url: str, *, token: str | None = None, size: tuple[int, int] = (1280, 800)
+    browser: Any,
+    url: str,
+    *,
+    token: str | None = None,
+    size: tuple[int, int] = (1280, 800),
+    scripts: tuple[str, ...] = (),
 ) -> tuple[Any, Watch]:
+    """`url` in a new browser context (`scripts` run first in every page, then the token is stored), loaded."""
     context = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="zh-CN")
+    for script in scripts:
+        context.add_init_script(script)
     if token:
         context.add_init_script(f"localStorage.setItem('gridgov.token', {token!r});")
     page = context.new_page()

@@ -10,14 +10,10 @@ removed afterwards; the demo's live cells are never touched.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from shapely.geometry import Polygon
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
@@ -32,9 +28,10 @@ from gis.plans.edits import put_features
 from gis.plans.models import BoundaryPlan, PlanCommit
 from gis.settings import Settings
 from gis.tickets.models import Ticket
+from tests.browser import serve
 from tests.conftest import ewkt
 from tests.conftest import test_database_url as database_url
-from tests.maps.test_browser import CHROMIUM, Watch, browser, wait_until  # noqa: F401  (fixture)
+from tests.maps.test_browser import CHROMIUM, Watch, browser, open_page, wait_until  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed (make browser)")
 
@@ -55,21 +52,8 @@ document.addEventListener("securitypolicyviolation", function (e) {
 
 @pytest.fixture(scope="module")
 def live_server(engine: Engine) -> Iterator[str]:
-    app = create_app(Settings(database_url=database_url()))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with serve(create_app(Settings(database_url=database_url()))) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -122,19 +106,7 @@ def script_named_plan(engine: Engine) -> Iterator[int]:
 
 
 def _open(browser: Any, url: str, *, token: str | None = None) -> tuple[Any, Watch]:  # noqa: F811
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
-    context.add_init_script(CSP_WATCH)
-    if token:
-        context.add_init_script(
-            f"if (!localStorage.getItem('gridgov.token')) localStorage.setItem('gridgov.token', {token!r});"
-        )
-    page = context.new_page()
-    watch = Watch()
-    watch.attach(page)
-    page.goto(url)
-    page.wait_for_load_state("networkidle")
-    page.wait_for_timeout(300)
-    return page, watch
+    return open_page(browser, url, token=token, scripts=(CSP_WATCH,))
 
 
 def _hover_cell(page: Any) -> str:

@@ -17,9 +17,6 @@ import base64
 import json
 import os
 import re
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -27,7 +24,6 @@ from typing import Any
 
 import pytest
 import shapely
-import uvicorn
 from fastapi import FastAPI
 from shapely.geometry import Polygon, mapping
 from sqlalchemy import Engine, delete, select, text
@@ -42,6 +38,7 @@ from gis.plans.catalog import create_plan
 from gis.plans.draft import DraftFeature, draft_features, ensure_base, next_codes
 from gis.plans.models import BoundaryPlan, PlanCommit
 from gis.settings import ROOT, Settings
+from tests.browser import serve
 from tests.conftest import ewkt
 from tests.conftest import test_database_url as database_url
 from tests.maps.test_browser import CHROMIUM, OUT, Watch, browser, shot, wait_until  # noqa: F401  (fixtures)
@@ -60,20 +57,8 @@ HANDLES = ".leaflet-marker-pane .marker-icon:not(.marker-icon-middle)"
 def live_app(engine: Engine) -> Iterator[tuple[str, FastAPI]]:
     """The app served by uvicorn on a free port, and the app (tests may swap its settings)."""
     app = create_app(Settings(database_url=database_url()))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", app
-    srv.should_exit = True
-    thread.join(10)
+    with serve(app) as url:
+        yield url, app
 
 
 @pytest.fixture(scope="module")
