@@ -6,6 +6,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from typing import Any
 
 from fastapi import FastAPI
@@ -18,6 +19,8 @@ from api.routers import ROUTERS
 from gis.db import engine_for, session_factory
 from gis.settings import Settings, get_settings
 from gis.tickets.config import TicketConfig, read_config, use_config
+from maps.basemaps import basemap_from_settings
+from maps.csp import SECURITY_HEADERS, new_nonce, page_nonce, policy, script_hashes
 
 
 class BindTicketConfig:
@@ -135,8 +138,83 @@ class RequestId:
         await self.app(scope, receive, send_with_id)
 
 
+class SecurityHeaders:
+    """Security headers on every answer (maps/csp.py): the Content-Security-Policy with a fresh nonce, which the
+    pages rendered during the request put on their inline scripts, nosniff, the referrer policy and no framing
+    by other sites. The pages FastAPI writes itself (/docs, no user data) are trusted by the hashes of theirs."""
+
+    def __init__(self, app: ASGIApp, trusted_pages: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.trusted_pages = frozenset(p for p in trusted_pages if p)
+
+    @staticmethod
+    def _image_hosts(scope: Scope) -> tuple[str, ...]:
+        """The configured basemap's tile hosts (the app's settings as they are now: tests may swap them)."""
+        settings = getattr(getattr(scope.get("app"), "state", None), "settings", None)
+        return _basemap_hosts(settings.maps.basemap, settings.maps.basemap_key) if settings is not None else ()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        nonce = new_nonce()
+        image_hosts = self._image_hosts(scope)
+        if scope.get("path") in self.trusted_pages:
+            await self._trusted_page(scope, receive, send, image_hosts)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                csp = policy(nonce=nonce, image_hosts=image_hosts)
+                message["headers"] = self._headers(message.get("headers", []), csp)
+            await send(message)
+
+        with page_nonce(nonce):
+            await self.app(scope, receive, with_headers)
+
+    async def _trusted_page(self, scope: Scope, receive: Receive, send: Send, image_hosts: tuple[str, ...]) -> None:
+        """Hold the answer back until its body is known, to allow exactly its inline scripts."""
+        start: Message | None = None
+        body: list[bytes] = []
+
+        async def collect(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] != "http.response.body" or start is None:
+                await send(message)
+                return
+            body.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            html = b"".join(body)
+            hashes = script_hashes(html.decode("utf-8", "replace"))
+            start["headers"] = self._headers(start.get("headers", []), policy(hashes=hashes, image_hosts=image_hosts))
+            await send(start)
+            await send({"type": "http.response.body", "body": html, "more_body": False})
+
+        await self.app(scope, receive, collect)
+
+    @staticmethod
+    def _headers(headers: Any, csp: str) -> list[tuple[bytes, bytes]]:
+        added = {**SECURITY_HEADERS, "Content-Security-Policy": csp}
+        names = {k.lower().encode() for k in added}
+        kept = [(k, v) for k, v in headers if k.lower() not in names]
+        return kept + [(k.lower().encode(), v.encode()) for k, v in added.items()]
+
+
+@lru_cache(maxsize=8)
+def _basemap_hosts(basemap: str, key: str) -> tuple[str, ...]:
+    return basemap_from_settings(basemap, key).hosts
+
+
 async def _noop_receive() -> Message:
     return {"type": "http.disconnect"}
+
+
+# the API documentation pages FastAPIOffline writes (its defaults)
+DOC_PAGES = ("/docs", "/redoc", "/docs/oauth2-redirect")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -168,7 +246,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     limits = settings.limits
     app.add_middleware(BindTicketConfig, config=app.state.ticket_config)
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, upload_bytes=limits.max_upload_bytes)
-    app.add_middleware(RequestId)  # outermost of ours: BodyLimit's 401/413 carry the id too
+    app.add_middleware(RequestId)  # BodyLimit's 401/413 carry the id too
+    app.add_middleware(SecurityHeaders, trusted_pages=DOC_PAGES)  # outermost: also on BodyLimit's refusals
     return app
 
 

@@ -9,7 +9,18 @@ import folium
 import folium.plugins
 
 from gis.mapdata import CommunityMap
-from maps.core import Layer, PageContext, add_html, build_page, esc, geojson_layer, legend_row, render_page, swatch
+from maps.core import (
+    Layer,
+    PageContext,
+    add_html,
+    build_page,
+    esc,
+    escaped,
+    geojson_layer,
+    legend_row,
+    render_page,
+    swatch,
+)
 from maps.resource_map import controls, streets
 from maps.symbols import add_resource_markers, add_search, phone_link, qr_card, resource_list
 
@@ -49,7 +60,7 @@ def compounds(m: folium.Map, ctx: PageContext, data: CommunityMap) -> None:
             f'<br><a href="{esc(ctx.link("/maps/compounds/" + p["code"]))}">查看小区服务资源地图 ›</a></div>'
         )
         folium.GeoJson(
-            ctx.features(f),
+            ctx.features(escaped(f)),
             style_function=lambda _f, c=colour: {"color": c, "weight": 2, "fillColor": c, "fillOpacity": 0.25},
             tooltip=esc(p["name"]),
         ).add_child(folium.Popup(popup, max_width=280)).add_to(group)

@@ -30,6 +30,7 @@ from folium.template import Template
 from gis.resources import SHANGHAI
 from maps.assets import PAGE_CSS, PAGE_JS, asset, outside_urls, use_local_assets
 from maps.basemaps import Basemap, project_features, project_geometry
+from maps.csp import current_nonce
 
 D = TypeVar("D")
 Layer = Callable[[folium.Map, "PageContext", D], None]
@@ -188,36 +189,46 @@ def geojson_layer(
     style: dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]],
     fields: Sequence[str],
     aliases: Sequence[str] | None = None,
+    popup_fields: Sequence[str] = (),
+    popup_aliases: Sequence[str] | None = None,
 ) -> bool:
     """A named, projected GeoJSON overlay with a hover tooltip of `fields` (labelled `aliases`, or values alone
-    when None); nothing when `fc` has no feature. `style` is one style for every feature or a function of the
-    feature. Folium pastes tooltip values into HTML as they are, so text values of `fields` are escaped here
-    (names come from imported files). True when drawn."""
+    when None), and a click popup of `popup_fields` when given; nothing when `fc` has no feature. `style` is one
+    style for every feature or a function of the feature. Folium pastes tooltip and popup values into HTML as
+    they are, so their text values are escaped here (names come from imported files). True when drawn."""
     if not fc["features"]:
         return False
-    shown = set(fields)
-    safe = {
-        **fc,
-        "features": [
-            {
-                **f,
-                "properties": {
-                    k: _html.escape(v) if k in shown and isinstance(v, str) else v
-                    for k, v in (f.get("properties") or {}).items()
-                },
-            }
-            for f in fc["features"]
-        ],
-    }
+    popup = (
+        folium.GeoJsonPopup(fields=list(popup_fields), aliases=list(popup_aliases or popup_fields))
+        if popup_fields
+        else None
+    )
     folium.GeoJson(
-        ctx.features(safe),
+        ctx.features(escaped(fc, (*fields, *popup_fields))),
         name=name,
         style_function=style if callable(style) else lambda _f: style,
         tooltip=folium.GeoJsonTooltip(
             fields=list(fields), aliases=list(aliases or fields), labels=aliases is not None
         ),
+        popup=popup,
     ).add_to(m)
     return True
+
+
+def escaped(geojson: dict[str, Any], fields: Sequence[str] | None = None) -> dict[str, Any]:
+    """A Feature or FeatureCollection with its text properties `fields` (all when None) HTML-escaped: for the
+    Leaflet plugins that paste property values into HTML as they are (folium's GeoJsonTooltip/GeoJsonPopup,
+    leaflet-search's list)."""
+    if geojson.get("type") == "FeatureCollection":
+        return {**geojson, "features": [escaped(f, fields) for f in geojson["features"]]}
+    shown = None if fields is None else set(fields)
+    props = geojson.get("properties") or {}
+    return {
+        **geojson,
+        "properties": {
+            k: _html.escape(v) if (shown is None or k in shown) and isinstance(v, str) else v for k, v in props.items()
+        },
+    }
 
 
 def build_page(
@@ -255,11 +266,35 @@ def ensure_local(html: str, ctx: PageContext) -> str:
     return html
 
 
+# branca's Figure template, with the answer's CSP nonce on the page script (maps/csp.py)
+_FIGURE = Template(
+    "<!DOCTYPE html>\n"
+    '<html lang="zh-CN">\n'
+    "<head>\n"
+    "{% if this.title %}<title>{{ this.title|e }}</title>{% endif %}"
+    "    {{ this.header.render(**kwargs) }}\n"
+    "</head>\n"
+    "<body>\n"
+    "    {{ this.html.render(**kwargs) }}\n"
+    "</body>\n"
+    "<script{% if this.csp_nonce %} nonce=\"{{ this.csp_nonce }}\"{% endif %}>\n"
+    "    {{ this.script.render(**kwargs) }}\n"
+    "</script>\n"
+    "</html>\n"
+)
+# folium's only other inline script sets two Leaflet switches to their defaults (false = absent): dropped, so
+# that the page script is the one inline script of a map page
+_GLOBAL_SWITCHES = re.compile(r"<script>\s*L_NO_TOUCH = false;\s*L_DISABLE_3D = false;\s*</script>")
+
+
 def render_page(m: folium.Map, ctx: PageContext) -> str:
     """The page's HTML: Chinese language tag, pinch-zoom allowed (folium forbids it: residents are often
-    elderly), and a refusal to serve anything that would load from an outside host."""
-    page = m.get_root().render()
-    page = page.replace("<html>", '<html lang="zh-CN">', 1)
+    elderly), the page script under the answer's CSP nonce, and a refusal to serve anything that would load
+    from an outside host."""
+    root = m.get_root()
+    root._template = _FIGURE
+    root.csp_nonce = current_nonce()  # type: ignore[attr-defined]
+    page = _GLOBAL_SWITCHES.sub("", root.render(), count=1)
     return ensure_local(_FOLIUM_VIEWPORT.sub(VIEWPORT, page, count=1), ctx)
 
 
@@ -279,8 +314,9 @@ def templates() -> jinja2.Environment:
 
 
 def render_template(name: str, **values: Any) -> str:
-    """One page of maps/templates with `values` (autoescaped); no outside-host check (see ensure_local)."""
-    return templates().get_template(name).render(**values)
+    """One page of maps/templates with `values` (autoescaped) and `nonce`, the answer's CSP nonce for the
+    template's inline scripts (None outside a request); no outside-host check (see ensure_local)."""
+    return templates().get_template(name).render(nonce=current_nonce(), **values)
 
 
 def render_plain_page(name: str, ctx: PageContext, *, scripts: Sequence[str] = (), **values: Any) -> str:

@@ -12,7 +12,18 @@ import folium
 import folium.plugins
 
 from gis.mapdata import CompoundMap
-from maps.core import Layer, PageContext, add_html, build_page, esc, geojson_layer, legend_row, render_page, swatch
+from maps.core import (
+    Layer,
+    PageContext,
+    add_html,
+    build_page,
+    esc,
+    escaped,
+    geojson_layer,
+    legend_row,
+    render_page,
+    swatch,
+)
 from maps.symbols import add_resource_markers, add_search, board_html, phone_link, qr_card, resource_list
 
 COMPOUND_STYLE = {"color": "#b71c1c", "weight": 3, "fillColor": "#e57373", "fillOpacity": 0.12}
@@ -60,7 +71,7 @@ def cell(m: folium.Map, ctx: PageContext, data: CompoundMap) -> None:
         return
     p = data.cell["properties"]
     folium.GeoJson(
-        ctx.features(data.cell),
+        ctx.features(escaped(data.cell)),
         name="所在网格",
         style_function=_style(CELL_STYLE),
         tooltip=esc(f"{p['name']}（{p['code']}）"),
@@ -78,20 +89,20 @@ def boundary_and_buildings(m: folium.Map, ctx: PageContext, data: CompoundMap) -
         f"<br>党组织：{esc(c.get('party_branch') or '—')}</div>"
     )
     folium.GeoJson(
-        {"type": "Feature", "geometry": ctx.geometry(c["geometry"]), "properties": {"name": c["name"]}},
+        {"type": "Feature", "geometry": ctx.geometry(c["geometry"]), "properties": {"name": esc(c["name"])}},
         style_function=_style(COMPOUND_STYLE),
         tooltip=esc(c["name"]),
     ).add_child(folium.Popup(popup, max_width=300)).add_to(group)
-    if data.buildings["features"]:
-        folium.GeoJson(
-            ctx.features(data.buildings),
-            style_function=_style(BUILDING_STYLE),
-            tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
-            popup=folium.GeoJsonPopup(
-                fields=["name", "households", "floors", "party_group_leader"],
-                aliases=["楼栋", "户数", "层数", "楼栋党小组长"],
-            ),
-        ).add_to(group)
+    if geojson_layer(
+        group,
+        ctx,
+        data.buildings,
+        name="楼栋",
+        style=BUILDING_STYLE,
+        fields=["name"],
+        popup_fields=["name", "households", "floors", "party_group_leader"],
+        popup_aliases=["楼栋", "户数", "层数", "楼栋党小组长"],
+    ):
         ctx.legend.append(legend_row(swatch("rgba(188,170,164,.8)", "#8d6e63"), "楼栋"))
     group.add_to(m)
     ctx.legend.insert(0, legend_row(swatch("rgba(229,115,115,.2)", "#b71c1c"), f"本小区：{c['name']}"))

@@ -13,7 +13,7 @@ import segno
 
 from gis.resources import RESOURCE_TYPES
 from maps.avatars import AVATAR_PREFIX
-from maps.core import PageContext, Script, esc, legend_row
+from maps.core import PageContext, Script, esc, escaped, legend_row
 
 # type -> (Font Awesome 6 solid icon, awesome-markers colour)
 RESOURCE_ICONS: dict[str, tuple[str, str]] = {
@@ -147,7 +147,7 @@ def add_search(m: folium.Map, ctx: PageContext, resources: list[dict[str, Any]])
     if not points:
         return
     index = folium.GeoJson(
-        ctx.features({"type": "FeatureCollection", "features": points}),
+        ctx.features(escaped({"type": "FeatureCollection", "features": points})),  # leaflet-search lists as HTML
         name="搜索索引",
         control=False,
         marker=folium.CircleMarker(radius=0, stroke=False, fill=False, interactive=False),

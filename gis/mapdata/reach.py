@@ -4,12 +4,19 @@ With a street graph (`streets`: source/target node ids, length_m) and pgRouting,
 street piece within 1000 m of walking from the street nodes at the compound's edge
 (pgr_drivingDistance, undirected), widened by a short walk off the street. Without them it is a
 1000 m buffer around the compound. `Reach.method` says which one a page shows.
+
+The compound page is public, so the routed reach is kept in this process (security review L17: anonymous
+visits must not run pgRouting each time): per database, compound and distance, together with a fingerprint of
+the compound's outline and of the streets the routing reads, checked on every visit (one cheap query), so a
+changed street or outline is routed again; entries also expire after REACH_TTL_S.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -114,6 +121,49 @@ _RESOURCES_SQL = text(
 )
 
 
+# What the routed reach depends on: the compound's outline, and each street (id, ends, length) the routing reads.
+_FINGERPRINT_SQL = text(
+    """
+    SELECT md5(ST_AsEWKB(c.geom)) || ':' || COALESCE((
+        SELECT md5(string_agg(concat_ws(',', s.id, s.source, s.target, s.length_m), ';' ORDER BY s.id))
+        FROM streets s WHERE s.geom && ST_Expand(c.geom, :deg)
+    ), '')
+    FROM compounds c WHERE c.id = :cid
+    """
+)
+
+REACH_TTL_S = 600.0
+_REACH_CACHE_SIZE = 2000  # compounds (a 街道 has a few hundred)
+_cache: dict[tuple[str, int, float], tuple[str, float, Reach, dict[str, float]]] = {}
+_cache_lock = threading.Lock()
+
+
+def forget_reaches() -> None:
+    """Drop every kept reach (tests; an operator who reloaded the street graph need not: fingerprints change)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def _kept_network_reach(session: Session, compound_id: int, reach_m: float) -> tuple[Reach, dict[str, float]] | None:
+    """The routed reach, from the cache when the compound and its streets are as they were."""
+    bind = session.get_bind()
+    key = (bind.engine.url.render_as_string(hide_password=True), compound_id, reach_m)
+    fingerprint = session.scalar(_FINGERPRINT_SQL, {"cid": compound_id, "deg": _degrees(2 * reach_m)}) or ""
+    now = time.monotonic()
+    with _cache_lock:
+        kept = _cache.get(key)
+    if kept is not None and kept[0] == fingerprint and kept[1] > now:
+        return kept[2], dict(kept[3])
+    with session.begin_nested():  # a broken graph must not break the page: the caller falls back to the buffer
+        found = _network_reach(session, compound_id, reach_m)
+    if found is not None:
+        with _cache_lock:
+            if len(_cache) >= _REACH_CACHE_SIZE:
+                _cache.pop(min(_cache, key=lambda k: _cache[k][1]))
+            _cache[key] = (fingerprint, now + REACH_TTL_S, found[0], dict(found[1]))
+    return found
+
+
 def has_walking_network(session: Session) -> bool:
     """pgRouting is installed and a street graph is loaded."""
     if session.scalar(text("SELECT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'pgr_drivingdistance')")) is not True:
@@ -154,8 +204,7 @@ def walking_reach(session: Session, compound_id: int, *, reach_m: float = REACH_
     """The 15-minute reach of a compound and the walking cost (metres) to each street node within 2 × reach."""
     if has_walking_network(session):
         try:
-            with session.begin_nested():  # a broken graph must not break the page: fall back to the buffer
-                found = _network_reach(session, compound_id, reach_m)
+            found = _kept_network_reach(session, compound_id, reach_m)
         except DBAPIError as exc:
             log.warning("walking reach of compound %s failed, using a buffer: %s", compound_id, exc.orig)
             found = None

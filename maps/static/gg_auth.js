@@ -14,9 +14,16 @@
   gg.keepToken = function (token) { localStorage.setItem(TOKEN_KEY, token); };
   gg.forgetToken = function () { localStorage.removeItem(TOKEN_KEY); };
 
-  if (location.hash.indexOf("token=") >= 0) {  // a link carrying the token: keep it, hide it
-    var linked = new URLSearchParams(location.hash.slice(1)).get("token");
-    if (linked) gg.keepToken(linked);
+  /* A link carrying a token (#token=…) logs in with it, and the token leaves the address bar. When another token
+     is already kept (someone is logged in on this browser), the link must not silently make them work as the
+     link's user (token fixation): the page asks first, and keeps the current log-in unless told otherwise. */
+  if (location.hash.indexOf("token=") >= 0) {
+    var linked = new URLSearchParams(location.hash.slice(1)).get("token"), kept = gg.token();
+    if (linked && (!kept || (linked !== kept && window.confirm(
+      "此链接带有另一个登录身份。切换到该身份（退出当前登录）吗？\n" +
+      "This link carries another log-in. Switch to it (and log out the current one)?")))) {
+      gg.keepToken(linked);
+    }
     history.replaceState(null, "", location.pathname + location.search);
   }
 
@@ -36,8 +43,8 @@
   };
 
   /* One request to the app. `body`: an object (sent as JSON) or FormData. opts.auth (default true) sends the
-     token, and without one asks for a log-in instead; opts.text reads the answer as text, not JSON; opts.cache is
-     fetch's. Resolves with the answer; rejects with {status, message, body} (status absent when the server could
+     token, and without one asks for a log-in instead; opts.text reads the answer as text, not JSON; opts.response
+     resolves with the fetch Response itself (answer not read); opts.cache is fetch's. Resolves with the answer; rejects with {status, message, body} (status absent when the server could
      not be reached or there is no token; `login` true when the page now asks for a log-in). */
   gg.api = function (method, path, body, opts) {
     opts = opts || {};
@@ -53,7 +60,7 @@
     else if (body !== undefined) { init.headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
     var json = function (r) { return r.json().catch(function () { return {}; }); };
     return fetch(path, init).then(function (r) {
-      if (r.ok) return opts.text ? r.text() : json(r);
+      if (r.ok) return opts.response ? r : opts.text ? r.text() : json(r);
       var login = auth && r.status === 401;
       if (login) { gg.forgetToken(); gg.showLogin(true); }
       return json(r).then(function (j) {

@@ -176,7 +176,7 @@ MATRIX: dict[str, tuple[str, dict[str, Any], Expect]] = {
 
 def _app_routes() -> set[str]:
     """Every METHOD + path the app serves: the OpenAPI schema, plus the routes left out of it."""
-    app = create_app(Settings(database_url="postgresql+psycopg://unused@127.0.0.1:1/unused"))
+    app = create_app(Settings.for_tests("postgresql+psycopg://unused@127.0.0.1:1/unused"))
     found = {f"{m.upper()} {path}" for path, ops in app.openapi()["paths"].items() for m in ops}
 
     def walk(routes: list[Any]) -> None:
@@ -265,7 +265,7 @@ def actors(engine: Engine) -> Iterator[dict[str, Any]]:
 def module_client() -> Iterator[TestClient]:
     from tests.conftest import test_database_url
 
-    app = create_app(Settings(database_url=test_database_url(), max_body_bytes=200_000))
+    app = create_app(Settings.for_tests(test_database_url(), max_body_bytes=200_000))
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
 

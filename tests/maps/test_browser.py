@@ -9,8 +9,6 @@ only read (the operations map's token check is replaced by a fixed admin, so no 
 from __future__ import annotations
 
 import os
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -26,7 +23,7 @@ from api.app import create_app
 from api.deps import current_user
 from gis.models import AdminArea, Compound, User
 from gis.settings import ROOT, Settings
-from tests.browser import CHROMIUM, launch_chromium
+from tests.browser import CHROMIUM, launch_chromium, serve
 from tests.conftest import test_database_url as database_url
 
 OUT = ROOT / "test-output" / "maps"
@@ -38,28 +35,12 @@ def _browser_user() -> User:
     return User(id=0, username="browser-test", full_name="浏览器测试", role="admin", jurisdiction=[])
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(engine: Engine) -> Iterator[str]:
     app = create_app(Settings.for_tests(database_url()))
     app.dependency_overrides[current_user] = _browser_user
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with serve(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -91,9 +72,17 @@ class Watch:
 
 
 def open_page(
-    browser: Any, url: str, *, token: str | None = None, size: tuple[int, int] = (1280, 800)
+    browser: Any,
+    url: str,
+    *,
+    token: str | None = None,
+    size: tuple[int, int] = (1280, 800),
+    scripts: tuple[str, ...] = (),
 ) -> tuple[Any, Watch]:
+    """`url` in a new browser context (`scripts` run first in every page, then the token is stored), loaded."""
     context = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="zh-CN")
+    for script in scripts:
+        context.add_init_script(script)
     if token:
         context.add_init_script(f"localStorage.setItem('gridgov.token', {token!r});")
     page = context.new_page()
@@ -103,6 +92,17 @@ def open_page(
     page.wait_for_load_state("networkidle")
     page.wait_for_timeout(300)
     return page, watch
+
+
+def wait_until(page: Any, expression: str, arg: Any = None, *, timeout: float = 30_000) -> None:
+    """Wait until `expression` (or the function `expression` applied to `arg`) is truthy in the page. Polled from
+    here: Playwright's own wait_for_function evaluates its predicate with eval inside the page, which the pages'
+    Content-Security-Policy (no 'unsafe-eval') refuses."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression, arg):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} ms waiting for {expression}")
+        page.wait_for_timeout(50)
 
 
 def shot(page: Any, name: str, **kw: Any) -> None:
@@ -183,7 +183,7 @@ def shown_tickets(page: Any) -> int:
 def settle(page: Any) -> None:
     """Wait until the fetches a change started have been drawn."""
     page.wait_for_timeout(50)
-    page.wait_for_function("gg.pending === 0", timeout=10_000)
+    wait_until(page, "gg.pending === 0", timeout=10_000)
 
 
 MARK_CENTRE_TICKET = """() => {
@@ -203,8 +203,8 @@ def test_operations_map_loads_layers_by_bbox(browser: Any, server: str, session:
 
     page, watch = open_page(browser, f"{server}/maps/operations", token="browser-test-token")
     assert watch.errors == [] and watch.outside(server) == []
-    page.wait_for_function("document.querySelectorAll('.leaflet-overlay-pane path').length > 0", timeout=10_000)
-    page.wait_for_function("gg.pending === 0 && Object.keys(gg.loads).length >= 3", timeout=10_000)
+    wait_until(page, "document.querySelectorAll('.leaflet-overlay-pane path').length > 0", timeout=10_000)
+    wait_until(page, "gg.pending === 0 && Object.keys(gg.loads).length >= 3", timeout=10_000)
     assert any("/maps/data/cells.geojson?" in u and "metric=open_tickets" in u for u in watch.requests)
     assert any("/maps/data/tickets.geojson?" in u and "bbox=" in u for u in watch.requests)
     assert any("/maps/data/resources.geojson?" in u for u in watch.requests)
@@ -251,7 +251,7 @@ def test_operations_map_loads_layers_by_bbox(browser: Any, server: str, session:
 
     page.locator(".leaflet-control-layers").hover()
     page.locator("label", has_text="工单热力图").locator("input").check()
-    page.wait_for_function("document.querySelector('canvas.leaflet-heatmap-layer') !== null", timeout=10_000)
+    wait_until(page, "document.querySelector('canvas.leaflet-heatmap-layer') !== null", timeout=10_000)
     settle(page)
     assert any("/maps/data/ticket_heat.json?" in u and "state=overdue" in u for u in watch.requests)
     page.locator("label", has_text="住户热力图").locator("input").check()
@@ -264,7 +264,7 @@ def test_operations_map_loads_layers_by_bbox(browser: Any, server: str, session:
     shot(page, "operations-filtered.png")
 
     page.goto(server + href)
-    page.wait_for_function("gg.ticketLoaded === true", timeout=10_000)
+    wait_until(page, "gg.ticketLoaded === true", timeout=10_000)
     text = page.locator("main").inner_text()
     assert "工单信息" in text and "办理记录" in text and "状态" in text and "登记" in text
     assert page.locator(".gg-timeline li").count() >= 1

@@ -17,9 +17,6 @@ import base64
 import json
 import os
 import re
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -27,7 +24,6 @@ from typing import Any
 
 import pytest
 import shapely
-import uvicorn
 from fastapi import FastAPI
 from shapely.geometry import Polygon, mapping
 from sqlalchemy import Engine, delete, select, text
@@ -42,9 +38,10 @@ from gis.plans.catalog import create_plan
 from gis.plans.draft import DraftFeature, draft_features, ensure_base, next_codes
 from gis.plans.models import BoundaryPlan, PlanCommit
 from gis.settings import ROOT, Settings
+from tests.browser import serve
 from tests.conftest import ewkt
 from tests.conftest import test_database_url as database_url
-from tests.maps.test_browser import CHROMIUM, OUT, Watch, browser, shot  # noqa: F401  (fixtures)
+from tests.maps.test_browser import CHROMIUM, OUT, Watch, browser, shot, wait_until  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed (make browser)")
 
@@ -60,20 +57,8 @@ HANDLES = ".leaflet-marker-pane .marker-icon:not(.marker-icon-middle)"
 def live_app(engine: Engine) -> Iterator[tuple[str, FastAPI]]:
     """The app served by uvicorn on a free port, and the app (tests may swap its settings)."""
     app = create_app(Settings.for_tests(database_url()))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", app
-    srv.should_exit = True
-    thread.join(10)
+    with serve(app) as url:
+        yield url, app
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +70,7 @@ def live_server(live_app: tuple[str, FastAPI]) -> str:
 def basemap(app: FastAPI, value: str) -> Iterator[None]:
     """The live app configured with another basemap (GRIDGOV_BASEMAP) for the duration."""
     before = app.state.settings
-    app.state.settings = before.model_copy(update={"basemap": value})
+    app.state.settings = before.model_copy(update={"maps": before.maps.model_copy(update={"basemap": value})})
     try:
         yield
     finally:
@@ -269,11 +254,11 @@ def open_editor(
 
 def settle(page: Any) -> None:
     page.wait_for_timeout(50)
-    page.wait_for_function("planEditor.ready && planEditor.busy === 0", timeout=15_000)
+    wait_until(page, "planEditor.ready && planEditor.busy === 0", timeout=15_000)
 
 
 def status_says(page: Any, text: str) -> None:
-    page.wait_for_function("t => document.getElementById('status').textContent.includes(t)", arg=text, timeout=15_000)
+    wait_until(page, "t => document.getElementById('status').textContent.includes(t)", arg=text, timeout=15_000)
     settle(page)
 
 
@@ -437,13 +422,13 @@ def test_select_edit_split_merge_remove_revert(
     assert page.locator("#problems li.pe-err").first.evaluate("e => getComputedStyle(e).color") == "rgb(183, 28, 28)"
     zoom = page.evaluate("planEditor.map.getZoom()")
     gap.first.click()
-    page.wait_for_function("z => planEditor.map.getZoom() > z", arg=zoom, timeout=5000)
+    wait_until(page, "z => planEditor.map.getZoom() > z", arg=zoom, timeout=5000)
 
     page.locator("#commit").click()  # no message
     assert "提交说明不能为空" in page.locator("#commit-result").inner_text()
     page.fill("#commit-message", "删除一个网格")
     page.locator("#commit").click()
-    page.wait_for_function("document.getElementById('commit-result').textContent.includes('错误')", timeout=15_000)
+    wait_until(page, "document.getElementById('commit-result').textContent.includes('错误')", timeout=15_000)
     assert "不能提交" in page.locator("#commit-result").inner_text()
     shot(page, "plan-editor-problems.png")
 
@@ -459,7 +444,7 @@ def test_select_edit_split_merge_remove_revert(
     with page.context.expect_page() as opened:
         page.locator("#diff-link").click()
     diff = opened.value
-    diff.wait_for_function("document.querySelectorAll('.leaflet-overlay-pane path').length > 10", timeout=15_000)
+    wait_until(diff, "document.querySelectorAll('.leaflet-overlay-pane path').length > 10", timeout=15_000)
     diff.wait_for_load_state("networkidle")
     assert "变化概况" in diff.locator("body").inner_text()
     layers = diff.locator(".leaflet-control-layers-overlays").inner_text()
@@ -500,7 +485,7 @@ def test_draw_a_new_cell_and_split_by_a_line(
         page.mouse.click(px, py)
         page.wait_for_timeout(150)
     page.wait_for_selector("#new-card:not([hidden])", timeout=10_000)
-    page.wait_for_function("document.getElementById('new-code').value !== ''", timeout=5000)
+    wait_until(page, "document.getElementById('new-code').value !== ''", timeout=5000)
     assert page.locator("#new-code").input_value() == new_code
     assert any("/next-codes?community=" + COMMUNITY in u for u in watch.requests)
     # typing the retired code in: refused, and the form then holds the server's fresh code
@@ -548,7 +533,7 @@ def test_draw_a_new_cell_and_split_by_a_line(
     page.mouse.down()
     page.mouse.move(hx + 30 * (hx - cx) / norm, hy + 30 * (hy - cy) / norm, steps=8)
     page.mouse.up()
-    page.wait_for_function("!document.getElementById('save-geom').disabled", timeout=5000)
+    wait_until(page, "!document.getElementById('save-geom').disabled", timeout=5000)
     assert "尚未保存" in page.locator("#status").inner_text()
     click_cell(page, split[host])
     assert page.locator("#cell-code").inner_text() == moved, "no other cell while the shape is unsaved"
@@ -764,7 +749,7 @@ def test_pick_a_compound_redraw_and_revert_it(
     cx, cy = screen(page, middle.x, middle.y)
     norm = ((hx - cx) ** 2 + (hy - cy) ** 2) ** 0.5
     drag(page, hx, hy, 25 * (hx - cx) / norm, 25 * (hy - cy) / norm)
-    page.wait_for_function("!document.getElementById('compound-save').disabled", timeout=5000)
+    wait_until(page, "!document.getElementById('compound-save').disabled", timeout=5000)
     assert "尚未保存" in page.locator("#status").inner_text()
     page.locator("#compound-save").click()
     status_says(page, "已保存小区")
@@ -826,7 +811,7 @@ def test_the_configured_basemap_under_the_cells(
         page, watch = open_editor(
             browser, url, planner_token, prepare=answer_tiles(live_server, re.compile(r".*/tiles/\d+/"), served)
         )
-    page.wait_for_function("document.querySelectorAll('.leaflet-tile-loaded').length > 0", timeout=10_000)
+    wait_until(page, "document.querySelectorAll('.leaflet-tile-loaded').length > 0", timeout=10_000)
     assert served and watch.errors == [] and watch.outside(live_server) == []
     page.context.close()
 
@@ -839,7 +824,7 @@ def test_the_configured_basemap_under_the_cells(
             planner_token,
             prepare=answer_tiles(live_server, re.compile(r"^https://webrd0\d\.is\.autonavi\.com/"), served),
         )
-    page.wait_for_function("document.querySelectorAll('.leaflet-tile-loaded').length > 0", timeout=10_000)
+    wait_until(page, "document.querySelectorAll('.leaflet-tile-loaded').length > 0", timeout=10_000)
     assert served and set(watch.outside(live_server)) == set(served), "only tiles, answered in the browser"
     assert "高德地图" in page.locator(".leaflet-control-attribution").inner_text()
     cells = draft(engine, committed_plan)
@@ -864,7 +849,7 @@ def test_the_configured_basemap_under_the_cells(
     page.keyboard.down("Alt")  # geoman: no snapping while Alt is held, so the vertex stays where it is dropped
     drag(page, hx, hy, 12, 9)
     page.keyboard.up("Alt")
-    page.wait_for_function("!document.getElementById('save-geom').disabled", timeout=5000)
+    wait_until(page, "!document.getElementById('save-geom').disabled", timeout=5000)
     dropped = page.evaluate(
         "([x, y]) => { const r = planEditor.map.getContainer().getBoundingClientRect();"
         " const ll = planEditor.map.containerPointToLatLng([x - r.left, y - r.top]); return [ll.lng, ll.lat]; }",
@@ -938,7 +923,7 @@ def test_docs_screenshots(
         diff_watch.attach(diff)
         diff.set_viewport_size({"width": 1280, "height": 800})
         diff.goto(f"{live_server}/maps/plans/{plan_id}")
-        diff.wait_for_function("document.querySelectorAll('.leaflet-overlay-pane path').length > 10", timeout=15_000)
+        wait_until(diff, "document.querySelectorAll('.leaflet-overlay-pane path').length > 10", timeout=15_000)
         diff.wait_for_load_state("networkidle")
         diff.wait_for_timeout(500)
         assert "变化概况" in diff.locator("body").inner_text()
@@ -965,7 +950,7 @@ def test_log_in_on_the_editor_and_an_expired_token_on_the_diff_shell(
     page.fill("#login input[name=username]", "editor-test-planner")
     page.fill("#login input[name=password]", "not-the-password")
     page.click("#login button[type=submit]")
-    page.wait_for_function("document.getElementById('status').className === 'pe-err'", timeout=10_000)
+    wait_until(page, "document.getElementById('status').className === 'pe-err'", timeout=10_000)
     assert page.locator("#status").inner_text() not in ("", "无法连接服务器 / cannot reach the server")
     assert page.locator("#login-card").is_visible() and page.evaluate("localStorage.getItem('gridgov.token')") is None
     page.fill("#login input[name=password]", "pw-editor")
@@ -976,8 +961,6 @@ def test_log_in_on_the_editor_and_an_expired_token_on_the_diff_shell(
 
     page.evaluate("localStorage.setItem('gridgov.token', 'expired')")
     page.goto(f"{live_server}/maps/plans/{committed_plan}")
-    page.wait_for_function(
-        "document.getElementById('gg-plan-msg').textContent.includes('登录已过期')", timeout=10_000
-    )
+    wait_until(page, "document.getElementById('gg-plan-msg').textContent.includes('登录已过期')", timeout=10_000)
     assert page.evaluate("localStorage.getItem('gridgov.token')") is None, "a refused token is forgotten"
     context.close()

@@ -141,7 +141,8 @@ def test_boundary_files_have_their_own_size_limit(
 ) -> None:
     from api.app import create_app
 
-    app = create_app(settings.model_copy(update={"max_body_bytes": 100_000, "max_upload_bytes": 400_000}))
+    limits = settings.limits.model_copy(update={"max_body_bytes": 100_000, "max_upload_bytes": 400_000})
+    app = create_app(settings.model_copy(update={"limits": limits}))
     app.state.sessions = sessions
     _, planner = make_user("planner")
     padding = {"note": "x" * 150_000}  # a file bigger than any other request may be, smaller than the upload limit
