@@ -2,7 +2,21 @@
 
 from fastapi import APIRouter
 
-from api.routers import auth, avatars, features, health, locate, maps, ogc, open311, plans, tickets, tiles, users
+from api.routers import (
+    auth,
+    avatars,
+    features,
+    health,
+    locate,
+    maps,
+    ogc,
+    open311,
+    patrols,
+    plans,
+    tickets,
+    tiles,
+    users,
+)
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -17,4 +31,5 @@ ROUTERS: list[APIRouter] = [
     open311.router,
     maps.router,
     plans.router,
+    patrols.router,
 ]

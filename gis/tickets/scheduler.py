@@ -29,6 +29,7 @@ CRON = {
     "auto_escalate": "*/15 * * * *",
     "nightly_summary": "30 16 * * *",
     "monthly_report": "0 1 1 * *",
+    "nightly_patrols": "45 16 * * *",  # 00:45: close unended patrols, site minutes, 民情工作日志
 }
 
 
