@@ -149,6 +149,10 @@ def _previous_good(session: Session, patrol_id: int, before: datetime) -> tuple[
     return (row[0], float(row[1]), float(row[2])) if row is not None else None
 
 
+def _real(x: float | None) -> float | None:
+    return None if x is None else float(x)
+
+
 def add_fixes(
     session: Session, user: User, patrol_id: int, *, batch_key: str, fixes: list[Fix], now: datetime | None = None
 ) -> dict[str, int]:
@@ -173,9 +177,9 @@ def add_fixes(
                 "t": [f.t for f, _ in cleaned],
                 "lon": [f.lon for f, _ in cleaned],
                 "lat": [f.lat for f, _ in cleaned],
-                "acc": [f.accuracy_m for f, _ in cleaned],
-                "spd": [f.speed_mps for f, _ in cleaned],
-                "hdg": [f.heading_deg for f, _ in cleaned],
+                "acc": [_real(f.accuracy_m) for f, _ in cleaned],
+                "spd": [_real(f.speed_mps) for f, _ in cleaned],
+                "hdg": [_real(f.heading_deg) for f, _ in cleaned],
                 "flags": [fl for _, fl in cleaned],
                 "pid": patrol.id,
                 "far": limits.far_outside_m,
