@@ -46,10 +46,11 @@ stop:
 ## test: the same set-up, then ruff, mypy and pytest against real PostGIS
 test: setup browser lint typecheck pytest
 
-lint: venv
+lint: venv assets
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/deptry .
+	node_modules/.bin/eslint maps/static
 
 typecheck: venv
 	$(BIN)/mypy gis api maps

@@ -26,11 +26,10 @@ from sqlalchemy.orm import Session
 from bench.common import bench_url, ensure_database, summary, timed, write_result
 from gis.migrate import upgrade
 from gis.models import AdminArea, GridCell
+from gis.spatial import COVERING_CELL_SQL, POINT_SQL, at_param
 
-LOOKUP_SQL = text(
-    "SELECT code FROM grid_cells WHERE valid_to IS NULL AND "
-    "ST_Covers(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) ORDER BY code LIMIT 1"
-)
+# the bare by-location rule (live cells), the same fragment locate and intake run
+LOOKUP_SQL = text(f"SELECT code FROM ({COVERING_CELL_SQL.format(point=POINT_SQL)}) AS cell").bindparams(at_param())
 
 
 def bench_app() -> Any:

@@ -31,21 +31,12 @@ from bench.w1_locate import free_port
 from gis.auth import create_user, login
 from gis.migrate import upgrade
 from gis.models import AdminArea, GridCell, User
+from tests.browser import launch_chromium
 
 COMMUNITY = "960000000001"
 ORIGIN = (102.0, 32.0)
 STEP = 0.003  # ~300 m cells
 N = 20  # N × N cells
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 STATES = [  # closed weighted ×4, as in a running 街道
     *("reported", "accepted", "dispatched", "claimed", "in_progress", "resolved", "verified"),
     *("closed", "closed", "closed", "closed", "rejected", "suspended", "escalated", "reopened", "merged"),
@@ -152,7 +143,7 @@ def page_interactive(base: str, token: str, runs: int) -> dict[str, Any]:
     every: list[float] = []
     fetches: dict[str, list[float]] = {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch_chromium(p)
         for run in range(runs + 1):  # run 0 warms caches (assets, PostgreSQL buffers)
             context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
             context.add_init_script(f"localStorage.setItem('gridgov.token', {token!r});")

@@ -10,14 +10,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, cast, func, literal, or_, select
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import ColumnElement, Select, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from gis.errors import InvalidInput, NotFound
-from gis.locate import cell_version_filter, point_sql
 from gis.models import AdminArea, Building, Compound, GridCell, Organization, ServiceResource
 from gis.resources import RESOURCE_TYPES
+from gis.spatial import (
+    METRES_PER_DEGREE,
+    bbox_envelope,
+    cell_version_filter,
+    feature_collection,
+    feature_expr,
+    geojson,
+    point_sql,
+)
 
 Community = aliased(AdminArea, name="community")
 PropertyCompany = aliased(Organization, name="property_company")
@@ -208,7 +215,7 @@ def _filtered(session: Session, layer: Layer, q: FeatureQuery) -> Select[Any]:
             )
         stmt = stmt.where(layer.type_column.in_(q.types))
     if q.bbox is not None:
-        stmt = stmt.where(layer.geom.intersects(func.ST_MakeEnvelope(*q.bbox, 4326)))
+        stmt = stmt.where(layer.geom.intersects(bbox_envelope(q.bbox)))
     if q.within is not None:
         area = area_geometry(session, q.within)
         # a feature is within an area when its representative point is covered by it
@@ -231,22 +238,8 @@ def feature_page(session: Session, layer_name: str, q: FeatureQuery) -> dict[str
     ids = _filtered(session, layer, q)
     matched = session.scalar(select(func.count()).select_from(ids.subquery())) or 0
 
-    geom = layer.geom
-    if q.simplify_m:
-        geom = func.ST_SimplifyPreserveTopology(geom, q.simplify_m / 111_000.0)
-    pairs: list[Any] = []
-    for key, col in layer.properties.items():
-        pairs.extend((literal(key), col))
-    feature = func.jsonb_build_object(
-        "type",
-        "Feature",
-        "id",
-        layer.code,
-        "geometry",
-        cast(func.ST_AsGeoJSON(geom, 7), JSONB),
-        "properties",
-        func.jsonb_build_object(*pairs),
-    )
+    geometry = geojson(layer.geom, (q.simplify_m or 0.0) / METRES_PER_DEGREE)
+    feature = feature_expr(geometry, layer.properties, feature_id=layer.code)
     stmt = select(feature).select_from(layer.model)
     for target, on in layer.joins:
         stmt = stmt.outerjoin(target, on)
@@ -261,12 +254,7 @@ def feature_page(session: Session, layer_name: str, q: FeatureQuery) -> dict[str
     if layer.model is ServiceResource:
         for f in features:
             f["properties"]["type_label"] = RESOURCE_TYPES.get(f["properties"]["type"])
-    return {
-        "type": "FeatureCollection",
-        "features": features,
-        "numberMatched": matched,
-        "numberReturned": len(features),
-    }
+    return feature_collection(features, numberMatched=matched, numberReturned=len(features))
 
 
 def feature_by_code(

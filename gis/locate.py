@@ -1,7 +1,7 @@
 """Point → subdistrict / community / cell / compound / responsible people / nearest resources.
 
-Everything that needs "where is this point" uses `cell_at` (MapIt's by_location): ST_Covers, so a
-point on a shared edge or vertex is inside both neighbours, and the tie rule is "lowest code wins".
+"Which cell covers this point" is the by-location rule of `gis.spatial` (ST_Covers, so a point on a shared
+edge or vertex is inside both neighbours; the lowest code wins); `locate` answers with it in one round trip.
 """
 
 from __future__ import annotations
@@ -10,35 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, func, or_, select, text
+from sqlalchemy import Row, bindparam, select, text
 from sqlalchemy.orm import Session
 
-from gis.errors import OutsideServiceArea
-from gis.models import CellStaff, Compound, GridCell, Organization, User
+from gis.models import CellStaff, Compound, Organization, User
 from gis.resources import RESOURCE_TYPES, SHANGHAI, is_open
-
-
-def point_sql(lon: float, lat: float) -> Any:
-    return func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
-
-
-def cell_version_filter(at: datetime | None) -> Any:
-    """The cell versions in force at `at` (None: the live version)."""
-    if at is None:
-        return GridCell.valid_to.is_(None)
-    return and_(GridCell.valid_from <= at, or_(GridCell.valid_to.is_(None), GridCell.valid_to > at))
-
-
-def cell_at(session: Session, lon: float, lat: float, *, at: datetime | None = None) -> GridCell | None:
-    """The grid cell covering the point (on shared edges the lowest code wins)."""
-    stmt = (
-        select(GridCell)
-        .where(func.ST_Covers(GridCell.geom, point_sql(lon, lat)), cell_version_filter(at))
-        .order_by(GridCell.code)
-        .limit(1)
-    )
-    return session.scalar(stmt)
-
+from gis.spatial import COVERING_CELL_SQL, POINT_SQL, covering_sql, outside_service_area
 
 # Candidates come from the GiST KNN operator (degrees); they are re-ranked by geodesic distance in SQL,
 # because east-west degrees are shorter than north-south ones at these latitudes. Only the top k per
@@ -50,7 +27,7 @@ _RANKED = """
         FROM (
             SELECT r.id, r.code, r.type, r.name, r.address, r.phone, r.opening_hours, r.hours, r.features,
                    r.photo_url, ST_X(r.geom) AS lon, ST_Y(r.geom) AS lat,
-                   ST_Distance(r.geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography)
+                   ST_Distance(r.geom::geography, {point}::geography)
                        AS distance_m
             FROM {source}
         ) c
@@ -62,19 +39,21 @@ _RANKED = """
 _NEAREST_SQL = text(
     _RANKED.format(
         partition="c.type",
-        source="""unnest(CAST(:types AS text[])) AS t(type)
+        point=POINT_SQL,
+        source=f"""unnest(CAST(:types AS text[])) AS t(type)
             CROSS JOIN LATERAL (
                 SELECT * FROM service_resources s WHERE s.type = t.type
-                ORDER BY s.geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) LIMIT :candidates
+                ORDER BY s.geom <-> {POINT_SQL} LIMIT :candidates
             ) r""",
     )
 ).bindparams(bindparam("types"))
 _NEAREST_ANY_SQL = text(
     _RANKED.format(
         partition="1",
-        source="""(
+        point=POINT_SQL,
+        source=f"""(
                 SELECT * FROM service_resources s
-                ORDER BY s.geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) LIMIT :candidates
+                ORDER BY s.geom <-> {POINT_SQL} LIMIT :candidates
             ) r""",
     )
 )
@@ -158,15 +137,8 @@ def compound_summary(compound: Compound, company: Organization | None) -> dict[s
 # Everything "where am I" needs, in one round trip: the covering cell at the version in force (lowest
 # code on shared edges), its community and subdistrict, its staff, and the covering compound.
 _WHERE_SQL = text(
-    """
-    WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
-    cell AS (
-        SELECT c.* FROM grid_cells c, p
-        WHERE ST_Covers(c.geom, p.g)
-          AND CASE WHEN CAST(:at AS timestamptz) IS NULL THEN c.valid_to IS NULL
-                   ELSE c.valid_from <= :at AND (c.valid_to IS NULL OR c.valid_to > :at) END
-        ORDER BY c.code LIMIT 1
-    )
+    f"""
+    WITH cell AS ({COVERING_CELL_SQL.format(point=POINT_SQL)})
     SELECT cell.code, cell.name, cell.cell_type, cell.households, cell.valid_from,
            com.code AS community_code, com.name AS community_name, com.party_org, com.secretary,
            com.phone AS community_phone, sd.code AS subdistrict_code, sd.name AS subdistrict_name,
@@ -177,8 +149,8 @@ _WHERE_SQL = text(
                 'code', x.code, 'name', x.name, 'kind', x.kind, 'address', x.address, 'households', x.households,
                 'party_branch', x.party_branch, 'wechat_group', x.wechat_group, 'contacts', x.contacts,
                 'company_code', o.code, 'company_name', o.name, 'company_phone', o.phone)
-            FROM compounds x LEFT JOIN organizations o ON o.id = x.property_company_id, p
-            WHERE ST_Covers(x.geom, p.g) ORDER BY x.code LIMIT 1) AS compound
+            FROM ({covering_sql("compounds", POINT_SQL)}) x LEFT JOIN organizations o ON o.id = x.property_company_id
+           ) AS compound
     FROM cell
     JOIN admin_areas com ON com.id = cell.community_id
     LEFT JOIN admin_areas sd ON sd.id = com.parent_id
@@ -209,10 +181,7 @@ def locate(
         at = at.replace(tzinfo=SHANGHAI)  # a date without zone is local time
     row = session.execute(_WHERE_SQL, {"lon": lon, "lat": lat, "at": at}).mappings().first()
     if row is None:
-        raise OutsideServiceArea(
-            f"点 ({lon:.6f}, {lat:.6f}) 不在任何网格内 / the point is outside every grid cell of the "
-            "service area; check the coordinates and their crs (wgs84, gcj02, bd09, cgcs2000)"
-        )
+        raise outside_service_area(lon, lat)
     staff = row["staff"] or []
     manager = next(({k: p[k] for k in ("name", "phone", "photo_url")} for p in staff if p["duty"] == "manager"), None)
     workers = [{k: p[k] for k in ("name", "phone", "photo_url")} for p in staff if p["duty"] == "worker"]

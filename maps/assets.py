@@ -30,8 +30,12 @@ from folium.elements import JSCSSMixin
 from gis.errors import NotFound
 
 PREFIX = "/assets"
-STATIC_DIR = Path(__file__).resolve().parent / "static"  # our own page script and styles
-OWN_FILES = ("maps.js", "maps.css", "plan_editor.js", "plan_cells.js", "plan_areas.js", "plan_panels.js")  # "gridgov"
+STATIC_DIR = Path(__file__).resolve().parent / "static"  # our own page scripts and styles
+# The map pages' scripts, in loading order: gg_auth.js (token, log-in, gg.api) first on every page of the app.
+MAP_SCRIPTS = ("gg_auth.js", "gg_page.js", "gg_remote.js", "gg_tickets.js")
+# The plan editor's scripts, in loading order: the first holds the state and the map the others build on.
+EDITOR_SCRIPTS = ("gg_auth.js", "plan_editor.js", "plan_cells.js", "plan_areas.js", "plan_panels.js")
+OWN_FILES = tuple(dict.fromkeys((*MAP_SCRIPTS, "gg_plan_shell.js", "maps.css", *EDITOR_SCRIPTS)))  # "gridgov"
 
 
 def _static_version() -> str:
@@ -118,7 +122,7 @@ CLUSTER_CSS = [
     ("markerclusterdefaultcss", asset("leaflet.markercluster", "dist/MarkerCluster.Default.css")),
 ]
 HEAT_JS = ("leaflet-heat.js", asset("folium", "templates/leaflet_heat.min.js"))
-PAGE_JS = ("gridgov_maps_js", asset("gridgov", "maps.js"))
+PAGE_JS = [(f"gridgov_{name.removesuffix('.js')}", asset("gridgov", name)) for name in MAP_SCRIPTS]
 PAGE_CSS = ("gridgov_maps_css", asset("gridgov", "maps.css"))
 
 # class -> (js, css). Folium's Bootstrap JS/CSS are dropped (only notebooks need them; our pages bring

@@ -15,19 +15,16 @@ import typer
 
 from gis.settings import Settings, get_settings
 from maps.assets import inline_assets
+from maps.avatars import AVATAR_PREFIX, avatar_svg
 from maps.basemaps import basemap_from_settings
 from maps.core import PageContext
-
-AVATAR_PREFIX = "/v1/avatars/"
 
 
 def _avatar(url: str) -> tuple[bytes, str] | None:
     """The app's placeholder portrait for /v1/avatars/<name>.svg, rendered without a server."""
     if not (url.startswith(AVATAR_PREFIX) and url.endswith(".svg")):
         return None
-    from api.routers.avatars import avatar
-
-    return bytes(avatar(unquote(url[len(AVATAR_PREFIX) : -len(".svg")])).body), "image/svg+xml"
+    return avatar_svg(unquote(url[len(AVATAR_PREFIX) : -len(".svg")])).encode(), "image/svg+xml"
 
 
 def export_page(kind: str, code: str, settings: Settings) -> str:

@@ -9,7 +9,7 @@ import folium
 import folium.plugins
 
 from gis.mapdata import CommunityMap
-from maps.core import Layer, PageContext, add_html, build_page, esc, legend_row, render_page, swatch
+from maps.core import Layer, PageContext, add_html, build_page, esc, geojson_layer, legend_row, render_page, swatch
 from maps.resource_map import controls, streets
 from maps.symbols import add_resource_markers, add_search, phone_link, qr_card, resource_list
 
@@ -32,15 +32,9 @@ def boundary(m: folium.Map, ctx: PageContext, data: CommunityMap) -> None:
 
 
 def cells(m: folium.Map, ctx: PageContext, data: CommunityMap) -> None:
-    if not data.cells["features"]:
-        return
-    folium.GeoJson(
-        ctx.features(data.cells),
-        name="网格",
-        style_function=lambda _f: CELL_STYLE,
-        tooltip=folium.GeoJsonTooltip(fields=["name", "code", "households"], aliases=["网格", "编码", "户数"]),
-    ).add_to(m)
-    ctx.legend.append(legend_row(swatch("transparent", "#1565c0", dashed=True), "网格"))
+    fields, aliases = ["name", "code", "households"], ["网格", "编码", "户数"]
+    if geojson_layer(m, ctx, data.cells, name="网格", style=CELL_STYLE, fields=fields, aliases=aliases):
+        ctx.legend.append(legend_row(swatch("transparent", "#1565c0", dashed=True), "网格"))
 
 
 def compounds(m: folium.Map, ctx: PageContext, data: CommunityMap) -> None:

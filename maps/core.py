@@ -3,7 +3,10 @@
 A page is a list of layers and a layer is one function `(map, ctx, data) -> None` that adds what it
 draws (and its legend rows) to the map. Pages take their data as plain objects from gis.mapdata and
 never touch the database. `render_page` returns the HTML and refuses any page that would load
-something from an outside host.
+something from an outside host (`ensure_local`).
+
+Pages without a map (the ticket page, the plan diff shell, the plan editor) are Jinja2 templates in
+maps/templates/ with autoescape on, rendered by `render_template`; their scripts are static files too.
 """
 
 from __future__ import annotations
@@ -14,16 +17,18 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import folium
+import jinja2
 from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from folium.template import Template
 
 from gis.resources import SHANGHAI
-from maps.assets import PAGE_CSS, PAGE_JS, outside_urls, use_local_assets
+from maps.assets import PAGE_CSS, PAGE_JS, asset, outside_urls, use_local_assets
 from maps.basemaps import Basemap, project_features, project_geometry
 
 D = TypeVar("D")
@@ -82,7 +87,7 @@ class PageContext:
 class PageAssets(JSCSSMixin, MacroElement):
     """Our page script and styles (maps/static), served like the npm assets."""
 
-    default_js = [PAGE_JS]
+    default_js = PAGE_JS
     default_css = [PAGE_CSS]
     _template = Template("")
 
@@ -174,6 +179,47 @@ def swatch(fill: str, stroke: str, *, dashed: bool = False) -> str:
     return f'<span class="gg-swatch" style="{style}"></span>'
 
 
+def geojson_layer(
+    m: folium.Map | folium.FeatureGroup,
+    ctx: PageContext,
+    fc: dict[str, Any],
+    *,
+    name: str,
+    style: dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]],
+    fields: Sequence[str],
+    aliases: Sequence[str] | None = None,
+) -> bool:
+    """A named, projected GeoJSON overlay with a hover tooltip of `fields` (labelled `aliases`, or values alone
+    when None); nothing when `fc` has no feature. `style` is one style for every feature or a function of the
+    feature. Folium pastes tooltip values into HTML as they are, so text values of `fields` are escaped here
+    (names come from imported files). True when drawn."""
+    if not fc["features"]:
+        return False
+    shown = set(fields)
+    safe = {
+        **fc,
+        "features": [
+            {
+                **f,
+                "properties": {
+                    k: _html.escape(v) if k in shown and isinstance(v, str) else v
+                    for k, v in (f.get("properties") or {}).items()
+                },
+            }
+            for f in fc["features"]
+        ],
+    }
+    folium.GeoJson(
+        ctx.features(safe),
+        name=name,
+        style_function=style if callable(style) else lambda _f: style,
+        tooltip=folium.GeoJsonTooltip(
+            fields=list(fields), aliases=list(aliases or fields), labels=aliases is not None
+        ),
+    ).add_to(m)
+    return True
+
+
 def build_page(
     ctx: PageContext,
     data: D,
@@ -201,18 +247,12 @@ _FOLIUM_VIEWPORT = re.compile(r'<meta name="viewport" content="width=device-widt
 VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1.0" />'
 
 
-def document_head(ctx: PageContext, *extra: str) -> str:
-    """The <head> of a plain (non-folium) page: charset, viewport, title, no favicon request, the shared CSS
-    from the app, then `extra` tags (scripts)."""
-    tags = "\n".join(extra)
-    return f"""<head>
-<meta charset="utf-8">
-{VIEWPORT}
-<title>{esc(ctx.title)}</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="{esc(ctx.link(PAGE_CSS[1]))}">
-{tags}
-</head>"""
+def ensure_local(html: str, ctx: PageContext) -> str:
+    """`html` unchanged, or OutsideAssetError when it references a host other than the app's and the basemap's."""
+    bad = outside_urls(html, allowed_hosts=ctx.allowed_hosts)
+    if bad:
+        raise OutsideAssetError(f"page {ctx.path} references outside hosts: {sorted(set(bad))[:5]}")
+    return html
 
 
 def render_page(m: folium.Map, ctx: PageContext) -> str:
@@ -220,8 +260,38 @@ def render_page(m: folium.Map, ctx: PageContext) -> str:
     elderly), and a refusal to serve anything that would load from an outside host."""
     page = m.get_root().render()
     page = page.replace("<html>", '<html lang="zh-CN">', 1)
-    page = _FOLIUM_VIEWPORT.sub(VIEWPORT, page, count=1)
-    bad = outside_urls(page, allowed_hosts=ctx.allowed_hosts)
-    if bad:
-        raise OutsideAssetError(f"page {ctx.path} references outside hosts: {sorted(set(bad))[:5]}")
-    return page
+    return ensure_local(_FOLIUM_VIEWPORT.sub(VIEWPORT, page, count=1), ctx)
+
+
+@lru_cache(maxsize=1)
+def templates() -> jinja2.Environment:
+    """The plain pages' templates (maps/templates), autoescaped; `tojson` keeps Chinese text readable."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("maps", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.policies["json.dumps_kwargs"] = {"ensure_ascii": False}
+    return env
+
+
+def render_template(name: str, **values: Any) -> str:
+    """One page of maps/templates with `values` (autoescaped); no outside-host check (see ensure_local)."""
+    return templates().get_template(name).render(**values)
+
+
+def render_plain_page(name: str, ctx: PageContext, *, scripts: Sequence[str] = (), **values: Any) -> str:
+    """A plain page of the app (ticket page, plan diff shell): `name` from maps/templates, extending
+    _document.html, with our scripts `scripts` (files of maps/static) in its <head>; checked by ensure_local."""
+    html = render_template(
+        name,
+        title=ctx.title,
+        styles=[ctx.link(PAGE_CSS[1])],
+        scripts=[ctx.link(asset("gridgov", file)) for file in scripts],
+        link=ctx.link,
+        **values,
+    )
+    return ensure_local(html, ctx)

@@ -132,7 +132,7 @@ _SETUP = """
 document.querySelectorAll("template[data-panel-filter]").forEach(function (t) {
   document.getElementById("gg-filters").appendChild(t.content.cloneNode(true));
 });
-gg.setupLogin();
+gg.setupLogin(gg.reload);
 """
 
 

@@ -3,28 +3,25 @@ highlighted, and what a commit would re-anchor (tickets, resources, compounds). 
 gis.mapdata.PlanDiffMap that the planning module fills; the page = PLAN_MAP_LAYERS.
 
 Plans are not public, so /maps/plans/{id} opened by a link (no Authorization header) gets
-`plan_shell_page`: a page holding no plan data whose script asks the same URL again with the token the
-other pages keep in localStorage, and shows the diff map it gets (or why it cannot).
+`plan_shell_page`: a page holding no plan data (maps/templates/plan_shell.html) whose script asks the same
+URL again with the token the other pages keep (gg_auth.js), and shows the diff map it gets (or why it cannot).
 """
 
 from __future__ import annotations
 
-import json
-
 import folium
 
 from gis.mapdata import PlanDiffMap
-from maps.assets import outside_urls
 from maps.core import (
     Layer,
-    OutsideAssetError,
     PageContext,
     add_html,
     build_page,
-    document_head,
     esc,
+    geojson_layer,
     legend_row,
     render_page,
+    render_plain_page,
     swatch,
 )
 
@@ -39,15 +36,10 @@ MOVED_STYLE = {"color": "#e65100", "weight": 1, "fillColor": "#ff9800", "fillOpa
 
 
 def live_cells(m: folium.Map, ctx: PageContext, data: PlanDiffMap) -> None:
-    if not data.live["features"]:  # a new plan, or only new communities
-        return
-    folium.GeoJson(
-        ctx.features(data.live),
-        name="现行网格",
-        style_function=lambda _f: LIVE_STYLE,
-        tooltip=folium.GeoJsonTooltip(fields=["name", "code"], aliases=["现行", "编码"]),
-    ).add_to(m)
-    ctx.legend.append(legend_row(swatch("transparent", "#616161", dashed=True), "现行网格"))
+    fields, aliases = ["name", "code"], ["现行", "编码"]
+    # nothing live: a new plan, or only new communities
+    if geojson_layer(m, ctx, data.live, name="现行网格", style=LIVE_STYLE, fields=fields, aliases=aliases):
+        ctx.legend.append(legend_row(swatch("transparent", "#616161", dashed=True), "现行网格"))
 
 
 def draft_cells(m: folium.Map, ctx: PageContext, data: PlanDiffMap) -> None:
@@ -57,14 +49,9 @@ def draft_cells(m: folium.Map, ctx: PageContext, data: PlanDiffMap) -> None:
         colour = CHANGE_STYLES.get(str(change), CHANGE_STYLES["unchanged"])[0]
         return {"color": colour, "weight": 2.5, "fillColor": colour, "fillOpacity": 0.08}
 
-    if not data.draft["features"]:
+    fields, aliases = ["name", "code", "households"], ["草案", "编码", "户数"]
+    if not geojson_layer(m, ctx, data.draft, name="草案网格", style=style, fields=fields, aliases=aliases):
         return
-    folium.GeoJson(
-        ctx.features(data.draft),
-        name="草案网格",
-        style_function=style,
-        tooltip=folium.GeoJsonTooltip(fields=["name", "code", "households"], aliases=["草案", "编码", "户数"]),
-    ).add_to(m)
     kinds = {f["properties"].get("change", "unchanged") for f in data.draft["features"]}
     for change, (colour, label) in CHANGE_STYLES.items():
         if change in kinds:
@@ -72,17 +59,9 @@ def draft_cells(m: folium.Map, ctx: PageContext, data: PlanDiffMap) -> None:
 
 
 def moved_ground(m: folium.Map, ctx: PageContext, data: PlanDiffMap) -> None:
-    if not data.changed["features"]:
-        return
-    folium.GeoJson(
-        ctx.features(data.changed),
-        name="归属变化区域",
-        style_function=lambda _f: MOVED_STYLE,
-        tooltip=folium.GeoJsonTooltip(
-            fields=["from_code", "to_code", "area_m2", "tickets"], aliases=["原网格", "新网格", "面积(㎡)", "涉及工单"]
-        ),
-    ).add_to(m)
-    ctx.legend.append(legend_row(swatch("rgba(255,152,0,.55)", "#e65100"), "归属变化区域"))
+    fields, aliases = ["from_code", "to_code", "area_m2", "tickets"], ["原网格", "新网格", "面积(㎡)", "涉及工单"]
+    if geojson_layer(m, ctx, data.changed, name="归属变化区域", style=MOVED_STYLE, fields=fields, aliases=aliases):
+        ctx.legend.append(legend_row(swatch("rgba(255,152,0,.55)", "#e65100"), "归属变化区域"))
 
 
 AREA_STYLES: dict[str, tuple[str, str]] = {"compound": ("#6a1b9a", "小区"), "community": ("#4e342e", "社区")}
@@ -116,12 +95,8 @@ def redrawn_areas(m: folium.Map, ctx: PageContext, data: PlanDiffMap) -> None:
             return {"color": colour, "weight": 2, "dashArray": "4 4", "fill": False}
         return {"color": colour, "weight": 3, "fillColor": colour, "fillOpacity": 0.1}
 
-    folium.GeoJson(
-        ctx.features(labelled),
-        name="小区、社区边界调整",
-        style_function=style,
-        tooltip=folium.GeoJsonTooltip(fields=["what", "name", "code"], aliases=["", "名称", "编码"]),
-    ).add_to(m)
+    fields, aliases = ["what", "name", "code"], ["", "名称", "编码"]
+    geojson_layer(m, ctx, labelled, name="小区、社区边界调整", style=style, fields=fields, aliases=aliases)
     for layer in sorted({f["properties"].get("layer") for f in data.areas["features"]} & set(AREA_STYLES)):
         colour, label = AREA_STYLES[layer]
         ctx.legend.append(legend_row(swatch(colour + "1a", colour), f"{label}边界（调整后）"))
@@ -196,56 +171,15 @@ def plan_page(data: PlanDiffMap, ctx: PageContext) -> str:
     return render_page(plan_map(data, ctx), ctx)
 
 
-_SHELL_SCRIPT = """
-(function () {
-  var KEY = "gridgov.token", msg = document.getElementById("gg-plan-msg"), url = __URL__;
-  if (location.hash.indexOf("token=") >= 0) {  // a link carrying the token: keep it, hide it
-    var t = new URLSearchParams(location.hash.slice(1)).get("token");
-    if (t) localStorage.setItem(KEY, t);
-    history.replaceState(null, "", location.pathname + location.search);
-  }
-  var token = localStorage.getItem(KEY);
-  if (!token) { msg.textContent = "请先登录：在方案编辑器或网格运行图登录后再打开对比图。"; return; }
-  fetch(url, { headers: { Authorization: "Bearer " + token }, cache: "no-store" })
-    .then(function (r) {
-      if (r.ok) return r.text();
-      if (r.status === 401) localStorage.removeItem(KEY);
-      return r.json().catch(function () { return {}; }).then(function (body) {
-        var why = { 401: "登录已过期，请重新登录。", 403: "只有规划员、管理员和社区管理员可以查看规划方案。",
-                    404: "方案不存在。" }[r.status] || "加载失败（HTTP " + r.status + "）";
-        throw why + (body.message ? " " + body.message : "");
-      });
-    })
-    .then(function (html) {  // the diff map itself replaces this shell, at the same address
-      document.open();
-      document.write(html);
-      document.close();
-    })
-    .catch(function (err) { msg.textContent = typeof err === "string" ? err : "无法连接服务器"; });
-})();
-"""
-
-
 def plan_shell_page(plan_id: int, ctx: PageContext) -> str:
-    """The page a link to /maps/plans/{id} opens: no plan data, only a script that asks for the diff map with
-    the stored token (401/403/404 explained in Chinese) and shows it."""
-    page_url = ctx.link(f"/maps/plans/{int(plan_id)}")
-    editor_url = ctx.link(f"/plans/{int(plan_id)}/edit")
-    script = _SHELL_SCRIPT.replace("__URL__", json.dumps(page_url))
-    html = f"""<!DOCTYPE html>
-<html lang="zh-CN">
-{document_head(ctx)}
-<body class="gg-doc">
-<header class="gg-head"><div><h1>网格调整对比图 · 方案 {int(plan_id)}</h1>
-<div class="gg-sub">网格化管理 · 规划方案</div></div>
-<div class="gg-actions"><a class="gg-btn" href="{esc(editor_url)}">编辑器 / editor</a></div>
-</header>
-<main class="gg-ticket-page"><div id="gg-plan-msg" class="gg-status">正在加载…</div></main>
-<script>{script}</script>
-</body>
-</html>
-"""
-    bad = outside_urls(html, allowed_hosts=ctx.allowed_hosts)
-    if bad:
-        raise OutsideAssetError(f"page {ctx.path} references outside hosts: {sorted(set(bad))[:5]}")
-    return html
+    """The page a link to /maps/plans/{id} opens: no plan data, only a script (gg_plan_shell.js) that asks for the
+    diff map with the stored token (401/403/404 explained in Chinese) and shows it."""
+    plan_id = int(plan_id)
+    return render_plain_page(
+        "plan_shell.html",
+        ctx,
+        scripts=("gg_auth.js", "gg_plan_shell.js"),
+        plan_id=plan_id,
+        page_url=ctx.link(f"/maps/plans/{plan_id}"),
+        editor_url=ctx.link(f"/plans/{plan_id}/edit"),
+    )

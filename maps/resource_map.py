@@ -12,7 +12,7 @@ import folium
 import folium.plugins
 
 from gis.mapdata import CompoundMap
-from maps.core import Layer, PageContext, add_html, build_page, esc, legend_row, render_page, swatch
+from maps.core import Layer, PageContext, add_html, build_page, esc, geojson_layer, legend_row, render_page, swatch
 from maps.symbols import add_resource_markers, add_search, board_html, phone_link, qr_card, resource_list
 
 COMPOUND_STYLE = {"color": "#b71c1c", "weight": 3, "fillColor": "#e57373", "fillOpacity": 0.12}
@@ -51,15 +51,8 @@ def reach_area(m: folium.Map, ctx: PageContext, data: CompoundMap) -> None:
 
 
 def neighbours(m: folium.Map, ctx: PageContext, data: CompoundMap) -> None:
-    if not data.neighbours["features"]:
-        return
-    folium.GeoJson(
-        ctx.features(data.neighbours),
-        name="周边小区",
-        style_function=_style(NEIGHBOUR_STYLE),
-        tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
-    ).add_to(m)
-    ctx.legend.append(legend_row(swatch("rgba(224,224,224,.6)", "#9e9e9e"), "周边小区"))
+    if geojson_layer(m, ctx, data.neighbours, name="周边小区", style=NEIGHBOUR_STYLE, fields=["name"]):
+        ctx.legend.append(legend_row(swatch("rgba(224,224,224,.6)", "#9e9e9e"), "周边小区"))
 
 
 def cell(m: folium.Map, ctx: PageContext, data: CompoundMap) -> None:

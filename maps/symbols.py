@@ -12,6 +12,7 @@ import folium.plugins
 import segno
 
 from gis.resources import RESOURCE_TYPES
+from maps.avatars import AVATAR_PREFIX
 from maps.core import PageContext, Script, esc, legend_row
 
 # type -> (Font Awesome 6 solid icon, awesome-markers colour)
@@ -187,7 +188,7 @@ def avatar_url(person: dict[str, Any]) -> str:
     url = person.get("photo_url") or ""
     if url.startswith("/") and not url.startswith("//"):
         return url
-    return f"/v1/avatars/{person.get('name') or '?'}.svg"
+    return f"{AVATAR_PREFIX}{person.get('name') or '?'}.svg"
 
 
 def board_html(contacts: list[dict[str, Any]]) -> str:

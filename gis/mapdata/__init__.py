@@ -13,7 +13,6 @@ from gis.mapdata.common import (
 )
 from gis.mapdata.operations import (
     CELL_METRICS,
-    BBox,
     CellMetric,
     cell_metric_features,
     household_heat,
@@ -32,6 +31,7 @@ from gis.mapdata.tickets import (
     ticket_points,
     ticket_scope,
 )
+from gis.spatial import BBox
 
 __all__ = [
     "CELL_METRICS",

@@ -11,15 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import cast, func, literal, select
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gis.models import Street
 from gis.resources import RESOURCE_TYPES, is_open
+from gis.spatial import METRES_PER_DEGREE, BBox, feature_collection
 
 REACH_M = 1000.0
-METRES_PER_DEGREE = 111_000.0
 
 # What a 15-minute circle should offer; a need is met by any of its types (R4 gaps, R5 types).
 LIFE_CIRCLE_NEEDS: dict[str, tuple[str, ...]] = {
@@ -80,27 +79,7 @@ class CommunityMap:
     generated_at: datetime = field(default_factory=_now)
 
 
-def geojson(geom: Any, simplify_deg: float = 0.0) -> Any:
-    """ST_AsGeoJSON as jsonb (7 decimals ≈ 1 cm), optionally simplified."""
-    if simplify_deg:
-        geom = func.ST_SimplifyPreserveTopology(geom, simplify_deg)
-    return cast(func.ST_AsGeoJSON(geom, 7), JSONB)
-
-
-def feature_expr(geom: Any, props: dict[str, Any]) -> Any:
-    pairs: list[Any] = []
-    for key, col in props.items():
-        pairs.extend((literal(key), col))
-    return func.jsonb_build_object("type", "Feature", "geometry", geom, "properties", func.jsonb_build_object(*pairs))
-
-
-def features(session: Session, geom: Any, props: dict[str, Any], *where: Any, order: Any, limit: int) -> dict[str, Any]:
-    """A FeatureCollection built in SQL."""
-    rows = list(session.scalars(select(feature_expr(geom, props)).where(*where).order_by(order).limit(limit)))
-    return {"type": "FeatureCollection", "features": rows}
-
-
-def bounds_of(session: Session, geom: Any, margin_m: float) -> tuple[float, float, float, float]:
+def bounds_of(session: Session, geom: Any, margin_m: float) -> BBox:
     box = func.ST_Expand(geom, margin_m / METRES_PER_DEGREE)
     row = session.execute(select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box))).one()
     return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
@@ -145,5 +124,5 @@ class PlanDiffMap:
     affected: dict[str, int]  # what a commit re-anchors: tickets, resources, compounds, buildings …
     bounds: tuple[float, float, float, float]
     # redrawn compounds / communities: layer, code, name, change (added|changed|removed), side (live|draft)
-    areas: dict[str, Any] = field(default_factory=lambda: {"type": "FeatureCollection", "features": []})
+    areas: dict[str, Any] = field(default_factory=lambda: feature_collection([]))
     generated_at: datetime = field(default_factory=_now)

@@ -18,16 +18,13 @@ from sqlalchemy.orm import Session, aliased
 
 from gis.errors import InvalidInput
 from gis.features import FeatureQuery, feature_page, in_scope
-from gis.mapdata.common import METRES_PER_DEGREE, feature_expr, geojson
 from gis.mapdata.tickets import TicketScope, counts_by_cell
 from gis.models import AdminArea, Building, GridCell
 from gis.resources import is_open
+from gis.spatial import METRES_PER_DEGREE, BBox, bbox_envelope, feature_collection, feature_expr, geojson
 from gis.tickets.models import Ticket
 from gis.tickets.queries import overdue_clause
 from gis.tickets.workflow import OPEN_STATES
-
-BBox = tuple[float, float, float, float]
-
 
 BLUES = ("#f1eef6", "#bdc9e1", "#74a9cf", "#2b8cbe", "#045a8d")
 ORANGES = ("#feedde", "#fdbe85", "#fd8d3c", "#e6550d", "#a63603")
@@ -79,10 +76,6 @@ def metric_breaks(session: Session, m: CellMetric) -> tuple[float, ...]:
     return tuple(sorted({float(v) for v in values or [] if v is not None})) or (0.0,)
 
 
-def _envelope(bbox: BBox) -> Any:
-    return func.ST_MakeEnvelope(*bbox, 4326)
-
-
 def cell_metric_features(
     session: Session,
     *,
@@ -105,7 +98,7 @@ def cell_metric_features(
     live: list[ColumnElement[bool]] = [GridCell.valid_to.is_(None)]
     if scope is not None:
         live.append(in_scope((GridCell.code,), scope))
-    where = [*live, GridCell.geom.intersects(_envelope(bbox))]
+    where = [*live, GridCell.geom.intersects(bbox_envelope(bbox))]
     counts: dict[str, int] | None = None
     if m.tickets is not None:
         counts = {} if tickets is None else counts_by_cell(session, tickets, *m.tickets(tickets.now))
@@ -137,12 +130,11 @@ def cell_metric_features(
         codes = session.scalars(select(GridCell.code).where(*live))
         breaks = m.breaks or quantile_breaks([float(counts.get(c, 0)) for c in codes], len(m.colours))
     colours = m.colours[: len(breaks) + 1]
-    return {
-        "type": "FeatureCollection",
-        "features": rows[:limit],
-        "truncated": len(rows) > limit,
-        "metric": {"name": metric, "label": m.label, "unit": m.unit, "breaks": breaks, "colours": colours},
-    }
+    return feature_collection(
+        rows[:limit],
+        truncated=len(rows) > limit,
+        metric={"name": metric, "label": m.label, "unit": m.unit, "breaks": breaks, "colours": colours},
+    )
 
 
 def resource_points(session: Session, *, bbox: BBox, types: list[str], limit: int = 5000) -> dict[str, Any]:
@@ -152,11 +144,7 @@ def resource_points(session: Session, *, bbox: BBox, types: list[str], limit: in
         p = f["properties"]
         p["open_now"] = is_open(p.pop("hours") or [])
         p.pop("photo_url", None)
-    return {
-        "type": "FeatureCollection",
-        "features": page["features"],
-        "truncated": page["numberMatched"] > page["numberReturned"],
-    }
+    return feature_collection(page["features"], truncated=page["numberMatched"] > page["numberReturned"])
 
 
 def household_heat(
@@ -165,7 +153,7 @@ def household_heat(
     """[[lat, lon, households], …]: building households summed on a `grid_m` grid (zoom-dependent),
     so an answer stays small at any zoom."""
     point = func.ST_SnapToGrid(func.ST_Centroid(Building.geom), max(grid_m, 1.0) / METRES_PER_DEGREE)
-    where = [Building.geom.intersects(_envelope(bbox))]
+    where = [Building.geom.intersects(bbox_envelope(bbox))]
     if scope is not None:
         where.append(in_scope((Building.code, Building.cell_code), scope))
     inner = select(point.label("p"), Building.households.label("h")).where(*where).subquery()

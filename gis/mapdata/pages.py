@@ -11,19 +11,17 @@ from gis.errors import NotFound
 from gis.locate import cell_staff, compound_summary, nearest_resources
 from gis.mapdata.common import (
     LIFE_CIRCLE_NEEDS,
-    METRES_PER_DEGREE,
     REACH_M,
     CommunityMap,
     CompoundMap,
     bounds_of,
-    features,
     gaps_for,
-    geojson,
     resource_out,
     streets_in,
 )
 from gis.mapdata.reach import resources_around, walking_reach
 from gis.models import AdminArea, Building, Compound, GridCell, Organization
+from gis.spatial import METRES_PER_DEGREE, features, geojson
 
 
 def compound_map_data(session: Session, code: str, *, reach_m: float = REACH_M) -> CompoundMap:

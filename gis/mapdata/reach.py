@@ -17,8 +17,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from gis.errors import NotFound
-from gis.mapdata.common import METRES_PER_DEGREE, REACH_M, Reach, resource_out
+from gis.mapdata.common import REACH_M, Reach, resource_out
 from gis.models import Compound, Street
+from gis.spatial import METRES_PER_DEGREE
 
 log = logging.getLogger(__name__)
 

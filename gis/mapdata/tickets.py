@@ -13,16 +13,14 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from gis.errors import InvalidInput
-from gis.mapdata.common import METRES_PER_DEGREE, feature_expr, geojson
 from gis.models import User, utcnow
 from gis.resources import SHANGHAI
+from gis.spatial import METRES_PER_DEGREE, BBox, bbox_envelope, feature_collection, feature_expr, geojson
 from gis.tickets.access import visible_filter
 from gis.tickets.config import load_config
 from gis.tickets.models import Ticket
 from gis.tickets.queries import overdue_clause
 from gis.tickets.workflow import OPEN_STATES, STATE_LABELS
-
-BBox = tuple[float, float, float, float]
 
 # Pseudo-states of the state filter (besides every real state).
 OPEN = "open"  # 未办结: any state still being worked on
@@ -98,10 +96,6 @@ def ticket_scope(session: Session, user: User, filters: TicketFilters, *, now: d
     return TicketScope(tuple(where), now)
 
 
-def _envelope(bbox: BBox) -> Any:
-    return func.ST_MakeEnvelope(*bbox, 4326)
-
-
 def counts_by_cell(session: Session, scope: TicketScope, *extra: ColumnElement[bool]) -> dict[str, int]:
     """Visible, filtered tickets counted per cell code: one grouped query."""
     n = func.count()
@@ -131,12 +125,12 @@ def ticket_points(session: Session, *, bbox: BBox, scope: TicketScope, limit: in
     rows = list(
         session.scalars(
             select(feature)
-            .where(*scope.where, Ticket.geom.intersects(_envelope(bbox)))
+            .where(*scope.where, Ticket.geom.intersects(bbox_envelope(bbox)))
             .order_by(Ticket.opened_at.desc())
             .limit(limit + 1)
         )
     )
-    return {"type": "FeatureCollection", "features": rows[:limit], "truncated": len(rows) > limit}
+    return feature_collection(rows[:limit], truncated=len(rows) > limit)
 
 
 def ticket_heat(
@@ -144,7 +138,7 @@ def ticket_heat(
 ) -> list[list[float]]:
     """[[lat, lon, tickets], …]: visible, filtered tickets counted on a `grid_m` grid (zoom-dependent)."""
     point = func.ST_SnapToGrid(Ticket.geom, max(grid_m, 1.0) / METRES_PER_DEGREE)
-    inner = select(point.label("p")).where(*scope.where, Ticket.geom.intersects(_envelope(bbox))).subquery()
+    inner = select(point.label("p")).where(*scope.where, Ticket.geom.intersects(bbox_envelope(bbox))).subquery()
     n = func.count()
     rows = session.execute(select(func.ST_Y(inner.c.p), func.ST_X(inner.c.p), n).group_by(inner.c.p).limit(limit))
     return [[round(float(y), 6), round(float(x), 6), float(c)] for y, x, c in rows.tuples()]

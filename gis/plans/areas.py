@@ -24,6 +24,7 @@ from gis.plans.draft import FeatureInput, ensure_base, live_features
 from gis.plans.geo import as_multipolygon, geoms_from_wkb, same_shape
 from gis.plans.layers import AREA_LAYERS, COMMUNITY_CODE, SPECS, Layer, check_code, check_layer
 from gis.plans.models import BoundaryPlan, PlanArea
+from gis.spatial import covering_sql
 
 
 def _drafted(session: Session, plan: BoundaryPlan, layer: Layer, codes: list[str]) -> dict[str, Any]:
@@ -56,8 +57,11 @@ def _community_of(session: Session, plan: BoundaryPlan, area: FeatureInput, geom
         return None
     found: str | None = session.scalar(
         text(
-            "SELECT code FROM admin_areas WHERE level = 'community' "
-            "AND ST_Covers(geom, ST_PointOnSurface(ST_GeomFromWKB(:wkb, 4326))) ORDER BY code LIMIT 1"
+            "SELECT code FROM ("
+            + covering_sql(
+                "admin_areas", "ST_PointOnSurface(ST_GeomFromWKB(:wkb, 4326))", where="cov.level = 'community'"
+            )
+            + ") AS community"
         ),
         {"wkb": shapely.to_wkb(shapely.make_valid(geom))},
     )

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from gis.errors import Conflict
 from gis.plans.models import BoundaryPlan
+from gis.spatial import COVERING_CELL_SQL, at_param, covering_sql
 
 _STALE = text(
     """
@@ -111,16 +112,15 @@ def _actions(session: Session, plan: BoundaryPlan, layer: str) -> dict[str, list
 
 
 _COMPOUND_CELLS = text(
-    """
+    f"""
     UPDATE compounds x SET cell_code = (
-        SELECT g.code FROM grid_cells g
-        WHERE g.valid_to IS NULL AND ST_Covers(g.geom, ST_PointOnSurface(x.geom)) ORDER BY g.code LIMIT 1)
+        SELECT c.code FROM ({COVERING_CELL_SQL.format(point="ST_PointOnSurface(x.geom)")}) AS c)
     WHERE x.code = ANY(:codes)
     """
-)
+).bindparams(at_param())  # the live cells
 # open tickets whose compound may have changed: anchored to a changed compound, or inside one's new shape
 _TICKET_COMPOUNDS = text(
-    """
+    f"""
     WITH changed AS MATERIALIZED (
         SELECT geom FROM compounds WHERE code = ANY(:codes)
     ),
@@ -133,8 +133,8 @@ _TICKET_COMPOUNDS = text(
     ),
     target AS MATERIALIZED (
         SELECT c.id, c.compound_code AS old_code,
-               (SELECT x.code FROM compounds x JOIN tickets t ON t.id = c.id
-                WHERE x.geom && t.geom AND ST_Covers(x.geom, t.geom) ORDER BY x.code LIMIT 1) AS new_code
+               (SELECT x.code FROM tickets t, LATERAL ({covering_sql("compounds", "t.geom")}) AS x
+                WHERE t.id = c.id) AS new_code
         FROM candidates c
     ),
     moved AS (

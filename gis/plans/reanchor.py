@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.anchoring import AnchoredTable, anchored_tables
+from gis.spatial import COVERING_CELL_SQL, covering_sql
 
 # The cells whose geometry is new: commit → their new versions; preview → the plan's (repaired) geometries.
 _CHANGED_COMMIT = "SELECT id, code, geom FROM grid_cells WHERE id = ANY(:new_ids)"
@@ -29,12 +30,10 @@ _CHANGED_PREVIEW = """
     SELECT NULL::int AS id, code, ST_CollectionExtract(ST_MakeValid(geom), 3) AS geom FROM plan_features
     WHERE plan_id = :plan_id AND action <> 'remove'
 """
-# The full "which cell covers this point" (lowest code wins), only for points on a changed cell's boundary
-# or left in no changed cell. Commit: the live cells through their GiST index; preview: the draft.
-_AFTER_COMMIT = """
-    SELECT g.code, g.id FROM grid_cells g
-    WHERE g.valid_to IS NULL AND ST_Covers(g.geom, {pt}) ORDER BY g.code LIMIT 1
-"""
+# The full "which cell covers this point" (the by-location rule, lowest code wins), only for points on a
+# changed cell's boundary or left in no changed cell. Commit: the live cells through their GiST index
+# (:at is NULL); preview: the same rule over the draft.
+_AFTER_COMMIT = COVERING_CELL_SQL
 _DRAFT = """
     SELECT g.code, g.id, g.geom FROM grid_cells g
     WHERE g.valid_to IS NULL AND g.community_id = ANY(:community_ids)
@@ -42,7 +41,7 @@ _DRAFT = """
     UNION ALL
     SELECT code, id, geom FROM changed
 """
-_AFTER_PREVIEW = "SELECT d.code, d.id FROM draft d WHERE ST_Covers(d.geom, {pt}) ORDER BY d.code LIMIT 1"
+_AFTER_PREVIEW = covering_sql("draft", "{point}")
 
 
 def _q(session: Session, name: str) -> str:
@@ -60,7 +59,7 @@ def moves_sql(session: Session, entry: AnchoredTable, *, preview: bool) -> str:
     t, key, cell, geom = (_q(session, n) for n in (entry.table, entry.key_column, entry.cell_column, entry.geom_column))
     pt = f"ST_PointOnSurface(t.{geom})" if entry.polygonal else f"t.{geom}"
     skip = f"AND t.{_q(session, entry.skip_column)} <> ALL(:skip_values)" if entry.skip_column else ""
-    after = (_AFTER_PREVIEW if preview else _AFTER_COMMIT).format(pt=pt)
+    after = (_AFTER_PREVIEW if preview else _AFTER_COMMIT).format(point=pt)
     changed = _CHANGED_PREVIEW if preview else _CHANGED_COMMIT
     draft = f", draft AS MATERIALIZED ({_DRAFT})" if preview else ""
     head = f"""
@@ -139,6 +138,7 @@ def run_moves(
                 "new_ids": new_ids or [],
                 "plan_id": plan_id,
                 "skip_values": list(entry.skip_values),
+                "at": None,  # the live cells
             }
             started = time.perf_counter()
             rows = session.execute(text(moves_sql(session, entry, preview=preview)), params).all()

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gis.errors import Conflict, NotFound
-from gis.locate import point_sql
 from gis.models import User, utcnow
+from gis.spatial import point_sql
 from gis.tickets import events, workflow
 from gis.tickets.config import load_config
 from gis.tickets.models import Ticket

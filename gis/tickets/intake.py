@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import TextClause, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.types import Boolean, DateTime, Float, Integer, String
@@ -19,6 +19,7 @@ from sqlalchemy.types import Boolean, DateTime, Float, Integer, String
 from gis.crs import to_wgs84
 from gis.errors import Forbidden, InvalidInput
 from gis.models import User, utcnow
+from gis.spatial import COVERING_CELL_SQL, POINT_SQL, at_param, covering_sql, outside_service_area
 from gis.tickets import dedupe, escalation, events, idempotency, routing, sla, workflow
 from gis.tickets.config import Category, TicketConfig, load_config
 from gis.tickets.models import CHANNELS, Attachment, Ticket
@@ -64,28 +65,21 @@ class IntakeResult:
 # Intake runs two statements per ticket, both text() built once per process (no statement building and
 # compiling per call; psycopg prepares them after a few runs):
 #
-# _LOOKUP, one round trip, reads what `routing.anchor_point` (live cell by ST_Covers with the lowest-code
-# tie rule, its community, the compound covering the point and its property company), `routing.route`
+# _LOOKUP, one round trip, reads what `routing.anchor_point` (the live cell by the by-location rule of
+# gis.spatial, its community, the compound covering the point and its property company), `routing.route`
 # (that property company, the category's department: lowest code) and `dedupe.find_duplicates` (open
 # tickets of the category within the radius, nearest first) read one by one; tests/tickets/test_intake_fast.py
 # checks that both ways agree.
 _LOOKUP = text(
-    """
-SELECT c.id, c.code, c.community_code, cp.code, cp.property_company_id,
+    f"""
+SELECT c.id, c.code, a.code, cp.code, cp.property_company_id,
        pc.id, pc.name, pc.code, pc.kind, pc.unit_type,
        d.id, d.name, d.code, d.kind, d.unit_type,
        dup.ids, dup.states, dup.descriptions, dup.opened, dup.distances
-FROM (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS pt) AS p
-LEFT JOIN LATERAL (
-    SELECT g.id, g.code, a.code AS community_code
-    FROM grid_cells AS g JOIN admin_areas AS a ON a.id = g.community_id
-    WHERE ST_Covers(g.geom, p.pt) AND g.valid_to IS NULL
-    ORDER BY g.code LIMIT 1
-) AS c ON true
-LEFT JOIN LATERAL (
-    SELECT k.code, k.property_company_id FROM compounds AS k
-    WHERE ST_Covers(k.geom, p.pt) ORDER BY k.code LIMIT 1
-) AS cp ON true
+FROM (SELECT {POINT_SQL} AS pt) AS p
+LEFT JOIN LATERAL ({COVERING_CELL_SQL.format(point="p.pt")}) AS c ON true
+LEFT JOIN admin_areas AS a ON a.id = c.community_id
+LEFT JOIN LATERAL ({covering_sql("compounds", "p.pt")}) AS cp ON true
 LEFT JOIN organizations AS pc ON :want_property AND pc.id = cp.property_company_id
 LEFT JOIN LATERAL (
     SELECT o.id, o.name, o.code, o.kind, o.unit_type FROM organizations AS o
@@ -123,21 +117,34 @@ LEFT JOIN LATERAL (
     bindparam("dy", type_=Float()),
     bindparam("radius", type_=Float()),
     bindparam("lim", type_=Integer()),
+    at_param(),  # intake anchors to the live cells
 )
 
 # _CREATE, one round trip: the ticket row, its "created" event and (with a client key) the stored answer of
 # the idempotency key — what an ORM flush of Ticket, the event and `idempotency.remember` wrote in three.
-_CREATE = text(
-    """
+# The ticket's columns come from the model: every one but `id` is bound from the row `create_ticket` builds
+# (its `values` plus `_AT_BIRTH`), `geom` from :lon/:lat; a new Ticket column is one more key there.
+_AT_BIRTH: dict[str, Any] = {
+    "state_before_suspend": None,
+    "merged_into_id": None,
+    "resolved_by_id": None,
+    "suspended_at": None,
+    "overdue": False,
+    "resolved_at": None,
+    "closed_at": None,
+    "reopen_count": 0,
+}
+_TICKET_COLUMNS = [c for c in Ticket.__table__.columns if c.key != "id"]
+
+
+def _create_sql() -> TextClause:
+    names = ", ".join(c.name for c in _TICKET_COLUMNS)
+    values = ", ".join(POINT_SQL if c.key == "geom" else f":{c.key}" for c in _TICKET_COLUMNS)
+    return text(
+        f"""
 WITH t AS (
-    INSERT INTO tickets (token, category, description, address, geom, source_crs, channel, external_id, urgency,
-        state, cell_code, cell_version_id, community_code, compound_code, unit_id, unit_type, reporter_id,
-        reporter_name, reporter_phone, created_by_id, sla_profile, tier, opened_at, due_stage, due_at,
-        resolve_due_at, overdue, reopen_count, attributes, created_at, updated_at)
-    VALUES (:token, :category, :description, :address, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :source_crs,
-        :channel, :external_id, :urgency, :state, :cell_code, :cell_version_id, :community_code, :compound_code,
-        :unit_id, :unit_type, :reporter_id, :reporter_name, :reporter_phone, :created_by_id, :sla_profile, :tier,
-        :opened_at, :due_stage, :due_at, :resolve_due_at, false, 0, :attributes, :created_at, :updated_at)
+    INSERT INTO tickets ({names})
+    VALUES ({values})
     RETURNING id
 ), e AS (
     INSERT INTO ticket_events (ticket_id, at, actor_id, actor_label, action, from_state, to_state, note, public,
@@ -149,34 +156,18 @@ WITH t AS (
 )
 SELECT id FROM t
 """
-).bindparams(
-    bindparam("lon", type_=Float()),
-    bindparam("lat", type_=Float()),
-    bindparam("cell_version_id", type_=Integer()),
-    bindparam("unit_id", type_=Integer()),
-    bindparam("reporter_id", type_=Integer()),
-    bindparam("created_by_id", type_=Integer()),
-    bindparam("actor_id", type_=Integer()),
-    bindparam("opened_at", type_=DateTime(timezone=True)),
-    bindparam("due_at", type_=DateTime(timezone=True)),
-    bindparam("resolve_due_at", type_=DateTime(timezone=True)),
-    bindparam("created_at", type_=DateTime(timezone=True)),
-    bindparam("updated_at", type_=DateTime(timezone=True)),
-    bindparam("event_at", type_=DateTime(timezone=True)),
-    bindparam("attributes", type_=JSONB()),
-    bindparam("payload", type_=JSONB()),
-    bindparam("route_reason", type_=String()),
-    bindparam("key_scope", type_=String()),
-    bindparam("client_key", type_=String()),
-    *(
-        bindparam(name, type_=String())
-        for name in (
-            "token", "category", "description", "address", "source_crs", "channel", "external_id", "urgency",
-            "state", "cell_code", "community_code", "compound_code", "unit_type", "reporter_name",
-            "reporter_phone", "sla_profile", "tier", "due_stage", "note", "actor_label",
-        )
-    ),
-)  # fmt: skip
+    ).bindparams(
+        *(bindparam(c.key, type_=c.type) for c in _TICKET_COLUMNS if c.key != "geom"),
+        bindparam("lon", type_=Float()),
+        bindparam("lat", type_=Float()),
+        bindparam("actor_id", type_=Integer()),
+        bindparam("event_at", type_=DateTime(timezone=True)),
+        bindparam("payload", type_=JSONB()),
+        *(bindparam(n, type_=String()) for n in ("note", "actor_label", "route_reason", "key_scope", "client_key")),
+    )
+
+
+_CREATE = _create_sql()
 
 
 def lookup(
@@ -201,7 +192,7 @@ def lookup(
         },
     ).one()
     if row[0] is None:
-        raise routing.outside_service_area(lon, lat)
+        raise outside_service_area(lon, lat)
     anchor = routing.Anchor(row[0], row[1], row[2], row[3], row[4])
     property_org = routing.OrgRef(row[5], row[6], row[7], row[8], row[9]) if row[5] is not None else None
     department = routing.OrgRef(row[10], row[11], row[12], row[13], row[14]) if row[10] is not None else None
@@ -359,6 +350,7 @@ def create_ticket(
         _CREATE,
         {
             **values,
+            **_AT_BIRTH,
             "lon": lon,
             "lat": lat,
             "event_at": opened,
@@ -384,18 +376,7 @@ def _persistent_ticket(session: Session, ticket_id: int, values: dict[str, Any])
     """The ORM object of a row just inserted by _CREATE, in the session as if loaded (no second INSERT).
 
     Every column but `geom` is known; `geom` is left unloaded and read on first access, as after a flush."""
-    ticket = Ticket(
-        id=ticket_id,
-        **values,
-        state_before_suspend=None,
-        merged_into_id=None,
-        resolved_by_id=None,
-        suspended_at=None,
-        overdue=False,
-        resolved_at=None,
-        closed_at=None,
-        reopen_count=0,
-    )
+    ticket = Ticket(id=ticket_id, **values, **_AT_BIRTH)
     make_transient_to_detached(ticket)
     session.add(ticket)
     return ticket

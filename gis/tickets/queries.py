@@ -15,8 +15,9 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from gis.errors import InvalidInput, NotFound
-from gis.locate import cell_staff, point_sql
+from gis.locate import cell_staff
 from gis.models import Organization, User, utcnow
+from gis.spatial import bbox_envelope, point_sql
 from gis.tickets import access, escalation, events, workflow
 from gis.tickets.config import load_config
 from gis.tickets.models import Attachment, FollowUp, Rating, Ticket
@@ -69,7 +70,7 @@ def _filters(q: TicketQuery, now: datetime) -> list[ColumnElement[bool]]:
     elif q.overdue is False:
         where.append(~overdue_clause(now) | Ticket.due_at.is_(None))
     if q.bbox is not None:
-        where.append(Ticket.geom.intersects(func.ST_MakeEnvelope(*q.bbox, 4326)))
+        where.append(Ticket.geom.intersects(bbox_envelope(q.bbox)))
     if q.near is not None:
         lon, lat, radius = q.near
         where.append(func.ST_DWithin(func.Geography(Ticket.geom), func.Geography(point_sql(lon, lat)), radius))

@@ -1,7 +1,8 @@
 """Anchoring (point → cell version, community, compound) and routing (category → unit) of a ticket.
 
-Anchoring is one SQL statement (cell by ST_Covers with the lowest-code tie rule of `cell_at`, its
-community, and the compound covering the point with its property company), so intake stays fast.
+Anchoring is one SQL statement (the cell of `gis.spatial.covering_cell`, the by-location rule, its community,
+and the compound covering the point with its property company). Intake runs the same lookup as one text()
+statement (`intake.lookup`); `anchor_point` is its reference in the tests.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from datetime import datetime
 from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
-from gis.errors import OutsideServiceArea
-from gis.locate import cell_version_filter, point_sql
-from gis.models import AdminArea, Compound, GridCell, Organization
+from gis.models import AdminArea, Compound, Organization
+from gis.spatial import covering, covering_cell, outside_service_area, point_sql
 from gis.tickets.config import Category, Profile, TicketConfig
 
 
@@ -39,33 +39,18 @@ class Route:
 def anchor_point(session: Session, lon: float, lat: float, *, at: datetime | None = None) -> Anchor:
     """The cell (version in force at `at`, default live), community and compound covering a point."""
     pt = point_sql(lon, lat)
-    compound = (
-        select(Compound.code, Compound.property_company_id)
-        .where(func.ST_Covers(Compound.geom, pt))
-        .order_by(Compound.code)
-        .limit(1)
-        .lateral("cp")
-    )
+    cell = covering_cell(pt, at=at)
+    compound = covering(Compound, pt).lateral("cp")
     stmt = (
-        select(GridCell.id, GridCell.code, AdminArea.code, compound.c.code, compound.c.property_company_id)
-        .join(AdminArea, AdminArea.id == GridCell.community_id)
+        select(cell.c.id, cell.c.code, AdminArea.code, compound.c.code, compound.c.property_company_id)
+        .select_from(cell)
+        .join(AdminArea, AdminArea.id == cell.c.community_id)
         .outerjoin(compound, true())
-        .where(func.ST_Covers(GridCell.geom, pt), cell_version_filter(at))
-        .order_by(GridCell.code)
-        .limit(1)
     )
     row = session.execute(stmt).first()
     if row is None:
         raise outside_service_area(lon, lat)
     return Anchor(row[0], row[1], row[2], row[3], row[4])
-
-
-def outside_service_area(lon: float, lat: float) -> OutsideServiceArea:
-    return OutsideServiceArea(
-        f"位置 ({lon:.6f}, {lat:.6f}) 不在服务区内，无法受理 / the point is outside the service area "
-        "(no grid cell covers it); check the coordinates and their crs (wgs84, gcj02, bd09, cgcs2000)",
-        detail={"lon": lon, "lat": lat},
-    )
 
 
 def geocode_address(session: Session, address: str) -> tuple[float, float] | None:

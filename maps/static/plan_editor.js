@@ -1,4 +1,5 @@
-/* Plan editor (/plans/{id}/edit) for planners (规划员): the core. Loaded first by maps/plan_editor.html, then
+/* Plan editor (/plans/{id}/edit) for planners (规划员): the core. Loaded by maps/templates/plan_editor.html after
+   gg_auth.js (the token, gg.api with its 401 → log-in, gg.loginForm), then
    plan_cells.js (the selected cell's card, its operations, drawing), plan_areas.js (compounds and communities)
    and plan_panels.js (validation, commit, import); all long-cached assets (/assets/gridgov@<hash>/…, allow-listed
    in maps/assets.py). window.PLAN_EDITOR is the page's config.
@@ -7,12 +8,12 @@
    validations, map, toMap), the editor's state in ed.state (the plan, the cells, the selection, what is in
    progress), and the few functions one file calls in another. This file holds the coordinates (WGS84, or GCJ-02
    over a 高德 basemap: every vertex shown shifted and sent back in WGS84, unchanged ones exactly), the JSON API
-   (with the token the map pages keep in localStorage, "gridgov.token"), the map with the geoman toolbar and
+   (gg.api: the token the map pages keep, a link's #token=…), the map with the geoman toolbar and
    the cells, loading, selection (only the selected cell gets vertex handles, snapping to its neighbours), the
    operation runner (save to the draft, reload, validate), log-in and start. */
 (function () {
   "use strict";
-  var CFG = window.PLAN_EDITOR, API = CFG.api, TOKEN_KEY = "gridgov.token";
+  var gg = window.gg, CFG = window.PLAN_EDITOR, API = CFG.api;
   var $ = function (id) { return document.getElementById(id); };
   // state the browser tests read: ready after the first load, busy = requests in flight
   var ed = (window.planEditor = { ready: false, busy: 0, validations: 0, loads: 0, areaLoads: 0 });
@@ -24,12 +25,6 @@
     // compounds (plan_areas.js): drafted features and their layers by code, the picked one, whether a click picks
     compounds: {}, compoundLayers: {}, compound: null, compoundAfter: null, picking: false,
   });
-
-  if (location.hash.indexOf("token=") >= 0) {  // a link carrying the token: keep it, hide it
-    var t = new URLSearchParams(location.hash.slice(1)).get("token");
-    if (t) localStorage.setItem(TOKEN_KEY, t);
-    history.replaceState(null, "", location.pathname + location.search);
-  }
 
   var STATUS = (ed.STATUS = {
     live: { label: "现行 / live", colour: "#616161" },
@@ -49,7 +44,7 @@
   var shown = new Map();  // "lng,lat" on the map -> the WGS84 position it shows: unchanged vertices go back exactly
   function wgsToGcj(lon, lat) {  // the published GCJ-02 offset (as gis.crs / prcoords); as-is outside China
     if (lat < 0.8293 || lat > 55.8271 || lon < 72.004 || lon > 137.8347) return [lon, lat];
-    var x = lon - 105, y = lat - 35, PI = Math.PI, A = 6378245, EE = 0.00669342162296594323;
+    var x = lon - 105, y = lat - 35, PI = Math.PI, A = 6378245, EE = 0.006693421622965943;
     var dLat = -100 + 2 * x + 3 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * Math.sqrt(Math.abs(x)) +
       (2 * Math.sin(x * 6 * PI) + 2 * Math.sin(x * 2 * PI) + 2 * Math.sin(y * PI) + 4 * Math.sin(y / 3 * PI) +
         16 * Math.sin(y / 12 * PI) + 32 * Math.sin(y / 30 * PI)) * 20 / 3;
@@ -85,11 +80,7 @@
   ed.geometryOf = geometryOf;
   ed.toMap = function (lon, lat) { var ll = toMap([lon, lat]); return [ll.lng, ll.lat]; };
 
-  function esc(s) {
-    return String(s === null || s === undefined ? "" : s).replace(/[&<>"']/g, function (c) {
-      return "&#" + c.charCodeAt(0) + ";";
-    });
-  }
+  var esc = gg.esc;
   function say(text, kind) {
     var el = $("status");
     el.textContent = text || "";
@@ -101,23 +92,10 @@
   ed.say = say;
   ed.fail = fail;
 
-  /* ---- the JSON API ---- */
+  /* ---- the JSON API: gg.api on the plan's URLs (a path not under /v1/ is the plan's), counted in ed.busy ---- */
   function call(method, path, body) {
-    var token = localStorage.getItem(TOKEN_KEY);
-    if (!token) { showLogin(true); return Promise.reject({ message: "请先登录 / log in first" }); }
-    var opts = { method: method, headers: { Authorization: "Bearer " + token } };
-    if (body instanceof FormData) opts.body = body;
-    else if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
     ed.busy++;
-    return fetch(path.indexOf("/v1/") === 0 ? path : API + path, opts)
-      .then(function (r) {
-        return r.json().catch(function () { return {}; }).then(function (j) {
-          if (r.status === 401) { localStorage.removeItem(TOKEN_KEY); showLogin(true); }
-          if (!r.ok) throw { status: r.status, message: j.message || "HTTP " + r.status, body: j };
-          return j;
-        });
-      }, function () { throw { message: "无法连接服务器 / cannot reach the server" }; })
-      .finally(function () { ed.busy--; });
+    return gg.api(method, path.indexOf("/v1/") === 0 ? path : API + path, body).finally(function () { ed.busy--; });
   }
   ed.call = call;
 
@@ -372,25 +350,12 @@
   };
 
   /* ---- log in, then start ---- */
-  function showLogin(on) { $("login-card").hidden = !on; }
-  $("login").onsubmit = function (e) {
-    e.preventDefault();
-    var form = e.target;
-    fetch("/v1/auth/login", {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ username: form.username.value, password: form.password.value }),
-    })
-      .then(function (r) { return r.json().then(function (b) { return { ok: r.ok, body: b }; }); })
-      .then(function (res) {
-        if (!res.ok) { say(res.body.message || "登录失败 / login failed", "err"); return; }
-        localStorage.setItem(TOKEN_KEY, res.body.access_token);
-        form.password.value = "";
-        showLogin(false);
-        say("");
-        start();
-      })
-      .catch(function () { say("无法连接服务器 / cannot reach the server", "err"); });
-  };
+  gg.showLogin = function (on) { $("login-card").hidden = !on; };  // the editor's own log-in card
+  gg.loginForm($("login"), function () {
+    gg.showLogin(false);
+    say("");
+    start();
+  }, function (text) { say(text, "err"); }, { failed: "登录失败 / login failed", offline: "无法连接服务器 / cannot reach the server" });
   function start() {
     call("GET", "/v1/auth/me")
       .then(function (me) {
@@ -411,6 +376,6 @@
   // before DOMContentLoaded, so everything they add to `ed` is there when the editor starts
   document.addEventListener("DOMContentLoaded", function () {
     ed.showCell();
-    if (localStorage.getItem(TOKEN_KEY)) start(); else showLogin(true);
+    if (gg.token()) start(); else gg.showLogin(true);
   });
 })();

@@ -26,18 +26,9 @@ from api.app import create_app
 from api.deps import current_user
 from gis.models import AdminArea, Compound, User
 from gis.settings import ROOT, Settings
+from tests.browser import CHROMIUM, launch_chromium
 from tests.conftest import test_database_url as database_url
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 OUT = ROOT / "test-output" / "maps"
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed (make browser)")
@@ -76,7 +67,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        b = launch_chromium(p)
         yield b
         b.close()
 

@@ -230,3 +230,36 @@ def test_plan_diff_map_shows_live_draft_and_moved_ground() -> None:
         assert text in html, text
     assert "撤销网格" not in html.split("图例")[1], "the legend lists only kinds present"
     assert outside_hosts(html) == set()
+
+
+def test_tooltip_text_from_a_file_is_escaped_and_plain_pages_are_autoescaped() -> None:
+    """Folium pastes tooltip values into HTML: a cell name from an imported file must arrive escaped. The plain
+    pages' templates escape what they are given, and ensure_local refuses outside hosts there too."""
+    from maps.core import ensure_local, geojson_layer, render_plain_page
+    from tests.maps.conftest import square
+
+    name = '<img src=x onerror="alert(1)">'
+    fc = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": square(117.05, 36.67, 0.002),
+                "properties": {"name": name, "code": "C1", "households": 12, "note": "<b>"},
+            }
+        ],
+    }
+    m = folium.Map(tiles=None)
+    ctx = ctx_for()
+    fields, aliases = ["name", "households"], ["网格", "户数"]
+    assert geojson_layer(m, ctx, fc, name="网格", style={"color": "#000"}, fields=fields, aliases=aliases)
+    html = unescaped(m.get_root().render())
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html and "<img src=x" not in html
+    assert '"households": 12' in html and '"note": "<b>"' in html, "numbers and other properties as they were"
+    empty = {"type": "FeatureCollection", "features": []}
+    assert not geojson_layer(m, ctx, empty, name="空", style={}, fields=["name"])
+
+    page = render_plain_page("ticket_page.html", PageContext(**{**ctx.__dict__, "title": name}), ticket_id=1, init={})
+    assert "<title>&lt;img src=x onerror=&#34;alert(1)&#34;&gt;</title>" in page
+    with pytest.raises(OutsideAssetError, match="cdn.example"):
+        ensure_local('<script src="https://cdn.example/x.js"></script>', ctx)

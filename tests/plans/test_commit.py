@@ -4,20 +4,21 @@ the second of two commits on the same base refused with 409."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import shapely
 from shapely.geometry import box
-from sqlalchemy import text
+from sqlalchemy import Row, select, text
 from sqlalchemy.orm import Session
 
 from gis.anchoring import anchored_tables
 from gis.errors import Conflict, InvalidGeometry
-from gis.locate import cell_at
 from gis.plans.commit import commit_plan, history
 from gis.plans.draft import FeatureInput
 from gis.plans.edits import put_features
 from gis.plans.models import BoundaryPlan
+from gis.spatial import covering_cell, point_sql
 from tests.plans.conftest import LiveCells
 
 
@@ -28,6 +29,11 @@ def _shift_edge(cells: LiveCells) -> tuple[str, str, shapely.Geometry, shapely.G
     x0, y0, x1, y1 = edge.bounds
     taken = shapely.intersection(cells.geoms[b], box(x0 - 0.0006, y0 - 0.0006, x1 + 0.0006, y1 + 0.0006))
     return a, b, shapely.union(cells.geoms[a], taken), shapely.difference(cells.geoms[b], taken)
+
+
+def _cell_at(session: Session, x: float, y: float, at: datetime | None = None) -> Row[Any] | None:
+    """The cell version covering (x, y) at `at` (default live), by the by-location rule."""
+    return session.execute(select(covering_cell(point_sql(x, y), at=at))).first()
 
 
 def _anchors(session: Session) -> dict[int, tuple[str, str]]:
@@ -78,7 +84,7 @@ def test_commit_reanchors_exactly_the_moved_rows(
     # history: a point that changed cell answers with the old cell before the commit and the new one after
     pid = next(iter(should_move))
     x, y = session.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM scratch_points WHERE id = :i"), {"i": pid}).one()
-    old_cell, new_cell = cell_at(session, x, y, at=t0), cell_at(session, x, y)
+    old_cell, new_cell = _cell_at(session, x, y, at=t0), _cell_at(session, x, y)
     assert old_cell is not None and new_cell is not None
     assert old_cell.code == before[pid][0] and new_cell.code == expected[pid]
     assert old_cell.valid_to is not None and new_cell.valid_to is None

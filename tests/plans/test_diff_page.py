@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -58,7 +59,8 @@ def test_a_link_gets_a_shell_without_plan_data(
     session.commit()
     r = client.get(f"/maps/plans/{plan.id}")
     assert r.status_code == 200 and "Authorization" in r.headers["vary"]
-    assert "gridgov.token" in r.text and "Bearer" in r.text
+    scripts = "".join(client.get(src).text for src in re.findall(r'<script src="([^"]+)"', r.text))
+    assert "gridgov.token" in scripts and "Bearer" in scripts and "gg.planShell(" in r.text
     assert a not in r.text and "变化概况" not in r.text and "leaflet" not in r.text
     assert client.get("/maps/plans/999999").status_code == 404
 

@@ -354,6 +354,7 @@ def test_select_edit_split_merge_remove_revert(
     assert watch.errors == [] and watch.outside(live_server) == [], (watch.errors, watch.outside(live_server))
     scripts = page.locator("script[src*='/assets/gridgov@']").evaluate_all("ss => ss.map(s => s.src)")
     assert [re.sub(r".*/assets/gridgov@[0-9a-f]+/", "", u) for u in scripts] == [
+        "gg_auth.js",
         "plan_editor.js",
         "plan_cells.js",
         "plan_areas.js",
@@ -946,3 +947,37 @@ def test_docs_screenshots(
         page.context.close()
     finally:
         _drop_plan(engine, plan_id)
+
+
+def test_log_in_on_the_editor_and_an_expired_token_on_the_diff_shell(
+    browser: Any,  # noqa: F811
+    live_server: str,
+    planner_token: str,
+    committed_plan: int,
+) -> None:
+    """The shared log-in (gg_auth.js): the editor opened without a token asks for a log-in, shows the server's
+    reason for a wrong password and opens the plan with the right one; the diff shell forgets an expired token
+    and says so."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{live_server}/plans/{committed_plan}/edit")
+    page.wait_for_selector("#login-card:not([hidden])")
+    page.fill("#login input[name=username]", "editor-test-planner")
+    page.fill("#login input[name=password]", "not-the-password")
+    page.click("#login button[type=submit]")
+    page.wait_for_function("document.getElementById('status').className === 'pe-err'", timeout=10_000)
+    assert page.locator("#status").inner_text() not in ("", "无法连接服务器 / cannot reach the server")
+    assert page.locator("#login-card").is_visible() and page.evaluate("localStorage.getItem('gridgov.token')") is None
+    page.fill("#login input[name=password]", "pw-editor")
+    page.click("#login button[type=submit]")
+    settle(page)
+    assert page.locator("#login-card").is_hidden() and page.evaluate("localStorage.getItem('gridgov.token')")
+    assert page.input_value("#login input[name=password]") == "", "the password does not stay in the form"
+
+    page.evaluate("localStorage.setItem('gridgov.token', 'expired')")
+    page.goto(f"{live_server}/maps/plans/{committed_plan}")
+    page.wait_for_function(
+        "document.getElementById('gg-plan-msg').textContent.includes('登录已过期')", timeout=10_000
+    )
+    assert page.evaluate("localStorage.getItem('gridgov.token')") is None, "a refused token is forgotten"
+    context.close()

@@ -1,0 +1,112 @@
+/* gridgov pages: the token, log-in and the JSON API, shared by every page (the map pages, the ticket page, the
+   plan diff shell, the plan editor). Loaded first, before any other gridgov script; served by the app under
+   /assets/gridgov@<hash>/gg_auth.js (inlined in exported pages). It makes the one global `gg`.
+
+   The token comes from POST /v1/auth/login, or from a link's #token=… (kept, then removed from the address), and
+   is kept in localStorage under "gridgov.token", so one log-in serves every page of the app. An answer 401 forgets
+   it and asks for a log-in again (gg.showLogin). */
+(function () {
+  "use strict";
+  var gg = (window.gg = window.gg || {});
+  var TOKEN_KEY = "gridgov.token";
+
+  gg.token = function () { return localStorage.getItem(TOKEN_KEY); };
+  gg.keepToken = function (token) { localStorage.setItem(TOKEN_KEY, token); };
+  gg.forgetToken = function () { localStorage.removeItem(TOKEN_KEY); };
+
+  if (location.hash.indexOf("token=") >= 0) {  // a link carrying the token: keep it, hide it
+    var linked = new URLSearchParams(location.hash.slice(1)).get("token");
+    if (linked) gg.keepToken(linked);
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+
+  /* text from an API answer, made safe to paste into HTML (also in an attribute, also backticks) */
+  gg.esc = function (s) {
+    return String(s === null || s === undefined ? "" : s).replace(/[&<>"'`]/g, function (c) {
+      return "&#" + c.charCodeAt(0) + ";";
+    });
+  };
+
+  /* Where the page asks for a log-in. The map pages' panel by default (form #gg-login, or #gg-who once logged
+     in); a page with another log-in card (the plan editor) replaces this function. */
+  gg.showLogin = function (show) {
+    var form = document.getElementById("gg-login"), who = document.getElementById("gg-who");
+    if (form) form.hidden = !show;
+    if (who) who.hidden = !!show;
+  };
+
+  /* One request to the app. `body`: an object (sent as JSON) or FormData. opts.auth (default true) sends the
+     token, and without one asks for a log-in instead; opts.text reads the answer as text, not JSON; opts.cache is
+     fetch's. Resolves with the answer; rejects with {status, message, body} (status absent when the server could
+     not be reached or there is no token; `login` true when the page now asks for a log-in). */
+  gg.api = function (method, path, body, opts) {
+    opts = opts || {};
+    var auth = opts.auth !== false, token = gg.token();
+    if (auth && !token) {
+      gg.showLogin(true);
+      return Promise.reject({ message: "请先登录 / log in first", login: true });
+    }
+    var init = { method: method, headers: {} };
+    if (auth) init.headers.Authorization = "Bearer " + token;
+    if (opts.cache) init.cache = opts.cache;
+    if (body instanceof FormData) init.body = body;
+    else if (body !== undefined) { init.headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
+    var json = function (r) { return r.json().catch(function () { return {}; }); };
+    return fetch(path, init).then(function (r) {
+      if (r.ok) return opts.text ? r.text() : json(r);
+      var login = auth && r.status === 401;
+      if (login) { gg.forgetToken(); gg.showLogin(true); }
+      return json(r).then(function (j) {
+        throw { status: r.status, message: j.message || "HTTP " + r.status, body: j, login: login };
+      });
+    }, function () { throw { message: "无法连接服务器 / cannot reach the server" }; });
+  };
+
+  /* ---- log-in and log-out ---- */
+  gg.login = function (username, password) {
+    return gg.api("POST", "/v1/auth/login", { username: username, password: password }, { auth: false })
+      .then(function (answer) { gg.keepToken(answer.access_token); return answer; });
+  };
+  gg.logout = function () {
+    var token = gg.token();
+    gg.forgetToken();
+    gg.showLogin(true);
+    if (token) fetch("/v1/auth/logout", { method: "POST", headers: { Authorization: "Bearer " + token } });
+  };
+  /* A log-in form (inputs `username`, `password`): logs in, then done(answer of /v1/auth/login); or
+     failed(text): the server's reason, else texts.failed, or texts.offline when the server cannot be reached. */
+  gg.loginForm = function (form, done, failed, texts) {
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      gg.login(form.username.value, form.password.value).then(
+        function (answer) {
+          form.password.value = "";
+          done(answer);
+        },
+        function (err) { failed(err.status ? (err.body && err.body.message) || texts.failed : texts.offline); }
+      );
+    });
+  };
+  /* The map pages' log-in panel (operations map: the page is public, its data needs a token); loggedIn() runs
+     after a log-in through it. */
+  gg.setupLogin = function (loggedIn) {
+    var form = document.getElementById("gg-login");
+    if (!form) return;
+    var msg = document.getElementById("gg-login-msg"), name = document.getElementById("gg-who-name");
+    gg.loginForm(form, function (answer) {
+      name.textContent = answer.user.full_name;
+      msg.textContent = "";
+      gg.showLogin(false);
+      if (loggedIn) loggedIn();
+    }, function (text) { msg.textContent = text; }, { failed: "登录失败", offline: "无法连接服务器" });
+    var out = document.getElementById("gg-logout");
+    if (out) out.addEventListener("click", gg.logout);
+    gg.showLogin(!gg.token());
+    if (gg.token()) {
+      gg.api("GET", "/v1/auth/me").then(
+        function (me) { name.textContent = me.full_name; },
+        function (err) { if (err.status) { gg.forgetToken(); gg.showLogin(true); } }
+      );
+    }
+  };
+})();
