@@ -30,6 +30,7 @@ from gis.models import AdminArea, Compound, User, utcnow
 from gis.patrol import access
 from gis.patrol.config import Rule, load_config
 from gis.patrol.models import PatrolAssignment, PatrolSiteDay
+from gis.spatial import CELL_VERSION_SQL, at_param
 from gis.tickets.access import area_codes
 
 ENTER_FIXES = 2  # deep fixes needed to start a stay: one wild fix at the gate does not
@@ -176,9 +177,8 @@ def rule_report(session: Session, user: User, *, day: date, community: str | Non
 _COVERAGE = text(
     f"""
 WITH cells AS (
-    SELECT g.code, g.name, g.geom FROM grid_cells AS g JOIN admin_areas AS a ON a.id = g.community_id
-    WHERE (:community IS NULL OR a.code = :community)
-      AND g.valid_from < :end AND (g.valid_to IS NULL OR g.valid_to >= :end)
+    SELECT cov.code, cov.name, cov.geom FROM grid_cells AS cov JOIN admin_areas AS a ON a.id = cov.community_id
+    WHERE (:community IS NULL OR a.code = :community) AND {CELL_VERSION_SQL}
 ), tr AS ({_TRAJECTORIES}), buf AS (
     SELECT ST_Union(Geometry(ST_Buffer(Geography(ST_Force2D(tr.line)), :m))) AS g
     FROM tr WHERE tr.line && (SELECT ST_Expand(ST_Extent(geom), 0.01) FROM cells)
@@ -194,6 +194,7 @@ ORDER BY c.code
     bindparam("users", type_=ARRAY(Integer())),
     bindparam("community", type_=String()),
     bindparam("m", type_=Float()),
+    at_param(),
 )
 
 
@@ -203,7 +204,10 @@ def coverage(session: Session, user: User, *, day: date, community: str | None) 
     start, end = access.day_bounds(day)
     rule = load_config().rule
     rows = session.execute(
-        _COVERAGE, {"start": start, "end": end, "users": [], "community": community, "m": rule.coverage_m}
+        _COVERAGE,
+        # the cells in force at the day's last instant (gis.spatial's version rule)
+        {"start": start, "end": end, "users": [], "community": community, "m": rule.coverage_m,
+         "at": end - timedelta(microseconds=1)},  # fmt: skip
     ).all()
     return [{"cell_code": c, "cell_name": n, "share": round(float(s), 4)} for c, n, s in rows]
 

@@ -22,20 +22,19 @@ from gis.patrol import access
 from gis.patrol.config import load_config
 from gis.patrol.models import HouseholdVisit, MustVisitHousehold, PatrolAnswer, PatrolVisit
 from gis.patrol.patrols import own_patrol
+from gis.spatial import COVERING_CELL_SQL, POINT_SQL, at_param, covering_sql
 from gis.tickets import idempotency
 from gis.tickets.access import area_codes
 from gis.tickets.intake import TicketDraft, create_ticket
 
-# the compound covering a point (lowest code on a shared edge) and the cell version in force at :t
+# the compound covering a point and the cell version in force at :at (the one by-location rule, gis.spatial)
 _PLACE = text(
-    """
-SELECT (SELECT k.code FROM compounds AS k WHERE ST_Covers(k.geom, p.pt) ORDER BY k.code LIMIT 1),
-       (SELECT g.code FROM grid_cells AS g
-         WHERE ST_Covers(g.geom, p.pt) AND g.valid_from <= :t AND (g.valid_to IS NULL OR g.valid_to > :t)
-         ORDER BY g.code LIMIT 1)
-FROM (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS pt) AS p
+    f"""
+SELECT (SELECT k.code FROM ({covering_sql("compounds", "p.pt")}) AS k),
+       (SELECT c.code FROM ({COVERING_CELL_SQL.format(point="p.pt")}) AS c)
+FROM (SELECT {POINT_SQL} AS pt) AS p
 """
-)
+).bindparams(at_param())
 
 
 def check_in(
@@ -61,7 +60,7 @@ def check_in(
     if existing is not None:
         return existing
     x, y = to_wgs84(lon, lat, crs)
-    covering, cell = session.execute(_PLACE, {"lon": x, "lat": y, "t": t}).one()
+    covering, cell = session.execute(_PLACE, {"lon": x, "lat": y, "at": t}).one()
     code = compound_code or covering
     if compound_code is not None:
         access.compound(session, compound_code)  # 404 for an unknown code

@@ -61,7 +61,8 @@ def _redraw(session: Session, parea: PatrolArea, at: datetime) -> None:
     """Move the shared edge of the two cells from lon 100.01 to lon 100.005 at `at`."""
     cells = {c.code: c for c in session.scalars(select(GridCell).where(GridCell.code.in_([parea.left, parea.right])))}
     session.execute(update(GridCell).where(GridCell.id.in_([c.id for c in cells.values()])).values(valid_to=at))
-    for code, geom in ((parea.left, box(100.0, 30.0, 100.005, 30.01)), (parea.right, box(100.005, 30.0, 100.02, 30.01))):
+    new = {parea.left: box(100.0, 30.0, 100.005, 30.01), parea.right: box(100.005, 30.0, 100.02, 30.01)}
+    for code, geom in new.items():
         old = cells[code]
         session.add(GridCell(code=code, name=old.name, community_id=old.community_id, valid_from=at, geom=ewkt(geom)))
     session.flush()
