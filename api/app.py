@@ -108,7 +108,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPIOffline(
         title="gridgov",
-        description="网格化管理 API: grid cells, compounds, tickets, patrols and service resources on PostGIS.",
+        description=(
+            "网格化管理 API: grid cells, compounds, tickets, patrols and service resources on PostGIS. "
+            "A date/time without a timezone, in a query parameter or a JSON body, is Beijing time (Asia/Shanghai)."
+        ),
         version="0.1.0",
         default_response_class=ORJSONResponse,
         lifespan=lifespan,

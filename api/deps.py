@@ -1,19 +1,27 @@
-"""Small typed dependencies: settings, DB session, current user, point and paging parameters."""
+"""Small typed dependencies: settings, DB session, current user, and one parser per query-parameter concept
+(point, near, bbox, display bbox, comma lists, paging, dates).
+
+A date/time without a timezone is Beijing time everywhere (`api.schemas.common.LocalDatetime`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Literal, NamedTuple
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BeforeValidator
 from sqlalchemy.orm import Session
 
+from api.schemas.common import NAIVE_IS_BEIJING, LocalDatetime
 from gis import auth
 from gis.crs import InputCRS, to_wgs84
 from gis.db import session_scope
 from gis.errors import InvalidInput, Unauthorized
+from gis.features import LAYERS
 from gis.models import User
 from gis.settings import Settings
 
@@ -34,12 +42,26 @@ def get_session(request: Request) -> Iterator[Session]:
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
+SessionOpener = Callable[[], AbstractContextManager[Session]]
+
+
+async def session_opener(request: Request) -> SessionOpener:  # async: no I/O, no thread hop
+    """The request's transaction, opened by the handler itself: `with open_session() as session:` commits on
+    success and rolls back on error, exactly as `SessionDep` does.
+
+    For hot paths (ticket intake) that run their blocking work in ONE worker-thread hop: with `SessionDep`
+    and `OptionalUser` FastAPI would spend a hop each on opening the session, reading the user, the handler
+    and closing the session."""
+    return lambda: session_scope(request.app.state.sessions)
+
+
+OpenSession = Annotated[SessionOpener, Depends(session_opener)]
+
 _bearer = HTTPBearer(auto_error=False)
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def current_user(
-    session: SessionDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> User:
+def current_user(session: SessionDep, creds: BearerCredentials) -> User:
     if creds is None or creds.scheme.lower() != "bearer":
         raise Unauthorized(
             "需要登录 / authentication required: send 'Authorization: Bearer <token>' "
@@ -48,9 +70,8 @@ def current_user(
     return auth.user_for_token(session, creds.credentials)
 
 
-def optional_user(
-    session: SessionDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> User | None:
+def optional_user(session: SessionDep, creds: BearerCredentials) -> User | None:
+    """The user of the bearer token, or None without one (a bad token is still a 401)."""
     if creds is None:
         return None
     return auth.user_for_token(session, creds.credentials)
@@ -60,6 +81,17 @@ CurrentUser = Annotated[User, Depends(current_user)]
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 
 
+def layer_scope(layer: str, user: User | None) -> list[str] | None:
+    """Codes limiting what `user` may read of a feature layer: None for public layers; 401 without a user."""
+    if LAYERS[layer].public:
+        return None
+    if user is None:
+        raise Unauthorized(
+            f"需要登录 / the {layer} layer requires authentication: send 'Authorization: Bearer <token>'"
+        )
+    return auth.scope_codes(user)
+
+
 @dataclass(frozen=True)
 class WGS84Point:
     lon: float
@@ -67,12 +99,13 @@ class WGS84Point:
     source_crs: str
 
 
+CRSQuery = Annotated[InputCRS, Query(description="CRS of the coordinates: wgs84, gcj02, bd09, cgcs2000")]
+
+
 async def point_query(  # async: pure computation, no thread hop
     lon: Annotated[float, Query(description="longitude (x)", ge=-180, le=180)],
     lat: Annotated[float, Query(description="latitude (y)", ge=-90, le=90)],
-    crs: Annotated[
-        InputCRS, Query(description="CRS of lon/lat: wgs84, gcj02, bd09, cgcs2000")
-    ] = InputCRS.wgs84,
+    crs: CRSQuery = InputCRS.wgs84,
 ) -> WGS84Point:
     x, y = to_wgs84(lon, lat, crs)
     return WGS84Point(x, y, crs.value)
@@ -81,18 +114,51 @@ async def point_query(  # async: pure computation, no thread hop
 PointQuery = Annotated[WGS84Point, Depends(point_query)]
 
 
-async def bbox_query(
-    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)")] = None,
-) -> tuple[float, float, float, float] | None:
-    if bbox is None:
-        return None
+def _numbers(raw: str, name: str, counts: tuple[int, ...], usage: str) -> list[float]:
     try:
-        parts = tuple(float(p) for p in bbox.split(","))
+        values = [float(p) for p in raw.split(",")]
     except ValueError as exc:
-        raise InvalidInput(f"bbox must be four numbers 'minlon,minlat,maxlon,maxlat', got {bbox!r}") from exc
-    if len(parts) != 4:
-        raise InvalidInput(f"bbox must be four numbers 'minlon,minlat,maxlon,maxlat', got {bbox!r}")
-    x1, y1, x2, y2 = parts
+        raise InvalidInput(f"{name} must be {usage}, got {raw!r}") from exc
+    if len(values) not in counts:
+        raise InvalidInput(f"{name} must be {usage}, got {raw!r}")
+    return values
+
+
+@dataclass(frozen=True)
+class Near:
+    """`near=lon,lat[,radius_m]` converted to WGS84; `radius_given` is False when the default was used."""
+
+    lon: float
+    lat: float
+    radius_m: float
+    radius_given: bool
+
+
+NEAR_RADIUS_M = 1000.0
+
+
+async def near_query(  # async: pure computation, no thread hop
+    near: Annotated[str | None, Query(description="lon,lat[,radius_m] (radius default 1000 m, at most 50 km)")] = None,
+    crs: Annotated[InputCRS, Query(description="CRS of `near`: wgs84, gcj02, bd09, cgcs2000")] = InputCRS.wgs84,
+) -> Near | None:
+    if near is None:
+        return None
+    values = _numbers(near, "near", (2, 3), "'lon,lat' or 'lon,lat,radius_m'")
+    lon, lat = to_wgs84(values[0], values[1], crs)
+    radius = values[2] if len(values) == 3 else NEAR_RADIUS_M
+    if not 0 < radius <= 50_000:
+        raise InvalidInput("near radius_m must be in (0, 50000]")
+    return Near(lon, lat, radius, radius_given=len(values) == 3)
+
+
+NearQuery = Annotated[Near | None, Depends(near_query)]
+
+BBox = tuple[float, float, float, float]
+
+
+def parse_bbox(raw: str) -> BBox:
+    """'minlon,minlat,maxlon,maxlat' checked for order and range."""
+    x1, y1, x2, y2 = _numbers(raw, "bbox", (4,), "four numbers 'minlon,minlat,maxlon,maxlat'")
     if not (-180 <= x1 < x2 <= 180 and -90 <= y1 < y2 <= 90):
         raise InvalidInput(
             "bbox must satisfy -180 <= minlon < maxlon <= 180 and -90 <= minlat < maxlat <= 90"
@@ -100,4 +166,71 @@ async def bbox_query(
     return (x1, y1, x2, y2)
 
 
-BBoxQuery = Annotated[tuple[float, float, float, float] | None, Depends(bbox_query)]
+async def bbox_query(  # async: pure computation, no thread hop
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)")] = None,
+) -> BBox | None:
+    return None if bbox is None else parse_bbox(bbox)
+
+
+BBoxQuery = Annotated[BBox | None, Depends(bbox_query)]
+
+
+class DisplayBox(NamedTuple):
+    """A map page's view: the bbox in WGS84 (for the query) and the CRS the page draws in (for the answer)."""
+
+    bbox: BBox
+    crs: Literal["wgs84", "gcj02"]
+
+
+async def display_bbox(  # async: pure computation, no thread hop
+    bbox: Annotated[str, Query(description="minlon,minlat,maxlon,maxlat in `crs`")],
+    crs: Annotated[Literal["wgs84", "gcj02"], Query(description="coordinates of bbox and answer")] = "wgs84",
+) -> DisplayBox:
+    x1, y1, x2, y2 = parse_bbox(bbox)
+    if crs == "gcj02":  # the page draws over a GCJ-02 basemap: query in WGS84, answer shifted back
+        x1, y1 = to_wgs84(x1, y1, "gcj02")
+        x2, y2 = to_wgs84(x2, y2, "gcj02")
+    return DisplayBox((x1, y1, x2, y2), crs)
+
+
+DisplayBBox = Annotated[DisplayBox, Depends(display_bbox)]
+
+
+def split_csv(raw: object) -> tuple[str, ...]:
+    """'a,b' (or a repeated parameter) as ('a', 'b'); blanks dropped."""
+    values = raw if isinstance(raw, list | tuple) else [raw]
+    return tuple(v.strip() for value in values if value for v in str(value).split(",") if v.strip())
+
+
+# a comma-separated list, e.g. `code: Annotated[CsvQuery, Query(description="comma-separated codes")] = ()`
+CsvQuery = Annotated[tuple[str, ...], BeforeValidator(split_csv)]
+
+
+@dataclass(frozen=True)
+class Page:
+    limit: int
+    offset: int
+
+
+async def page_query(  # async: pure computation, no thread hop
+    settings: SettingsDep,
+    limit: Annotated[int, Query(ge=1, description="page size (at most the server's max_page_size, 1000)")] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> Page:
+    if limit > settings.max_page_size:
+        raise InvalidInput(f"limit may be at most {settings.max_page_size}; page with offset")
+    return Page(limit, offset)
+
+
+PageQuery = Annotated[Page, Depends(page_query)]
+
+
+async def at_query(  # async: pure computation, no thread hop
+    at: Annotated[
+        LocalDatetime | None, Query(description=f"boundary version in force at this time ({NAIVE_IS_BEIJING})")
+    ] = None,
+) -> datetime | None:
+    return at
+
+
+AtQuery = Annotated[datetime | None, Depends(at_query)]

@@ -33,7 +33,7 @@ ParentCompound = aliased(Compound, name="parent_compound")
 
 @dataclass(frozen=True)
 class Layer:
-    name: str
+    name: str  # plural, as in the URL (/v1/communities)
     model: Any
     properties: dict[str, Any]
     scope_columns: tuple[Any, ...]
@@ -42,6 +42,11 @@ class Layer:
     type_column: Any = None
     type_values: tuple[str, ...] = ()
     public: bool = False
+
+    @property
+    def singular(self) -> str:
+        """For messages: communities → community, cells → cell."""
+        return {"communities": "community"}.get(self.name, self.name.removesuffix("s"))
 
     @property
     def geom(self) -> Any:
@@ -262,6 +267,7 @@ def feature_by_code(
 ) -> dict[str, Any]:
     page = feature_page(session, layer_name, FeatureQuery(codes=[code], limit=1, scope=scope))
     if not page["features"]:
-        raise NotFound(f"no {layer_name[:-1]} with code {code!r} (or it is outside your jurisdiction)")
+        singular = LAYERS[layer_name].singular if layer_name in LAYERS else layer_name
+        raise NotFound(f"no {singular} with code {code!r} (or it is outside your jurisdiction)")
     feature: dict[str, Any] = page["features"][0]
     return feature

@@ -19,13 +19,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import FileResponse, HTMLResponse
+from pydantic import Field
 
-from api.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep
+from api.deps import CsvQuery, CurrentUser, DisplayBBox, OptionalUser, SessionDep, SettingsDep
+from api.schemas.common import FeatureCollectionPublic, error_responses
 from gis.auth import require_role, scope_codes
-from gis.crs import to_wgs84
-from gis.errors import InvalidInput
 from gis.mapdata import (
-    BBox,
     TicketFilters,
     cell_metric_features,
     community_map_data,
@@ -49,7 +48,7 @@ from maps.plan_map import plan_page, plan_shell_page
 from maps.resource_map import compound_page
 from maps.ticket_page import ticket_page
 
-router = APIRouter(tags=["maps"])
+router = APIRouter(tags=["maps"], responses=error_responses(401, 403, 404, 422))
 
 CodePath = Annotated[str, Path(pattern=r"^[0-9A-Za-z_-]{1,24}$", description="compound / community code")]
 PAGE_HEADERS = {"Cache-Control": "no-cache"}
@@ -127,43 +126,32 @@ def _metres_per_pixel(zoom: float) -> float:
     return 40_075_016.0 / 256.0 / 2**zoom
 
 
-def display_bbox(
-    bbox: Annotated[str, Query(description="minlon,minlat,maxlon,maxlat in `crs`")],
-    crs: Annotated[str, Query(pattern="^(wgs84|gcj02)$", description="coordinates of bbox and answer")] = "wgs84",
-) -> tuple[BBox, str]:
-    try:
-        x1, y1, x2, y2 = (float(v) for v in bbox.split(","))
-    except ValueError as exc:
-        raise InvalidInput(f"bbox must be four numbers 'minlon,minlat,maxlon,maxlat', got {bbox!r}") from exc
-    if not (-180 <= x1 < x2 <= 180 and -90 <= y1 < y2 <= 90):
-        raise InvalidInput("bbox must satisfy -180 <= minlon < maxlon <= 180 and -90 <= minlat < maxlat <= 90")
-    if crs == "gcj02":  # the page draws over a GCJ-02 basemap: query in WGS84, answer shifted back
-        x1, y1 = to_wgs84(x1, y1, "gcj02")
-        x2, y2 = to_wgs84(x2, y2, "gcj02")
-    return (x1, y1, x2, y2), crs
+class MapLayerPublic(FeatureCollectionPublic):
+    """A map layer's features, in the `crs` the page asked for."""
+
+    truncated: bool = Field(description="more matched than the layer shows: zoom in or filter")
 
 
-DisplayBBox = Annotated[tuple[BBox, str], Depends(display_bbox)]
 Zoom = Annotated[float, Query(ge=0, le=22, description="map zoom: sets simplification / heat grid")]
 
 
-def _codes(raw: str | None) -> tuple[str, ...]:
-    return tuple(sorted({v.strip() for v in (raw or "").split(",") if v.strip()}))
-
-
 def ticket_filters(
-    category: Annotated[str | None, Query(max_length=400, description="comma-separated category codes")] = None,
-    state: Annotated[str | None, Query(max_length=400, description="comma-separated states, or open / overdue")] = None,
+    category: Annotated[CsvQuery, Query(description="comma-separated category codes")] = (),
+    state: Annotated[CsvQuery, Query(description="comma-separated states, or open / overdue")] = (),
     opened_from: Annotated[date | None, Query(description="opened on or after this day (北京时间)")] = None,
     opened_to: Annotated[date | None, Query(description="opened on or before this day (北京时间)")] = None,
 ) -> TicketFilters:
-    return TicketFilters(_codes(category), _codes(state), opened_from, opened_to).check()
+    return TicketFilters(tuple(sorted(set(category))), tuple(sorted(set(state))), opened_from, opened_to).check()
 
 
 Filters = Annotated[TicketFilters, Depends(ticket_filters)]
 
 
-@router.get("/maps/data/cells.geojson", summary="cells with a metric for the choropleth (token)")
+@router.get(
+    "/maps/data/cells.geojson",
+    summary="cells with a metric for the choropleth (token)",
+    response_model=MapLayerPublic,
+)
 def cells_data(
     session: SessionDep,
     user: CurrentUser,
@@ -185,9 +173,17 @@ def cells_data(
     return project_features(fc, projection_for(crs))
 
 
-@router.get("/maps/data/tickets.geojson", summary="tickets for the clustered layer (token, jurisdiction)")
+@router.get(
+    "/maps/data/tickets.geojson",
+    summary="tickets for the clustered layer (token, jurisdiction)",
+    response_model=MapLayerPublic,
+)
 def tickets_data(
-    session: SessionDep, user: CurrentUser, box: DisplayBBox, filters: Filters, zoom: Zoom = 15
+    session: SessionDep,
+    user: CurrentUser,
+    box: DisplayBBox,
+    filters: Filters,
+    zoom: Zoom = 15,  # noqa: ARG001 - the page sends its zoom to every layer (checked); points need none
 ) -> dict[str, Any]:
     """Newest first, at most 3000 (`truncated` says when more matched: zoom in or filter)."""
     bbox, crs = box
@@ -206,15 +202,19 @@ def ticket_heat_data(
     return [[*reversed(project(p[1], p[0])), p[2]] for p in points]
 
 
-@router.get("/maps/data/resources.geojson", summary="service resources for the clustered layer (public)")
+@router.get(
+    "/maps/data/resources.geojson",
+    summary="service resources for the clustered layer (public)",
+    response_model=MapLayerPublic,
+)
 def resources_data(
     session: SessionDep,
     box: DisplayBBox,
-    zoom: Zoom = 15,
-    type: Annotated[str | None, Query(description="comma-separated resource types")] = None,
+    zoom: Zoom = 15,  # noqa: ARG001 - the page sends its zoom to every layer (checked); points need none
+    type: Annotated[CsvQuery, Query(description="comma-separated resource types")] = (),
 ) -> dict[str, Any]:
     bbox, crs = box
-    fc = resource_points(session, bbox=bbox, types=[t for t in (type or "").split(",") if t])
+    fc = resource_points(session, bbox=bbox, types=list(type))
     return project_features(fc, projection_for(crs))
 
 

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import ORJSONResponse
+from pydantic import BaseModel
 
-from api.deps import BBoxQuery, OptionalUser, SessionDep, SettingsDep
-from api.routers.features import layer_scope, page_links
-from gis.errors import InvalidInput, NotFound
+from api.deps import BBoxQuery, OptionalUser, PageQuery, SessionDep, layer_scope
+from api.paging import GEOJSON, page_links
+from api.schemas.common import FeaturePagePublic, FeaturePublic, LinkPublic, error_responses
+from gis.errors import NotFound
 from gis.features import LAYERS, FeatureQuery, feature_by_code, feature_page
 
-router = APIRouter(prefix="/ogc", tags=["ogc"])
-
-GEOJSON = "application/geo+json"
+router = APIRouter(prefix="/ogc", tags=["ogc"], responses=error_responses(401, 404, 422))
 TITLES = {
     "communities": "社区 communities",
     "cells": "网格 grid cells",
@@ -27,6 +27,29 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 ]
+
+
+class LandingPublic(BaseModel):
+    title: str
+    description: str
+    links: list[LinkPublic]
+
+
+class ConformancePublic(BaseModel):
+    conformsTo: list[str]  # noqa: N815 - OGC API field name
+
+
+class CollectionPublic(BaseModel):
+    id: str
+    title: str
+    itemType: str  # noqa: N815 - OGC API field name
+    crs: list[str]
+    links: list[LinkPublic]
+
+
+class CollectionsPublic(BaseModel):
+    links: list[LinkPublic]
+    collections: list[CollectionPublic]
 
 
 def _collection(request: Request, name: str) -> dict[str, Any]:
@@ -49,7 +72,7 @@ def _layer(collection_id: str) -> str:
     return collection_id
 
 
-@router.get("", summary="landing page")
+@router.get("", summary="landing page", response_model=LandingPublic)
 def landing(request: Request) -> dict[str, Any]:
     return {
         "title": "gridgov OGC API – Features",
@@ -67,12 +90,12 @@ def landing(request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/conformance", name="ogc_conformance")
+@router.get("/conformance", name="ogc_conformance", response_model=ConformancePublic)
 def conformance() -> dict[str, Any]:
     return {"conformsTo": CONFORMANCE}
 
 
-@router.get("/collections", name="ogc_collections")
+@router.get("/collections", name="ogc_collections", response_model=CollectionsPublic)
 def collections(request: Request) -> dict[str, Any]:
     return {
         "links": [{"rel": "self", "href": str(request.url), "type": "application/json"}],
@@ -80,32 +103,31 @@ def collections(request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/collections/{collection_id}", name="ogc_collection")
+@router.get("/collections/{collection_id}", name="ogc_collection", response_model=CollectionPublic)
 def collection(collection_id: str, request: Request) -> dict[str, Any]:
     return _collection(request, _layer(collection_id))
 
 
-@router.get("/collections/{collection_id}/items", response_class=ORJSONResponse)
+@router.get(
+    "/collections/{collection_id}/items",
+    response_class=ORJSONResponse,
+    response_model=FeaturePagePublic,
+)
 def items(
-    collection_id: str,
-    request: Request,
-    session: SessionDep,
-    user: OptionalUser,
-    settings: SettingsDep,
-    bbox: BBoxQuery,
-    limit: Annotated[int, Query(ge=1)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    collection_id: str, request: Request, session: SessionDep, user: OptionalUser, bbox: BBoxQuery, paging: PageQuery
 ) -> ORJSONResponse:
     layer = _layer(collection_id)
-    if limit > settings.max_page_size:
-        raise InvalidInput(f"limit may be at most {settings.max_page_size}")
-    q = FeatureQuery(bbox=bbox, limit=limit, offset=offset, scope=layer_scope(layer, user))
+    q = FeatureQuery(bbox=bbox, limit=paging.limit, offset=paging.offset, scope=layer_scope(layer, user))
     page = feature_page(session, layer, q)
     page["links"] = page_links(request, q, page)
     return ORJSONResponse(page, media_type=GEOJSON)
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}", response_class=ORJSONResponse)
+@router.get(
+    "/collections/{collection_id}/items/{feature_id}",
+    response_class=ORJSONResponse,
+    response_model=FeaturePublic,
+)
 def item(collection_id: str, feature_id: str, session: SessionDep, user: OptionalUser) -> ORJSONResponse:
     layer = _layer(collection_id)
     feature = feature_by_code(session, layer, feature_id, scope=layer_scope(layer, user))

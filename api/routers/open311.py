@@ -4,19 +4,35 @@ in JSON or XML (by the path's extension). Errors use the GeoReport shape: [{"cod
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from api.deps import SessionDep
+from api.deps import CsvQuery, SessionDep
 from api.errors import status_for
+from api.schemas.common import NAIVE_IS_BEIJING, LocalDatetime
+from api.schemas.open311 import (
+    Open311ErrorPublic,
+    ServiceDefinitionPublic,
+    ServicePublic,
+    ServiceRequestCreatedPublic,
+    ServiceRequestPublic,
+    ServiceRequestTokenPublic,
+)
 from gis.errors import GridError, InvalidInput, NotFound
 from gis.tickets import open311
 
-router = APIRouter(prefix="/open311/v2", tags=["open311"])
+# GeoReport errors are [{"code", "description"}]; 422s of the request's shape use the API's error body
+router = APIRouter(
+    prefix="/open311/v2",
+    tags=["open311"],
+    responses={status: {"model": list[Open311ErrorPublic]} for status in (400, 401, 404)},
+)
+XML: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/xml": {}}, "description": "JSON or XML, by the path's extension"}
+}
 
 Fmt = Literal["json", "xml"]
 
@@ -47,25 +63,25 @@ def _ids(raw: str | None) -> list[int] | None:
         raise InvalidInput("service_request_id must be a comma-separated list of numbers") from exc
 
 
-@router.get("/services.{fmt}")
+@router.get("/services.{fmt}", response_model=list[ServicePublic], responses=XML)
 def services(fmt: Fmt) -> Response:
     """Service list: one service per ticket category."""
     return _answer(fmt, "services", open311.services)
 
 
-@router.get("/services/{service_code}.{fmt}")
+@router.get("/services/{service_code}.{fmt}", response_model=ServiceDefinitionPublic, responses=XML)
 def service_definition(service_code: str, fmt: Fmt) -> Response:
     return _answer(fmt, "service_definition", lambda: open311.service_definition(service_code))
 
 
-@router.get("/requests.{fmt}")
+@router.get("/requests.{fmt}", response_model=list[ServiceRequestPublic], responses=XML)
 def get_requests(
     fmt: Fmt,
     session: SessionDep,
     service_request_id: str | None = None,
-    service_code: str | None = None,
-    start_date: datetime | None = None,
-    end_date: datetime | None = None,
+    service_code: Annotated[CsvQuery, Query(description="comma-separated service codes")] = (),
+    start_date: Annotated[LocalDatetime | None, Query(description=NAIVE_IS_BEIJING)] = None,
+    end_date: Annotated[LocalDatetime | None, Query(description=NAIVE_IS_BEIJING)] = None,
     status: Annotated[str | None, Query(description="open or closed")] = None,
     page: Annotated[int, Query(ge=1, description="page number (gridgov extension)")] = 1,
     page_size: Annotated[int, Query(ge=1, le=open311.MAX_PAGE_SIZE, description="rows per page")] = open311.PAGE_SIZE,
@@ -78,7 +94,7 @@ def get_requests(
         lambda: open311.get_requests(
             session,
             ids=_ids(service_request_id),
-            service_codes=[c for c in (service_code or "").split(",") if c],
+            service_codes=list(service_code),
             start=start_date,
             end=end_date,
             status=status,
@@ -108,7 +124,12 @@ async def form_fields(request: Request) -> dict[str, Any]:
     return fields
 
 
-@router.post("/requests.{fmt}")
+@router.post(
+    "/requests.{fmt}",
+    status_code=201,
+    response_model=list[ServiceRequestCreatedPublic],
+    responses={201: XML[200]},
+)
 def post_request(fmt: Fmt, session: SessionDep, fields: Annotated[dict[str, Any], Depends(form_fields)]) -> Response:
     """Create a service request (api_key required)."""
 
@@ -120,7 +141,7 @@ def post_request(fmt: Fmt, session: SessionDep, fields: Annotated[dict[str, Any]
     return _answer(fmt, "service_requests", create, ok=201, session=session)
 
 
-@router.get("/requests/{service_request_id}.{fmt}")
+@router.get("/requests/{service_request_id}.{fmt}", response_model=list[ServiceRequestPublic], responses=XML)
 def get_request(service_request_id: str, fmt: Fmt, session: SessionDep) -> Response:
     def one() -> list[dict[str, Any]]:
         ids = _ids(service_request_id)
@@ -132,6 +153,6 @@ def get_request(service_request_id: str, fmt: Fmt, session: SessionDep) -> Respo
     return _answer(fmt, "service_requests", one)
 
 
-@router.get("/tokens/{token}.{fmt}")
+@router.get("/tokens/{token}.{fmt}", response_model=list[ServiceRequestTokenPublic], responses=XML)
 def token(token: str, fmt: Fmt, session: SessionDep) -> Response:
     return _answer(fmt, "service_requests", lambda: open311.token_lookup(session, token))

@@ -1,6 +1,8 @@
 """Boundary plans (网格规划): draft, import, validate, diff, operations, commit, history, export.
 
-Reads need a planner, admin or manager; writes a planner or admin. Nothing touches live cells until commit.
+Reads need a planner, admin or manager; writes a planner or admin: each route carries its role check
+(`READ` / `WRITE`), and a handler asks for the user only when it records who did it. Nothing touches live
+cells until commit.
 """
 
 from __future__ import annotations
@@ -13,22 +15,28 @@ from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Path, Query
 from fastapi.responses import HTMLResponse
 
 from api.deps import CurrentUser, SessionDep, SettingsDep
-from api.schemas.common import ErrorOut
+from api.schemas.common import FeatureCollectionPublic, error_responses
 from api.schemas.plans import (
-    AreaRequest,
-    CommitRequest,
-    CommunityRequest,
-    GenerateRequest,
-    HistoryEntry,
-    ImportJob,
-    ImportReport,
-    MergeRequest,
-    OperationResult,
+    AreaUpdate,
+    CommitCreate,
+    CommitPublic,
+    CommitReportPublic,
+    CommunityCreate,
+    DiffMapPublic,
+    DiffPublic,
+    GenerateCreate,
+    ImportJobPublic,
+    ImportReportPublic,
+    MergeCreate,
+    NextCodesPublic,
+    OperationPublic,
     PlanCreate,
     PlanPublic,
-    RepairRequest,
-    ReshapeRequest,
-    SplitRequest,
+    RepairCreate,
+    RepairPublic,
+    ReshapeCreate,
+    SplitCreate,
+    ValidationPublic,
 )
 from gis.auth import require_role
 from gis.errors import InvalidInput
@@ -51,15 +59,18 @@ from maps.basemaps import basemap_from_settings
 from maps.plan_editor import plan_editor_page
 
 V1 = "/v1/plans"
+ERRORS = error_responses(
+    401,
+    403,
+    404,
+    409,
+    422,
+    descriptions={
+        409: "plan already committed, or live cells changed since it started",
+        422: "bad input or validation errors (detail lists them)",
+    },
+)
 router = APIRouter(tags=["plans"])
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorOut},
-    403: {"model": ErrorOut},
-    404: {"model": ErrorOut},
-    409: {"model": ErrorOut, "description": "plan already committed, or live cells changed since it started"},
-    422: {"model": ErrorOut, "description": "bad input or validation errors (detail lists them)"},
-}
 READERS = ("planner", "admin", "manager")
 WRITERS = ("planner", "admin")
 
@@ -75,8 +86,9 @@ def writer(user: CurrentUser) -> User:
 
 
 PlanId = Annotated[int, Path(ge=1, le=2**31 - 1, description="plan id")]
-Reader = Annotated[User, Depends(reader)]
-Writer = Annotated[User, Depends(writer)]
+Writer = Annotated[User, Depends(writer)]  # the writer, for handlers that record who did it
+READ = [Depends(reader)]
+WRITE = [Depends(writer)]
 
 
 def rules_query(
@@ -90,31 +102,31 @@ def rules_query(
 RulesQuery = Annotated[Rules, Depends(rules_query)]
 
 
-@router.post(V1, status_code=status.HTTP_201_CREATED, response_model=PlanPublic, responses=ERRORS)
+@router.post(V1, status_code=status.HTTP_201_CREATED, response_model=PlanPublic, dependencies=WRITE)
 def post_plan(body: PlanCreate, session: SessionDep, user: Writer) -> dict[str, Any]:
     """Start a draft plan (规划草案)."""
     plan = create_plan(session, name=body.name, description=body.description, user_id=user.id)
     return plan_summary(session, plan)
 
 
-@router.get(V1, response_model=list[PlanPublic], responses=ERRORS)
+@router.get(V1, response_model=list[PlanPublic], dependencies=READ)
 def get_plans(
-    session: SessionDep, user: Reader, status: Literal["draft", "committed", "abandoned"] | None = None
+    session: SessionDep, status: Literal["draft", "committed", "abandoned"] | None = None
 ) -> list[dict[str, Any]]:
     return list_plans(session, status=status)
 
 
-@router.get(V1 + "/history", response_model=list[HistoryEntry], responses=ERRORS)
+@router.get(V1 + "/history", response_model=list[CommitPublic], dependencies=READ)
 def get_history(
-    session: SessionDep, user: Reader, community: Annotated[str | None, Query(max_length=20)] = None
+    session: SessionDep, community: Annotated[str | None, Query(max_length=20)] = None
 ) -> list[dict[str, Any]]:
     """Commits, newest first, with what each changed and moved. Past versions stay queryable with
     GET /v1/locate?at=… and GET /v1/cells?at=…."""
     return history(session, community_code=community)
 
 
-@router.get(V1 + "/{plan_id}", response_model=PlanPublic, responses=ERRORS)
-def get_one(plan_id: PlanId, session: SessionDep, user: Reader) -> dict[str, Any]:
+@router.get(V1 + "/{plan_id}", response_model=PlanPublic, dependencies=READ)
+def get_one(plan_id: PlanId, session: SessionDep) -> dict[str, Any]:
     return plan_summary(session, get_plan(session, plan_id))
 
 
@@ -166,8 +178,8 @@ AreaLayer = Annotated[Literal["compound", "community"], Path(description="compou
 AreaCode = Annotated[str, Path(min_length=1, max_length=20)]
 
 
-@router.post(V1 + "/{plan_id}/import", response_model=ImportReport, responses=ERRORS)
-def post_import(plan_id: PlanId, session: SessionDep, user: Writer, form: Upload) -> dict[str, Any]:
+@router.post(V1 + "/{plan_id}/import", response_model=ImportReportPublic, dependencies=WRITE)
+def post_import(plan_id: PlanId, session: SessionDep, form: Upload) -> dict[str, Any]:
     """Import cells, compounds or communities into the draft (never into live tables), answering when done.
     `replace`: the file holds every cell (compound) of the communities it touches; `merge`: only the features
     in the file change. For large files use POST …/imports (progress)."""
@@ -175,7 +187,10 @@ def post_import(plan_id: PlanId, session: SessionDep, user: Writer, form: Upload
 
 
 @router.post(
-    V1 + "/{plan_id}/imports", status_code=status.HTTP_202_ACCEPTED, response_model=ImportJob, responses=ERRORS
+    V1 + "/{plan_id}/imports",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ImportJobPublic,
+    dependencies=WRITE,
 )
 def post_import_job(
     plan_id: PlanId, request: Request, background: BackgroundTasks, session: SessionDep, user: Writer, form: Upload
@@ -188,8 +203,8 @@ def post_import_job(
     return job_status(session, plan_id, job.id)
 
 
-@router.post(V1 + "/{plan_id}/communities", response_model=PlanPublic, responses=ERRORS)
-def post_community(plan_id: PlanId, body: CommunityRequest, session: SessionDep, user: Writer) -> dict[str, Any]:
+@router.post(V1 + "/{plan_id}/communities", response_model=PlanPublic, dependencies=WRITE)
+def post_community(plan_id: PlanId, body: CommunityCreate, session: SessionDep) -> dict[str, Any]:
     """Start drawing on a community: its live cells enter the draft (unchanged until edited), and the
     plan is locked to their current versions."""
     plan = editable_plan(session, plan_id)
@@ -197,11 +212,10 @@ def post_community(plan_id: PlanId, body: CommunityRequest, session: SessionDep,
     return plan_summary(session, plan)
 
 
-@router.get(V1 + "/{plan_id}/next-codes", responses=ERRORS)
+@router.get(V1 + "/{plan_id}/next-codes", response_model=NextCodesPublic, dependencies=READ)
 def get_next_codes(
     plan_id: PlanId,
     session: SessionDep,
-    user: Reader,
     community: Annotated[str, Query(pattern=r"^[0-9]{12}$", description="12-digit community code")],
     n: Annotated[int, Query(ge=1, le=50)] = 1,
 ) -> dict[str, Any]:
@@ -209,26 +223,25 @@ def get_next_codes(
     return {"community": community, "codes": next_codes(session, get_plan(session, plan_id), community, n)}
 
 
-@router.get(V1 + "/{plan_id}/imports", response_model=list[ImportJob], responses=ERRORS)
-def get_import_jobs(plan_id: PlanId, session: SessionDep, user: Reader) -> list[dict[str, Any]]:
+@router.get(V1 + "/{plan_id}/imports", response_model=list[ImportJobPublic], dependencies=READ)
+def get_import_jobs(plan_id: PlanId, session: SessionDep) -> list[dict[str, Any]]:
     """The plan's latest imports, newest first."""
     get_plan(session, plan_id)
     return list_jobs(session, plan_id)
 
 
-@router.get(V1 + "/{plan_id}/imports/{job_id}", response_model=ImportJob, responses=ERRORS)
+@router.get(V1 + "/{plan_id}/imports/{job_id}", response_model=ImportJobPublic, dependencies=READ)
 def get_import_job(
-    plan_id: PlanId, job_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep, user: Reader
+    plan_id: PlanId, job_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep
 ) -> dict[str, Any]:
     """One import: queued → running (stage, done, total) → done (report) or failed (error)."""
     return job_status(session, plan_id, job_id)
 
 
-@router.get(V1 + "/{plan_id}/features", responses=ERRORS)
+@router.get(V1 + "/{plan_id}/features", response_model=FeatureCollectionPublic, dependencies=READ)
 def get_features(
     plan_id: PlanId,
     session: SessionDep,
-    user: Reader,
     scope: Literal["plan", "draft"] = "plan",
     layer: Layer = "cell",
 ) -> dict[str, Any]:
@@ -237,9 +250,9 @@ def get_features(
     return plan_features(session, get_plan(session, plan_id), scope=scope, layer=layer)
 
 
-@router.put(V1 + "/{plan_id}/areas/{layer}/{code}", response_model=OperationResult, responses=ERRORS)
+@router.put(V1 + "/{plan_id}/areas/{layer}/{code}", response_model=OperationPublic, dependencies=WRITE)
 def put_area(
-    plan_id: PlanId, layer: AreaLayer, code: AreaCode, body: AreaRequest, session: SessionDep, user: Writer
+    plan_id: PlanId, layer: AreaLayer, code: AreaCode, body: AreaUpdate, session: SessionDep
 ) -> dict[str, Any]:
     """Add or redraw a compound (小区) or community (社区) in the draft; without geometry only the attributes
     change."""
@@ -249,63 +262,63 @@ def put_area(
     return {"plan_id": plan_id, "operation": "put", "codes": [code]}
 
 
-@router.delete(V1 + "/{plan_id}/areas/{layer}/{code}", response_model=OperationResult, responses=ERRORS)
-def delete_area(plan_id: PlanId, layer: AreaLayer, code: AreaCode, session: SessionDep, user: Writer) -> dict[str, Any]:
+@router.delete(V1 + "/{plan_id}/areas/{layer}/{code}", response_model=OperationPublic, dependencies=WRITE)
+def delete_area(plan_id: PlanId, layer: AreaLayer, code: AreaCode, session: SessionDep) -> dict[str, Any]:
     """Remove a compound in the draft (validation refuses it while the compound still has buildings)."""
     remove_feature(session, editable_plan(session, plan_id), layer, code)
     return {"plan_id": plan_id, "operation": "remove", "codes": [], "removed": [code]}
 
 
-@router.post(V1 + "/{plan_id}/areas/{layer}/{code}/revert", response_model=OperationResult, responses=ERRORS)
+@router.post(V1 + "/{plan_id}/areas/{layer}/{code}/revert", response_model=OperationPublic, dependencies=WRITE)
 def post_revert_area(
-    plan_id: PlanId, layer: AreaLayer, code: AreaCode, session: SessionDep, user: Writer
+    plan_id: PlanId, layer: AreaLayer, code: AreaCode, session: SessionDep
 ) -> dict[str, Any]:
     """Forget the plan's change to one compound or community."""
     revert_feature(session, editable_plan(session, plan_id), layer, code)
     return {"plan_id": plan_id, "operation": "revert", "codes": [code]}
 
 
-@router.delete(V1 + "/{plan_id}/features/{code}", response_model=OperationResult, responses=ERRORS)
-def delete_feature(plan_id: PlanId, code: str, session: SessionDep, user: Writer) -> dict[str, Any]:
+@router.delete(V1 + "/{plan_id}/features/{code}", response_model=OperationPublic, dependencies=WRITE)
+def delete_feature(plan_id: PlanId, code: str, session: SessionDep) -> dict[str, Any]:
     """Remove a cell in the draft (its area must then be given to neighbours)."""
     remove_feature(session, editable_plan(session, plan_id), "cell", code)
     return {"plan_id": plan_id, "operation": "remove", "codes": [], "removed": [code]}
 
 
-@router.post(V1 + "/{plan_id}/features/{code}/revert", response_model=OperationResult, responses=ERRORS)
-def post_revert(plan_id: PlanId, code: str, session: SessionDep, user: Writer) -> dict[str, Any]:
+@router.post(V1 + "/{plan_id}/features/{code}/revert", response_model=OperationPublic, dependencies=WRITE)
+def post_revert(plan_id: PlanId, code: str, session: SessionDep) -> dict[str, Any]:
     """Forget the plan's change to one cell (back to the live version)."""
     revert_feature(session, editable_plan(session, plan_id), "cell", code)
     return {"plan_id": plan_id, "operation": "revert", "codes": [code]}
 
 
-@router.post(V1 + "/{plan_id}/validate", responses=ERRORS)
-def post_validate(plan_id: PlanId, session: SessionDep, user: Reader, rules: RulesQuery) -> dict[str, Any]:
+@router.post(V1 + "/{plan_id}/validate", response_model=ValidationPublic, dependencies=READ)
+def post_validate(plan_id: PlanId, session: SessionDep, rules: RulesQuery) -> dict[str, Any]:
     """Problems as GeoJSON for the map (gaps, overlaps, slivers, invalid rings, codes, compounds, households);
     `summary.ok` is false when an error would block the commit."""
     return validate_plan(session, get_plan(session, plan_id), rules)
 
 
-@router.post(V1 + "/{plan_id}/repair", responses=ERRORS)
-def post_repair(plan_id: PlanId, body: RepairRequest, session: SessionDep, user: Writer) -> dict[str, Any]:
+@router.post(V1 + "/{plan_id}/repair", response_model=RepairPublic, dependencies=WRITE)
+def post_repair(plan_id: PlanId, body: RepairCreate, session: SessionDep) -> dict[str, Any]:
     """Apply make_valid to invalid cells of the draft."""
     return repair(session, plan_id, body.codes)
 
 
-@router.get(V1 + "/{plan_id}/diff", responses=ERRORS)
-def get_diff(plan_id: PlanId, session: SessionDep, user: Reader) -> dict[str, Any]:
+@router.get(V1 + "/{plan_id}/diff", response_model=DiffPublic, dependencies=READ)
+def get_diff(plan_id: PlanId, session: SessionDep) -> dict[str, Any]:
     """Per cell: added / removed / reshaped / attributes, area change, tickets and resources that would move."""
     return plan_diff(session, get_plan(session, plan_id))
 
 
-@router.get(V1 + "/{plan_id}/diff.geojson", responses=ERRORS)
-def get_diff_geojson(plan_id: PlanId, session: SessionDep, user: Reader) -> dict[str, Any]:
+@router.get(V1 + "/{plan_id}/diff.geojson", response_model=DiffMapPublic, dependencies=READ)
+def get_diff_geojson(plan_id: PlanId, session: SessionDep) -> dict[str, Any]:
     """Live and draft cells with change flags and moved counts (the diff map's data)."""
     return diff_geojson(session, get_plan(session, plan_id))
 
 
-@router.post(V1 + "/{plan_id}/split", response_model=OperationResult, responses=ERRORS)
-def post_split(plan_id: PlanId, body: SplitRequest, session: SessionDep, user: Writer) -> dict[str, Any]:
+@router.post(V1 + "/{plan_id}/split", response_model=OperationPublic, dependencies=WRITE)
+def post_split(plan_id: PlanId, body: SplitCreate, session: SessionDep) -> dict[str, Any]:
     """Split a cell by a line, or into `parts` cells of similar households."""
     if (body.line is None) == (body.parts is None):
         raise InvalidInput("give either `line` (GeoJSON LineString) or `parts` (k), not both")
@@ -314,14 +327,14 @@ def post_split(plan_id: PlanId, body: SplitRequest, session: SessionDep, user: W
     return ops.split_by_households(session, plan_id, body.code, body.parts or 2)
 
 
-@router.post(V1 + "/{plan_id}/merge", response_model=OperationResult, responses=ERRORS)
-def post_merge(plan_id: PlanId, body: MergeRequest, session: SessionDep, user: Writer) -> dict[str, Any]:
+@router.post(V1 + "/{plan_id}/merge", response_model=OperationPublic, dependencies=WRITE)
+def post_merge(plan_id: PlanId, body: MergeCreate, session: SessionDep) -> dict[str, Any]:
     """Merge neighbouring cells into the first one."""
     return ops.merge(session, plan_id, body.codes)
 
 
-@router.post(V1 + "/{plan_id}/reshape", response_model=OperationResult, responses=ERRORS)
-def post_reshape(plan_id: PlanId, body: ReshapeRequest, session: SessionDep, user: Writer) -> dict[str, Any]:
+@router.post(V1 + "/{plan_id}/reshape", response_model=OperationPublic, dependencies=WRITE)
+def post_reshape(plan_id: PlanId, body: ReshapeCreate, session: SessionDep) -> dict[str, Any]:
     """Replace a cell's geometry (and cut it out of its neighbours)."""
     return ops.reshape(
         session,
@@ -334,25 +347,33 @@ def post_reshape(plan_id: PlanId, body: ReshapeRequest, session: SessionDep, use
     )
 
 
-@router.post(V1 + "/{plan_id}/generate", response_model=OperationResult, responses=ERRORS)
-def post_generate(plan_id: PlanId, body: GenerateRequest, session: SessionDep, user: Writer) -> dict[str, Any]:
+@router.post(V1 + "/{plan_id}/generate", response_model=OperationPublic, dependencies=WRITE)
+def post_generate(plan_id: PlanId, body: GenerateCreate, session: SessionDep) -> dict[str, Any]:
     """Redraw a community as cells of balanced households from its buildings (compounds kept whole where
     possible)."""
     return ops.generate(session, plan_id, body.community_code, body.households_min, body.households_max)
 
 
-@router.post(V1 + "/{plan_id}/commit", responses=ERRORS)
-def post_commit(plan_id: PlanId, body: CommitRequest, session: SessionDep, user: Writer, rules: RulesQuery) -> Any:
+@router.post(V1 + "/{plan_id}/commit", response_model=CommitReportPublic, dependencies=WRITE)
+def post_commit(plan_id: PlanId, body: CommitCreate, session: SessionDep, user: Writer, rules: RulesQuery) -> Any:
     """Make the plan live in one transaction and re-anchor what moved; returns the report.
     409 if another commit changed the same communities since the plan started."""
     return commit_plan(session, plan_id, message=body.message, user_id=user.id, rules=rules)
 
 
-@router.get(V1 + "/{plan_id}/export", responses=ERRORS)
+EXPORT_CONTENT: dict[str, Any] = {media: {} for media in MEDIA_TYPES.values()}
+EXPORT_CONTENT[MEDIA_TYPES["geojson"]] = {"schema": {"$ref": "#/components/schemas/FeatureCollectionPublic"}}
+
+
+@router.get(
+    V1 + "/{plan_id}/export",
+    response_class=Response,
+    responses={200: {"content": EXPORT_CONTENT, "description": "the file (Content-Disposition)"}},
+    dependencies=READ,
+)
 def get_export(
     plan_id: PlanId,
     session: SessionDep,
-    user: Reader,
     format: Literal["geojson", "gpkg", "shp", "csv", "xlsx"] = "geojson",
     scope: Literal["plan", "draft"] = "draft",
     layer: Layer = "cell",

@@ -3,42 +3,49 @@ follow-up and rating, offline batches, 12345 import, photos. Thin: parse, call g
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Header, Query, Request, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Header, Query, Response, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.deps import BBoxQuery, CurrentUser, OptionalUser, SessionDep, SettingsDep, get_session, optional_user
-from api.schemas.common import ErrorOut
-from api.schemas.tickets import (
-    ActionIn,
-    ActionOut,
-    AttachmentOut,
-    BatchIn,
-    BatchOut,
-    BatchResult,
-    DuplicateOut,
-    EventOut,
-    ImportOut,
-    IntakeOut,
-    RatingIn,
-    TicketCreate,
-    TicketDetailOut,
-    TicketPageOut,
+from api.deps import (
+    BBoxQuery,
+    BearerCredentials,
+    CsvQuery,
+    CurrentUser,
+    NearQuery,
+    OpenSession,
+    OptionalUser,
+    PageQuery,
+    SessionDep,
+    SettingsDep,
+    optional_user,
 )
-from gis.crs import to_wgs84
+from api.schemas.common import NAIVE_IS_BEIJING, LocalDatetime, error_responses
+from api.schemas.tickets import (
+    ActionCreate,
+    ActionPublic,
+    AttachmentPublic,
+    BatchCreate,
+    BatchPublic,
+    BatchResultPublic,
+    DuplicatePublic,
+    EventPublic,
+    HotlineImportPublic,
+    IntakePublic,
+    RatingCreate,
+    TicketCategoriesPublic,
+    TicketCreate,
+    TicketDetailPublic,
+    TicketPagePublic,
+)
 from gis.errors import InvalidInput
 from gis.tickets import actions, batch, dedupe, feedback, hotline, intake, photos, queries
 from gis.tickets.config import load_config
 from gis.tickets.models import Attachment
 
-router = APIRouter(prefix="/v1", tags=["tickets"])
-
-ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorOut} for s in (401, 403, 404, 409, 413, 422)}
+router = APIRouter(prefix="/v1", tags=["tickets"], responses=error_responses(401, 403, 404, 409, 413, 422))
 
 
 def _draft(body: TicketCreate) -> intake.TicketDraft:
@@ -46,154 +53,122 @@ def _draft(body: TicketCreate) -> intake.TicketDraft:
     return intake.TicketDraft(**data)
 
 
-@router.get("/ticket-categories")
+@router.get("/ticket-categories", response_model=TicketCategoriesPublic)
 def ticket_categories() -> dict[str, Any]:
     """Categories (with the unit type that handles each) and SLA profiles/tiers."""
-    cfg = load_config()
-    return {
-        "categories": [
-            {"code": c.code, "label": c.label, "group": c.group, "unit_type": c.unit_type, "property": c.property}
-            for c in cfg.categories.values()
-        ],
-        "profiles": {
-            p.code: {
-                "label": p.label,
-                "stages": {s: d.label() for s, d in p.stages.items()},
-                "tiers": {
-                    t.code: {"label": t.label, "resolve": t.resolve.label(), "escalate": t.escalate}
-                    for t in p.tiers.values()
-                },
-            }
-            for p in cfg.profiles.values()
-        },
-        "dedupe_radius_m": cfg.dedupe_radius_m,
-    }
+    return load_config().public_view()
 
 
-_bearer = HTTPBearer(auto_error=False)
-
-
-@router.post("/tickets", status_code=status.HTTP_201_CREATED, response_model=IntakeOut, responses=ERRORS)
+@router.post("/tickets", status_code=status.HTTP_201_CREATED, response_model=IntakePublic)
 async def create_ticket(
     body: TicketCreate,
-    request: Request,
     response: Response,
-    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    open_session: OpenSession,
+    creds: BearerCredentials,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> dict[str, Any]:
+) -> IntakePublic:
     """点单: report a problem. Public reports (no token) need reporter_name and reporter_phone.
 
     The answer lists open tickets of the same category nearby (`duplicates`): merge with
     POST /v1/tickets/{id}/actions {"action": "merge", "payload": {"into": <id>}} or keep it."""
-    # The hot intake path: the session (the request's transaction, as `SessionDep`), the user (as
-    # `OptionalUser`), the ticket and the commit run in one worker-thread hop instead of four.
-    out, replayed = await run_in_threadpool(_create_ticket, request, creds, body, idempotency_key)
-    if replayed:
+    # The hot intake path: the session, the user, the ticket and the commit in one worker-thread hop, not four.
+    out = await run_in_threadpool(_create_ticket, open_session, creds, body, idempotency_key)
+    if out.replayed:
         response.status_code = status.HTTP_200_OK
     return out
 
 
 def _create_ticket(
-    request: Request, creds: HTTPAuthorizationCredentials | None, body: TicketCreate, idempotency_key: str | None
-) -> tuple[dict[str, Any], bool]:
-    with contextmanager(get_session)(request) as session:  # commits on success, rolls back on error
+    open_session: OpenSession, creds: BearerCredentials, body: TicketCreate, idempotency_key: str | None
+) -> IntakePublic:
+    with open_session() as session:  # commits on success, rolls back on error
         user = optional_user(session, creds)
         result = intake.create_ticket(session, _draft(body), user=user, client_key=body.client_key or idempotency_key)
         t = result.ticket
-        # validated and serialized once, by the route's response_model
-        out = {
-            "id": t.id,
-            "state": t.state,
-            "token": t.token,
-            "cell_code": t.cell_code,
-            "compound_code": t.compound_code,
-            "unit_name": result.unit_name if not result.replayed else queries.unit_name(session, t.unit_id),
-            "route": result.route_reason,
-            "tier": t.tier,
-            "due_at": t.due_at,
-            "resolve_due_at": t.resolve_due_at,
-            "duplicates": result.duplicates,
-            "replayed": result.replayed,
-        }
-    return out, result.replayed
+        return IntakePublic(
+            id=t.id,
+            state=t.state,
+            token=t.token,
+            cell_code=t.cell_code,
+            compound_code=t.compound_code,
+            unit_name=result.unit_name if not result.replayed else queries.unit_name(session, t.unit_id),
+            route=result.route_reason,
+            tier=t.tier,
+            due_at=t.due_at,
+            resolve_due_at=t.resolve_due_at,
+            duplicates=[DuplicatePublic.model_validate(d) for d in result.duplicates],
+            replayed=result.replayed,
+        )
 
 
 def ticket_query(
     bbox: BBoxQuery,
-    state: Annotated[str | None, Query(description="comma-separated states")] = None,
+    near: NearQuery,
+    page: PageQuery,
+    state: Annotated[CsvQuery, Query(description="comma-separated states")] = (),
     unit_id: int | None = None,
     cell: str | None = None,
     community: str | None = None,
-    category: Annotated[str | None, Query(description="comma-separated category codes")] = None,
+    category: Annotated[CsvQuery, Query(description="comma-separated category codes")] = (),
     channel: str | None = None,
     overdue: bool | None = None,
-    near: Annotated[str | None, Query(description="lon,lat,radius_m")] = None,
-    crs: str = "wgs84",
     q: Annotated[str | None, Query(max_length=100, description="text in description or address")] = None,
-    opened_from: datetime | None = None,
-    opened_to: datetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    opened_from: Annotated[LocalDatetime | None, Query(description=f"opened at or after; {NAIVE_IS_BEIJING}")] = None,
+    opened_to: Annotated[LocalDatetime | None, Query(description=f"opened at or before; {NAIVE_IS_BEIJING}")] = None,
 ) -> queries.TicketQuery:
-    tq = queries.TicketQuery(
-        states=[s for s in (state or "").split(",") if s],
+    return queries.TicketQuery(
+        states=list(state),
         unit_id=unit_id,
         cell=cell,
         community=community,
-        category=[c for c in (category or "").split(",") if c],
+        category=list(category),
         channel=channel,
         overdue=overdue,
         bbox=bbox,
+        near=None if near is None else (near.lon, near.lat, near.radius_m),
         text=q,
         opened_from=opened_from,
         opened_to=opened_to,
-        limit=limit,
-        offset=offset,
+        limit=page.limit,
+        offset=page.offset,
     )
-    if near is not None:
-        try:
-            lon, lat, radius = (float(p) for p in near.split(","))
-        except ValueError as exc:
-            raise InvalidInput(f"near must be 'lon,lat,radius_m', got {near!r}") from exc
-        if not 0 < radius <= 50_000:
-            raise InvalidInput("near radius_m must be in (0, 50000]")
-        x, y = to_wgs84(lon, lat, crs)
-        tq.near = (x, y, radius)
-    return tq
 
 
 TicketQueryDep = Annotated[queries.TicketQuery, Depends(ticket_query)]
 
 
-@router.get("/tickets", response_model=TicketPageOut, responses=ERRORS)
+@router.get("/tickets", response_model=TicketPagePublic)
 def list_tickets(session: SessionDep, user: CurrentUser, tq: TicketQueryDep) -> dict[str, Any]:
     """Tickets you may see (jurisdiction), newest first, with filters."""
     return queries.list_tickets(session, user, tq)
 
 
-@router.get("/tickets/overdue", response_model=TicketPageOut, responses=ERRORS)
+@router.get("/tickets/overdue", response_model=TicketPagePublic)
 def overdue_tickets(session: SessionDep, user: CurrentUser, tq: TicketQueryDep) -> dict[str, Any]:
     """Tickets whose running SLA clock has passed its deadline (挂起 tickets excluded)."""
     tq.overdue = True
     return queries.list_tickets(session, user, tq)
 
 
-@router.get("/tickets/export", responses=ERRORS)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get(
+    "/tickets/export",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}, XLSX: {}}, "description": "the file (Content-Disposition)"}},
+)
 def export_tickets(
     session: SessionDep, user: CurrentUser, tq: TicketQueryDep, format: Literal["csv", "xlsx"] = "csv"
 ) -> Response:
     """CSV (UTF-8 with BOM) or Excel export of the filtered list (up to `limit`, max 1000 per page)."""
     data = queries.export(session, user, tq, format)
-    media = (
-        "text/csv; charset=utf-8"
-        if format == "csv"
-        else ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    )
+    media = "text/csv; charset=utf-8" if format == "csv" else XLSX
     return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="tickets.{format}"'})
 
 
-@router.post("/tickets/batch", response_model=BatchOut, responses=ERRORS)
-def offline_batch(body: BatchIn, session: SessionDep, user: CurrentUser) -> BatchOut:
+@router.post("/tickets/batch", response_model=BatchPublic)
+def offline_batch(body: BatchCreate, session: SessionDep, user: CurrentUser) -> BatchPublic:
     """Offline sync: tickets and actions, each with a client key; replaying the batch is harmless."""
     entries = [
         batch.BatchEntry(
@@ -210,15 +185,15 @@ def offline_batch(body: BatchIn, session: SessionDep, user: CurrentUser) -> Batc
     ]
     results = batch.run_batch(session, user, entries)
     ok = [r for r in results if r["ok"]]
-    return BatchOut(
-        results=[BatchResult(**r) for r in results],
+    return BatchPublic(
+        results=[BatchResultPublic(**r) for r in results],
         created=sum(1 for r in ok if not r["replayed"]),
         replayed=sum(1 for r in ok if r["replayed"]),
         failed=len(results) - len(ok),
     )
 
 
-@router.post("/tickets/import", response_model=ImportOut, responses=ERRORS)
+@router.post("/tickets/import", response_model=HotlineImportPublic)
 def import_hotline(
     session: SessionDep,
     user: CurrentUser,
@@ -230,18 +205,18 @@ def import_hotline(
     return hotline.import_file(session, user, data, filename=file.filename or "upload.csv", dry_run=dry_run)
 
 
-@router.get("/tickets/{ticket_id}", response_model=TicketDetailOut, responses=ERRORS)
+@router.get("/tickets/{ticket_id}", response_model=TicketDetailPublic)
 def get_ticket(ticket_id: int, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
     return queries.detail(session, user, ticket_id)
 
 
-@router.get("/tickets/{ticket_id}/history", response_model=list[EventOut], responses=ERRORS)
+@router.get("/tickets/{ticket_id}/history", response_model=list[EventPublic])
 def ticket_history(ticket_id: int, session: SessionDep, user: CurrentUser) -> list[dict[str, Any]]:
     """The append-only audit trail: who, when, from → to, note, payload."""
     return queries.history(session, user, ticket_id)
 
 
-@router.get("/tickets/{ticket_id}/duplicates", response_model=list[DuplicateOut], responses=ERRORS)
+@router.get("/tickets/{ticket_id}/duplicates", response_model=list[DuplicatePublic])
 def ticket_duplicates(ticket_id: int, session: SessionDep, user: CurrentUser) -> list[dict[str, Any]]:
     """Open tickets of the same category within the dedupe radius."""
     t = queries.get_visible(session, user, ticket_id)
@@ -249,14 +224,14 @@ def ticket_duplicates(ticket_id: int, session: SessionDep, user: CurrentUser) ->
     return dedupe.find_duplicates(session, category=t.category, lon=lon, lat=lat, exclude_id=t.id)
 
 
-@router.post("/tickets/{ticket_id}/actions", response_model=ActionOut, responses=ERRORS)
+@router.post("/tickets/{ticket_id}/actions", response_model=ActionPublic)
 def ticket_action(
     ticket_id: int,
-    body: ActionIn,
+    body: ActionCreate,
     session: SessionDep,
     user: CurrentUser,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> ActionOut:
+) -> ActionPublic:
     """Workflow step: accept, dispatch (payload.unit_id to reassign), claim, reject (note = reason),
     start, escalate (payload.organization_ids / unit_types), acknowledge, report_part, resolve, verify,
     close, suspend (note = reason), resume, reopen, merge (payload.into), follow_up, rate.
@@ -267,13 +242,13 @@ def ticket_action(
         answer, replayed = actions.apply_once(
             session, ticket_id, body.action, user=user, client_key=key, note=body.note, payload=body.payload
         )
-        return ActionOut(**answer, replayed=replayed)
+        return ActionPublic(**answer, replayed=replayed)
     answer = actions.apply(session, ticket_id, body.action, user=user, note=body.note, payload=body.payload)
-    return ActionOut(**answer)
+    return ActionPublic(**answer)
 
 
-@router.post("/tickets/{ticket_id}/rating", response_model=ActionOut, responses=ERRORS)
-def rate_ticket(ticket_id: int, body: RatingIn, session: SessionDep, user: OptionalUser) -> ActionOut:
+@router.post("/tickets/{ticket_id}/rating", response_model=ActionPublic)
+def rate_ticket(ticket_id: int, body: RatingCreate, session: SessionDep, user: OptionalUser) -> ActionPublic:
     """评单: the reporter rates 1–5 stars (logged in, or with the ticket's token and their phone).
     2 stars or less, or solved=false, reopens the ticket to its unit."""
     feedback.rate(
@@ -287,25 +262,24 @@ def rate_ticket(ticket_id: int, body: RatingIn, session: SessionDep, user: Optio
         phone=body.phone,
     )
     state = queries.ticket_state(session, ticket_id)
-    return ActionOut(ticket_id=ticket_id, state=state, action="rate")
+    return ActionPublic(ticket_id=ticket_id, state=state, action="rate")
 
 
-@router.post("/attachments", status_code=status.HTTP_201_CREATED, response_model=AttachmentOut, responses=ERRORS)
+@router.post("/attachments", status_code=status.HTTP_201_CREATED, response_model=AttachmentPublic)
 def upload_photo(
     session: SessionDep,
     settings: SettingsDep,
     user: OptionalUser,
     file: Annotated[UploadFile, File(description="JPEG, PNG or WebP")],
     ticket_id: int | None = None,
-) -> dict[str, Any]:
+) -> Attachment:
     """Upload a photo (EXIF GPS read, then stripped); attach it to a ticket now or via photo_ids on intake."""
     if ticket_id is not None:
         if user is None:
             raise InvalidInput("log in to attach a photo to an existing ticket")
         queries.get_visible(session, user, ticket_id)
     data = file.file.read(load_config().photos.max_bytes + 1)
-    att = photos.store_photo(session, settings.media_dir, data, filename=file.filename, user=user, ticket_id=ticket_id)
-    return photos.describe(att)
+    return photos.store_photo(session, settings.media_dir, data, filename=file.filename, user=user, ticket_id=ticket_id)
 
 
 def _attachment(session: SessionDep, user: CurrentUser, attachment_id: int) -> Attachment:
@@ -317,13 +291,13 @@ def _attachment(session: SessionDep, user: CurrentUser, attachment_id: int) -> A
     return att
 
 
-@router.get("/attachments/{attachment_id}", response_class=FileResponse, responses=ERRORS)
+@router.get("/attachments/{attachment_id}", response_class=FileResponse)
 def get_photo(attachment_id: int, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> FileResponse:
     att = _attachment(session, user, attachment_id)
     return FileResponse(photos.path_for(settings.media_dir, att), media_type=att.content_type)
 
 
-@router.get("/attachments/{attachment_id}/thumb", response_class=FileResponse, responses=ERRORS)
+@router.get("/attachments/{attachment_id}/thumb", response_class=FileResponse)
 def get_thumb(attachment_id: int, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> FileResponse:
     att = _attachment(session, user, attachment_id)
     return FileResponse(photos.thumb_for(settings.media_dir, att), media_type="image/jpeg")

@@ -8,13 +8,13 @@ from typing import Any
 from pydantic import BaseModel
 
 
-class PersonOut(BaseModel):
+class PersonPublic(BaseModel):
     name: str
     phone: str | None = None
     photo_url: str | None = None
 
 
-class AreaOut(BaseModel):
+class AreaPublic(BaseModel):
     code: str | None
     name: str | None
     party_org: str | None = None
@@ -22,18 +22,18 @@ class AreaOut(BaseModel):
     phone: str | None = None
 
 
-class CellOut(BaseModel):
+class CellPublic(BaseModel):
     code: str
     name: str
     cell_type: str
     cell_type_label: str
     households: int
     valid_from: datetime
-    manager: PersonOut | None
-    workers: list[PersonOut]
+    manager: PersonPublic | None
+    workers: list[PersonPublic]
 
 
-class ContactOut(BaseModel):
+class ContactPublic(BaseModel):
     duty: str
     title: str | None = None
     name: str
@@ -41,7 +41,7 @@ class ContactOut(BaseModel):
     photo_url: str | None = None
 
 
-class CompoundOut(BaseModel):
+class CompoundPublic(BaseModel):
     code: str
     name: str
     kind: str
@@ -51,10 +51,10 @@ class CompoundOut(BaseModel):
     party_branch: str | None
     property_company: dict[str, Any] | None
     wechat_group: str | None
-    contacts: list[ContactOut]
+    contacts: list[ContactPublic]
 
 
-class ResourceOut(BaseModel):
+class ResourcePublic(BaseModel):
     code: str
     type: str
     type_label: str
@@ -70,12 +70,12 @@ class ResourceOut(BaseModel):
     distance_m: float
 
 
-class LocationOut(BaseModel):
+class LocationPublic(BaseModel):
     lon: float
     lat: float
     source_crs: str
-    subdistrict: AreaOut | None
-    community: AreaOut
-    cell: CellOut
-    compound: CompoundOut | None
-    resources: list[ResourceOut]
+    subdistrict: AreaPublic | None
+    community: AreaPublic
+    cell: CellPublic
+    compound: CompoundPublic | None
+    resources: list[ResourcePublic]

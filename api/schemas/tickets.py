@@ -1,11 +1,15 @@
-"""Ticket request/response shapes (TicketCreate / TicketOut / TicketDetailOut …)."""
+"""Ticket request/response shapes (TicketCreate / TicketPublic / TicketDetailPublic …).
+
+Dates without a timezone in requests are Beijing time (`LocalDatetime`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+from api.schemas.common import NAIVE_IS_BEIJING, LocalDatetime
 
 Action = Literal[
     "accept",
@@ -45,14 +49,16 @@ class TicketCreate(BaseModel):
     reporter_name: str | None = Field(default=None, max_length=60)
     reporter_phone: str | None = Field(default=None, max_length=40)
     external_id: str | None = Field(default=None, max_length=60)
-    opened_at: datetime | None = None
+    opened_at: LocalDatetime | None = Field(
+        default=None, description=f"when it happened (default now); {NAIVE_IS_BEIJING}"
+    )
     photo_ids: list[int] = Field(default_factory=list, max_length=20)
     attributes: dict[str, Any] = Field(default_factory=dict)
     merge_into: int | None = Field(default=None, description="merge at once into this open ticket (duplicate)")
     client_key: str | None = Field(default=None, max_length=100, description="idempotency key (offline clients)")
 
 
-class TicketOut(BaseModel):
+class TicketPublic(BaseModel):
     id: int
     category: str
     category_label: str
@@ -85,7 +91,7 @@ class TicketOut(BaseModel):
     reopen_count: int
 
 
-class TicketDetailOut(TicketOut):
+class TicketDetailPublic(TicketPublic):
     reporter_name: str | None = None
     reporter_phone: str | None = None
     token: str | None = None
@@ -98,7 +104,7 @@ class TicketDetailOut(TicketOut):
     ratings: list[dict[str, Any]] = []
 
 
-class DuplicateOut(BaseModel):
+class DuplicatePublic(BaseModel):
     id: int
     state: str
     state_label: str
@@ -107,7 +113,7 @@ class DuplicateOut(BaseModel):
     distance_m: float
 
 
-class IntakeOut(BaseModel):
+class IntakePublic(BaseModel):
     id: int
     state: str
     token: str = Field(description="keep it: with your phone number it lets you follow and rate the ticket")
@@ -118,31 +124,31 @@ class IntakeOut(BaseModel):
     tier: str
     due_at: datetime | None
     resolve_due_at: datetime | None
-    duplicates: list[DuplicateOut]
+    duplicates: list[DuplicatePublic]
     replayed: bool = False
 
 
-class TicketPageOut(BaseModel):
-    items: list[TicketOut]
+class TicketPagePublic(BaseModel):
+    items: list[TicketPublic]
     numberMatched: int  # noqa: N815 - same paging names as the GeoJSON endpoints
     numberReturned: int  # noqa: N815
 
 
-class ActionIn(BaseModel):
+class ActionCreate(BaseModel):
     action: Action
     note: str | None = Field(default=None, max_length=4000)
     payload: dict[str, Any] = Field(default_factory=dict)
     client_key: str | None = Field(default=None, max_length=100)
 
 
-class ActionOut(BaseModel):
+class ActionPublic(BaseModel):
     ticket_id: int
     state: str
     action: str
     replayed: bool = False
 
 
-class RatingIn(BaseModel):
+class RatingCreate(BaseModel):
     stars: int = Field(ge=1, le=5)
     solved: bool = True
     comment: str | None = Field(default=None, max_length=2000)
@@ -150,7 +156,7 @@ class RatingIn(BaseModel):
     phone: str | None = Field(default=None, description="the reporter's phone (with token)")
 
 
-class EventOut(BaseModel):
+class EventPublic(BaseModel):
     id: int
     at: datetime
     actor: str | None
@@ -163,7 +169,7 @@ class EventOut(BaseModel):
     payload: dict[str, Any]
 
 
-class BatchItem(BaseModel):
+class BatchItemCreate(BaseModel):
     client_key: str = Field(min_length=1, max_length=100)
     kind: Literal["ticket", "action"]
     ticket: TicketCreate | None = None
@@ -174,11 +180,11 @@ class BatchItem(BaseModel):
     payload: dict[str, Any] = Field(default_factory=dict)
 
 
-class BatchIn(BaseModel):
-    items: list[BatchItem] = Field(min_length=1, max_length=2000)
+class BatchCreate(BaseModel):
+    items: list[BatchItemCreate] = Field(min_length=1, max_length=2000)
 
 
-class BatchResult(BaseModel):
+class BatchResultPublic(BaseModel):
     client_key: str
     ok: bool
     ticket_id: int | None = None
@@ -187,30 +193,34 @@ class BatchResult(BaseModel):
     error: dict[str, Any] | None = None
 
 
-class BatchOut(BaseModel):
-    results: list[BatchResult]
+class BatchPublic(BaseModel):
+    results: list[BatchResultPublic]
     created: int
     replayed: int
     failed: int
 
 
-class ImportRowError(BaseModel):
+class HotlineRowErrorPublic(BaseModel):
     row: int
     external_id: str | None
     error: str
     message: str
 
 
-class ImportOut(BaseModel):
+class HotlineImportPublic(BaseModel):
     rows: int
     created: int
     skipped: int
     failed: int
     ticket_ids: list[int]
-    errors: list[ImportRowError]
+    errors: list[HotlineRowErrorPublic]
 
 
-class AttachmentOut(BaseModel):
+class AttachmentPublic(BaseModel):
+    """An uploaded photo (read from its attachment row)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     sha256: str
     content_type: str
@@ -219,5 +229,39 @@ class AttachmentOut(BaseModel):
     height: int
     exif_lon: float | None
     exif_lat: float | None
-    url: str
-    thumb_url: str
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def url(self) -> str:
+        return f"/v1/attachments/{self.id}"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def thumb_url(self) -> str:
+        return f"/v1/attachments/{self.id}/thumb"
+
+
+class CategoryPublic(BaseModel):
+    code: str
+    label: str
+    group: str
+    unit_type: str = Field(description="the kind of unit a ticket of this category is routed to")
+    property: bool = Field(description="handled by the property company inside a compound")
+
+
+class TierPublic(BaseModel):
+    label: str
+    resolve: str = Field(description="time to resolve, e.g. 24小时 or 5个工作日")
+    escalate: str | None = Field(description="immediate, overdue or null")
+
+
+class ProfilePublic(BaseModel):
+    label: str
+    stages: dict[str, str] = Field(description="state -> time allowed in it")
+    tiers: dict[str, TierPublic]
+
+
+class TicketCategoriesPublic(BaseModel):
+    categories: list[CategoryPublic]
+    profiles: dict[str, ProfilePublic]
+    dedupe_radius_m: float

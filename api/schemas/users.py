@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from api.schemas.auth import UserPublic
 from gis.auth import MIN_PASSWORD_LEN
 
 
-class AccountPublic(BaseModel):
+class AccountPublic(UserPublic):
     """A user account in the admin's list (no password hash, no phone)."""
 
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    username: str
-    full_name: str
-    role: str
-    organization_id: int | None
-    jurisdiction: list[str]
     is_active: bool
 
 

@@ -121,6 +121,28 @@ class TicketConfig:
                 f"use one of: {', '.join(profile.tiers)}"
             ) from None
 
+    def public_view(self) -> dict[str, Any]:
+        """What clients may read (GET /v1/ticket-categories): categories with the unit type that handles each,
+        SLA profiles with their stage and tier deadlines as labels, and the dedupe radius."""
+        return {
+            "categories": [
+                {"code": c.code, "label": c.label, "group": c.group, "unit_type": c.unit_type, "property": c.property}
+                for c in self.categories.values()
+            ],
+            "profiles": {
+                p.code: {
+                    "label": p.label,
+                    "stages": {stage: due.label() for stage, due in p.stages.items()},
+                    "tiers": {
+                        t.code: {"label": t.label, "resolve": t.resolve.label(), "escalate": t.escalate}
+                        for t in p.tiers.values()
+                    },
+                }
+                for p in self.profiles.values()
+            },
+            "dedupe_radius_m": self.dedupe_radius_m,
+        }
+
     def category_for_label(self, label: str) -> Category | None:
         """Map a 12345 hotline category label (or a code) to a category."""
         text = label.strip()

@@ -158,17 +158,3 @@ def store_photo(
             events.record(session, ticket, "photo_added", user=user, payload={"attachment_id": att.id})
     return att
 
-
-def describe(att: Attachment) -> dict[str, Any]:
-    return {
-        "id": att.id,
-        "sha256": att.sha256,
-        "content_type": att.content_type,
-        "size_bytes": att.size_bytes,
-        "width": att.width,
-        "height": att.height,
-        "exif_lon": att.exif_lon,
-        "exif_lat": att.exif_lat,
-        "url": f"/v1/attachments/{att.id}",
-        "thumb_url": f"/v1/attachments/{att.id}/thumb",
-    }

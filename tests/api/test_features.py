@@ -151,3 +151,11 @@ def test_simplify_reduces_vertices(client: TestClient, make_user: Maker) -> None
         )
 
     assert vertices(simple) < vertices(full)
+
+
+def test_not_found_names_the_layer_in_the_singular(client: TestClient, make_user: Any) -> None:
+    _, h = make_user("admin")
+    for layer, word in (("communities", "community"), ("cells", "cell"), ("compounds", "compound")):
+        r = client.get(f"/v1/{layer}/NOPE", headers=h)
+        assert r.status_code == 404
+        assert f"no {word} with code 'NOPE'" in r.json()["message"]
