@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
+
+from api.schemas.common import NAIVE_IS_BEIJING, LocalDatetime
 
 CRS = Literal["wgs84", "gcj02", "bd09", "cgcs2000"]
 
@@ -45,7 +47,7 @@ class PatrolPublic(BaseModel):
 
 
 class FixIn(BaseModel):
-    t: AwareDatetime
+    t: LocalDatetime = Field(description=NAIVE_IS_BEIJING)
     lon: float = Field(ge=-180, le=180)
     lat: float = Field(ge=-90, le=90)
     crs: CRS = "wgs84"
@@ -70,7 +72,7 @@ class CheckinCreate(BaseModel):
     lon: float = Field(ge=-180, le=180)
     lat: float = Field(ge=-90, le=90)
     crs: CRS = "wgs84"
-    t: AwareDatetime
+    t: LocalDatetime = Field(description=NAIVE_IS_BEIJING)
     compound_code: str | None = Field(default=None, max_length=20)
     households: list[int] = Field(default_factory=list, max_length=200)
 
@@ -109,7 +111,7 @@ class AnswersResult(BaseModel):
 
 
 class PatrolEnd(BaseModel):
-    t: AwareDatetime | None = None
+    t: LocalDatetime | None = Field(default=None, description=NAIVE_IS_BEIJING)
 
 
 class TodayCompound(BaseModel):

@@ -71,8 +71,11 @@ def test_bad_fixes_are_flagged_and_future_ones_refused(client: TestClient, sessi
     r = client.post(f"/v1/patrols/{pid}/fixes", json={"batch_key": "f", "fixes": future}, headers=parea.worker_h)
     assert r.status_code == 422 and r.json()["error"] == "invalid_input"
     assert _fix_count(session, pid) == 4  # nothing of the refused batch
-    naive = {"batch_key": "n", "fixes": [{"t": "2024-05-01T08:00:00", "lon": 100.0, "lat": 30.0}]}
-    assert client.post(f"/v1/patrols/{pid}/fixes", json=naive, headers=parea.worker_h).status_code == 422
+    # the API's one policy: a time without a timezone is Beijing time
+    naive = {"batch_key": "n", "fixes": [{"t": "2024-05-01T08:00:00", "lon": 100.004, "lat": 30.004}]}
+    assert client.post(f"/v1/patrols/{pid}/fixes", json=naive, headers=parea.worker_h).json()["accepted"] == 1
+    stored = session.scalar(select(PatrolFix.t).where(PatrolFix.patrol_id == pid).order_by(PatrolFix.t))
+    assert stored == datetime(2024, 5, 1, 0, 0, tzinfo=UTC)
 
 
 def test_someone_elses_patrol_is_403(client: TestClient, parea: PatrolArea) -> None:
