@@ -8,10 +8,11 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, status
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import ORJSONResponse, PlainTextResponse
 
 from api.deps import CurrentUser, SessionDep, current_user
-from api.schemas.common import error_responses
+from api.paging import GEOJSON
+from api.schemas.common import FeatureCollectionPublic, error_responses
 from api.schemas.patrols import (
     AnswersCreate,
     AnswersResult,
@@ -129,15 +130,13 @@ def get_unvisited(
     return derive.unvisited(session, user, days=days, community=community)
 
 
-@router.get("/patrols/tracks")
+@router.get("/patrols/tracks", response_class=ORJSONResponse, response_model=FeatureCollectionPublic)
 def get_tracks(
     session: SessionDep, user: CurrentUser, date: DateQuery, worker_id: Annotated[int | None, Query()] = None
-) -> Response:
+) -> ORJSONResponse:
     """GeoJSON FeatureCollection: a worker's tracks (LineString per patrol) and check-ins on a day."""
-    import orjson
-
     fc = derive.tracks(session, user, day=date, worker_id=worker_id or user.id)
-    return Response(orjson.dumps(fc), media_type="application/geo+json")
+    return ORJSONResponse(fc, media_type=GEOJSON)
 
 
 @router.get("/patrols/log", response_model=PatrolLogPublic)
