@@ -40,9 +40,7 @@ def log_cmd(
         elif worker is not None:
             keys = [("worker", str(worker))]
         for key in keys:
-            entry = logs.get(key) or {"date": d.isoformat(), "kind": key[0], "subject": key[1], "visits": 0,
-                                      "checked": [], "found": [], "ticketed": [], "solved": [],
-                                      "households_visited": [], "minutes_on_site": {}, "walked_m": 0.0}  # fmt: skip
+            entry = logs.get(key) or worklog.empty_log(d, *key)
             if md:
                 typer.echo(worklog.to_markdown(session, entry))
             else:

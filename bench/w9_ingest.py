@@ -31,7 +31,6 @@ from gis.migrate import upgrade
 
 LUA = r"""
 local n = 0
-local tid = 0
 local pids = {%(pids)s}
 local token = "%(token)s"
 local counter = 0
@@ -40,11 +39,11 @@ function setup(thread)
   thread:set("tid", counter)
 end
 function init(args)
-  tid = tonumber(tid) or 0
+  tid = tonumber(tid) or 0  -- the global wrk's setup() gave this thread
 end
 request = function()
   n = n + 1
-  local base = %(t0)d + (tid * 1000000 + n) * 100
+  local base = %(t0)d + tid * 10000000 + n * 100  -- 115 days apart per thread, all in the past
   local parts = {}
   for i = 0, 99 do
     parts[#parts + 1] = string.format('{"t":"%%s","lon":%%.6f,"lat":%%.6f,"accuracy_m":6}',
@@ -70,6 +69,7 @@ def main() -> None:
         _cleanup(s)
         user = create_user(s, username="w9-worker", password="w9-password", full_name="W9", role="grid_worker")
         token, _ = login(s, username="w9-worker", password="w9-password")
+        uid = user.id
         pids = s.execute(text(
             "INSERT INTO patrols (user_id, client_key, started_at) SELECT :u, 'w9-' || g, now() "
             "FROM generate_series(1, 8) AS g RETURNING id"), {"u": user.id}).scalars().all()  # fmt: skip
@@ -104,7 +104,7 @@ def main() -> None:
         p99 = re.search(r"99%\s+(\S+)", out)
         # the same number of rows by a bare COPY into the same table (one more patrol of the same user)
         pid = s.execute(text("INSERT INTO patrols (user_id, client_key, started_at) VALUES (:u, 'w9-copy', now()) "
-                             "RETURNING id"), {"u": user.id}).scalar_one()  # fmt: skip
+                             "RETURNING id"), {"u": uid}).scalar_one()  # fmt: skip
         s.commit()
         buf = io.StringIO()
         base = datetime(2024, 1, 1, tzinfo=UTC)

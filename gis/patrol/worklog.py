@@ -38,6 +38,12 @@ def _entries(session: Session, day: date) -> list[Any]:
     )
 
 
+def empty_log(day: date, kind: str, subject: str) -> dict[str, Any]:
+    """A log with nothing in it (the shape of every log)."""
+    return {"date": day.isoformat(), "kind": kind, "subject": subject, "visits": 0, "checked": [], "found": [],
+            "ticketed": [], "solved": [], "households_visited": [], "minutes_on_site": {}, "walked_m": 0.0}  # fmt: skip
+
+
 def build_logs(session: Session, day: date) -> dict[tuple[str, str], dict[str, Any]]:
     """The day's logs keyed by ("worker", user id) and ("compound", code)."""
     labels = {i.code: i.label for i in load_config().checklist}
@@ -56,11 +62,7 @@ def build_logs(session: Session, day: date) -> dict[tuple[str, str], dict[str, A
     logs: dict[tuple[str, str], dict[str, Any]] = {}
 
     def blank(kind: str, subject: str) -> dict[str, Any]:
-        return logs.setdefault(
-            (kind, subject),
-            {"date": day.isoformat(), "kind": kind, "subject": subject, "visits": 0, "checked": [], "found": [],
-             "ticketed": [], "solved": [], "households_visited": [], "minutes_on_site": {}, "walked_m": 0.0},
-        )  # fmt: skip
+        return logs.setdefault((kind, subject), empty_log(day, kind, subject))
 
     seen_visits: set[tuple[str, str, int]] = set()
     for vid, uid, code, item, status, note, ticket_id, state in _entries(session, day):
@@ -126,9 +128,7 @@ def read_log(session: Session, user: User, *, day: date, worker_id: int | None, 
     if stored is not None:
         return dict(stored)
     built = build_logs(session, day).get((kind, subject))
-    return built or {"date": day.isoformat(), "kind": kind, "subject": subject, "visits": 0, "checked": [],
-                     "found": [], "ticketed": [], "solved": [], "households_visited": [], "minutes_on_site": {},
-                     "walked_m": 0.0}  # fmt: skip
+    return built or empty_log(day, kind, subject)
 
 
 def to_markdown(session: Session, entry: dict[str, Any]) -> str:
