@@ -6,6 +6,7 @@ from api.routers import (
     auth,
     avatars,
     features,
+    field,
     health,
     locate,
     maps,
@@ -32,4 +33,5 @@ ROUTERS: list[APIRouter] = [
     maps.router,
     plans.router,
     patrols.router,
+    field.router,
 ]
