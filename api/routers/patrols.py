@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, status
-from fastapi.responses import ORJSONResponse, PlainTextResponse
+from fastapi.responses import ORJSONResponse, PlainTextResponse, Response
 
 from api.deps import CurrentUser, SessionDep, current_user
 from api.paging import GEOJSON
@@ -38,7 +38,7 @@ from api.schemas.patrols import (
 )
 from gis.auth import require_role
 from gis.models import utcnow
-from gis.patrol import access, assignments, derive, mustvisit, patrols, today, visits, worklog
+from gis.patrol import access, assignments, daymap, derive, mustvisit, patrols, today, visits, worklog
 from gis.patrol.config import load_config
 
 router = APIRouter(prefix="/v1", tags=["patrols"], responses=error_responses(401, 403, 404, 409, 422))
@@ -113,6 +113,26 @@ def my_today(session: SessionDep, user: CurrentUser) -> Any:
 def get_rule(session: SessionDep, user: CurrentUser, date: DateQuery, community: CommunityQuery = None) -> Any:
     """定岗 rule per assigned worker × compound: minutes on site that day, met or not."""
     return derive.rule_report(session, user, day=date, community=community)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get(
+    "/patrols/rule.xlsx",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}, "description": "the workbook (Content-Disposition)"}},
+)
+def get_rule_xlsx(
+    session: SessionDep, user: CurrentUser, date: DateQuery, community: CommunityQuery = None
+) -> Response:
+    """The 定岗 rule table of a day as Excel (the patrol map's table)."""
+    rows = derive.rule_report(session, user, day=date, community=community)
+    name = f"rule-{date.isoformat()}" + (f"-{community}" if community else "")
+    return Response(
+        daymap.rule_workbook(rows, date), media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+    )  # fmt: skip
 
 
 @router.get("/patrols/coverage", response_model=list[CoverageRow])

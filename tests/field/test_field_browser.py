@@ -66,7 +66,8 @@ def test_a_day_offline_then_synced(live_server: LiveServer, session: Session) ->
         )
         page = context.new_page()
         page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
-        page.on("request", lambda r: errors.append(f"outside: {r.url}") if not r.url.startswith(live_server.url) else None)
+        outside = lambda r: errors.append(f"outside: {r.url}") if not r.url.startswith(live_server.url) else None  # noqa: E731
+        page.on("request", outside)
         page.goto(f"{live_server.url}/field")
 
         # log in as the demo worker: my day shows the assigned compound
@@ -110,8 +111,8 @@ def test_a_day_offline_then_synced(live_server: LiveServer, session: Session) ->
         page.wait_for_function(f"document.getElementById('ff-pending').textContent === '{pending}'")
         assert page.locator("#ff-net").inner_text() == "离线"
         with live_server.lock:
-            assert session.scalar(select(func.count()).select_from(PatrolVisit).where(PatrolVisit.user_id == worker.id,
-                                                                                     PatrolVisit.t >= started)) == 0
+            offline_visits = select(func.count()).where(PatrolVisit.user_id == worker.id, PatrolVisit.t >= started)
+            assert session.scalar(offline_visits) == 0, "nothing reached the server while offline"
 
         # back online: everything is sent, once, and the count returns to 0
         context.set_offline(False)
@@ -130,8 +131,8 @@ def test_a_day_offline_then_synced(live_server: LiveServer, session: Session) ->
         answers = session.scalars(select(PatrolAnswer).where(PatrolAnswer.visit_id == visits[0].id)).all()
         assert len(answers) >= 5 and all(a.status == "ok" for a in answers)
         assert [len(a.photo_ids) for a in answers].count(1) == 1, "the photo is on the first item"
-        tickets = session.scalars(select(Ticket).where(or_(Ticket.reporter_id == worker.id, Ticket.created_by_id == worker.id),
-                                                Ticket.opened_at >= started)).all()
+        mine = or_(Ticket.reporter_id == worker.id, Ticket.created_by_id == worker.id)
+        tickets = session.scalars(select(Ticket).where(mine, Ticket.opened_at >= started)).all()
         assert len(tickets) == 1
         assert tickets[0].channel == "patrol" and tickets[0].description == "3号楼门口路灯不亮"
         assert isinstance(tickets[0].opened_at, datetime)
