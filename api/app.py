@@ -16,6 +16,19 @@ from api import errors, logs
 from api.routers import ROUTERS
 from gis.db import engine_for, session_factory
 from gis.settings import Settings, get_settings
+from gis.tickets.config import TicketConfig, read_config, use_config
+
+
+class BindTicketConfig:
+    """Every request runs with this app's ticket configuration bound (gis.tickets.config.use_config): the
+    domain reads it through load_config(), including in the worker threads of sync handlers."""
+
+    def __init__(self, app: ASGIApp, config: TicketConfig) -> None:
+        self.app, self.config = app, config
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with use_config(self.config):
+            await self.app(scope, receive, send)
 
 
 class BodyLimit:
@@ -119,11 +132,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine_for(settings.sqlalchemy_url)
     app.state.sessions = session_factory(app.state.engine)
+    app.state.ticket_config = read_config(settings.config_dir)
     errors.install(app)
     logs.install()
     for router in ROUTERS:
         app.include_router(router)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, upload_bytes=settings.max_upload_bytes)
+    limits = settings.limits
+    app.add_middleware(BindTicketConfig, config=app.state.ticket_config)
+    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, upload_bytes=limits.max_upload_bytes)
     return app
 
 

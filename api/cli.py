@@ -8,13 +8,12 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from api.cli_common import cli_session
 from gis.settings import get_settings
 
 app = typer.Typer(help="gridgov: 网格化管理 on PostGIS", no_args_is_help=True)
@@ -37,23 +36,11 @@ from api.cli_patrols import register as _register_patrols  # noqa: E402  (patrol
 
 _register_patrols(app)
 
-from maps.cli import register as _register_maps  # noqa: E402  (map export …)
+from api.cli_maps import register as _register_maps  # noqa: E402  (map export …)
 
 _register_maps(app)
 
 log = logging.getLogger("gridgov")
-
-
-@contextmanager
-def cli_errors() -> Iterator[None]:
-    """A domain error ends a command with its message and exit status 2 (no traceback)."""
-    from gis.errors import GridError
-
-    try:
-        yield
-    except GridError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(2) from exc
 
 
 @db_app.command("upgrade")
@@ -81,9 +68,8 @@ def demo_load(
     Only into the project-local cluster, or with --external-database, and only into an empty database: the
     demo's accounts share one published password."""
     from data.demo_load import load_demo
-    from gis.db import session_scope
 
-    if get_settings().database_url and not external:
+    if get_settings().database.url and not external:
         typer.echo(
             "error: DATABASE_URL points at a database outside the project-local cluster; the demo (accounts "
             "with a shared, published password) is only loaded there with --external-database",
@@ -91,7 +77,7 @@ def demo_load(
         )
         raise typer.Exit(2)
     t0 = time.perf_counter()
-    with cli_errors(), session_scope() as session:
+    with cli_session() as session:
         counts = load_demo(session, scale=scale, seed=seed, replace=replace)
     typer.echo(
         f"demo data ({time.perf_counter() - t0:.1f} s): " + ", ".join(f"{k}={v}" for k, v in counts.items())
@@ -109,9 +95,8 @@ def user_add(
 ) -> None:
     """Create a user."""
     from gis.auth import create_user
-    from gis.db import session_scope
 
-    with cli_errors(), session_scope() as session:
+    with cli_session() as session:
         user = create_user(
             session,
             username=username,
@@ -128,9 +113,8 @@ def user_add(
 def user_disable(username: str) -> None:
     """Disable an account; its tokens stop working at once."""
     from gis import auth
-    from gis.db import session_scope
 
-    with cli_errors(), session_scope() as session:
+    with cli_session() as session:
         auth.set_active(session, auth.get_user(session, username), active=False)
     typer.echo(f"disabled {username}")
 
@@ -139,9 +123,8 @@ def user_disable(username: str) -> None:
 def user_enable(username: str) -> None:
     """Re-enable a disabled account."""
     from gis import auth
-    from gis.db import session_scope
 
-    with cli_errors(), session_scope() as session:
+    with cli_session() as session:
         auth.set_active(session, auth.get_user(session, username), active=True)
     typer.echo(f"enabled {username}")
 
@@ -153,9 +136,8 @@ def user_password(
 ) -> None:
     """Set a new password for an account (its tokens stop working)."""
     from gis import auth
-    from gis.db import session_scope
 
-    with cli_errors(), session_scope() as session:
+    with cli_session() as session:
         auth.set_password(session, auth.get_user(session, username), password)
     typer.echo(f"password of {username} changed; its sessions have ended")
 
@@ -210,10 +192,9 @@ def _first_start() -> bool:
     this is the demo database (whose shared logins may then be printed)."""
     from data.demo_load import is_demo_database
     from gis.auth import create_user
-    from gis.db import session_scope
     from gis.models import User
 
-    with cli_errors(), session_scope() as session:
+    with cli_session() as session:
         if session.query(User.id).first() is None:
             password = os.environ.get("GRIDGOV_ADMIN_PASSWORD")
             if not password:

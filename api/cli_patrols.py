@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from api.cli_common import cli_session
+
 patrols_app = typer.Typer(help="patrols (巡查): 民情工作日志, nightly job", no_args_is_help=True)
 
 
@@ -27,12 +29,10 @@ def log_cmd(
     md: Annotated[bool, typer.Option("--md", help="Markdown instead of JSON")] = False,
 ) -> None:
     """Print the 民情工作日志 of a day (stored, or built now if the nightly job has not run)."""
-    from api.cli import cli_errors
-    from gis.db import session_scope
     from gis.patrol import worklog
 
     d = _day(day) or date.today()  # --date is required; never empty here
-    with cli_errors(), session_scope() as session:
+    with cli_session() as session:
         logs = worklog.build_logs(session, d)
         keys = sorted(logs)
         if compound is not None:
@@ -50,11 +50,9 @@ def log_cmd(
 @patrols_app.command("nightly")
 def nightly_cmd(day: Annotated[str | None, typer.Option("--date", help="default: yesterday")] = None) -> None:
     """Run the nightly patrol job now (close unended patrols, store site minutes and logs)."""
-    from api.cli import cli_errors
-    from gis.db import session_scope
     from gis.patrol.tasks import nightly_patrols
 
-    with cli_errors(), session_scope() as session:
+    with cli_session() as session:
         typer.echo(json.dumps(nightly_patrols(session, _day(day)), ensure_ascii=False, default=str))
 
 

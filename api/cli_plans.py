@@ -9,12 +9,13 @@ every failure prints the same message the API would answer. Domain imports happe
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from api.cli_common import cli_session
 
 plans_app = typer.Typer(help="boundary plans (网格规划): import, validate, diff, export, commit", no_args_is_help=True)
 
@@ -35,21 +36,7 @@ def _short(report: dict[str, Any], *keys: str) -> dict[str, Any]:
     return out
 
 
-@contextmanager
-def _session() -> Iterator[Any]:
-    """A transaction; a domain error prints its message (and detail) and exits 2, nothing written."""
-    from gis.db import session_scope
-    from gis.errors import GridError
 
-    try:
-        with session_scope() as session:
-            yield session
-    except GridError as exc:
-        typer.secho(f"错误 / error: {exc.message}", fg=typer.colors.RED, err=True)
-        if isinstance(exc.detail, list):
-            for line in exc.detail[:50]:
-                typer.echo(f"  - {line}", err=True)
-        raise typer.Exit(2) from exc
 
 
 def _user_id(session: Any, username: str | None) -> int | None:
@@ -70,7 +57,7 @@ def list_cmd(status: Annotated[str | None, typer.Option(help="draft, committed o
     """Plans, newest first."""
     from gis.plans.catalog import list_plans
 
-    with _session() as session:
+    with cli_session() as session:
         for p in list_plans(session, status=status):
             counts = " ".join(f"{k}={v}" for k, v in p["counts"].items())
             typer.echo(f"{p['id']:>5}  {p['status']:<9}  {p['name']}  [{', '.join(p['communities'])}]  {counts}")
@@ -85,7 +72,7 @@ def create_cmd(
     """Start a draft plan; prints its id."""
     from gis.plans.catalog import create_plan
 
-    with _session() as session:
+    with cli_session() as session:
         plan = create_plan(session, name=name, description=description, user_id=_user_id(session, username))
         typer.echo(plan.id)
 
@@ -142,13 +129,13 @@ def import_cmd(
         raise typer.BadParameter(f"not JSON: {exc}", param_hint="--mapping") from exc
     settings = get_settings()
     limits = Limits(
-        max_bytes=settings.max_import_bytes,
-        max_features=settings.max_import_features,
-        max_vertices=settings.max_geometry_vertices,
+        max_bytes=settings.limits.max_import_bytes,
+        max_features=settings.limits.max_import_features,
+        max_vertices=settings.limits.max_geometry_vertices,
     )
     report_progress, stop = (_silent, _nothing) if quiet else _progress_bar()
     try:
-        with _session() as session:
+        with cli_session() as session:
             if new is not None:
                 plan_id = create_plan(session, name=new, user_id=_user_id(session, username)).id
             assert plan_id is not None
@@ -182,7 +169,7 @@ def validate_cmd(
     from gis.plans.validate import Rules, validate_plan
 
     rules = Rules(sliver_m2=sliver_m2, households_min=households_min, households_max=households_max)
-    with _session() as session:
+    with cli_session() as session:
         result = validate_plan(session, get_plan(session, plan_id), rules)
     for f in result["features"]:
         p = f["properties"]
@@ -205,7 +192,7 @@ def diff_cmd(plan_id: PlanArg) -> None:
     from gis.plans.diff import plan_diff
     from gis.plans.draft import get_plan
 
-    with _session() as session:
+    with cli_session() as session:
         diff = plan_diff(session, get_plan(session, plan_id))
     for r in diff["cells"]:
         typer.echo(
@@ -227,7 +214,7 @@ def export_cmd(
     from gis.plans.draft import get_plan
     from gis.plans.export import export_plan
 
-    with _session() as session:
+    with cli_session() as session:
         data = export_plan(session, get_plan(session, plan_id), fmt, scope=scope, layer=layer)
     output.write_bytes(data)
     typer.echo(f"{output} ({len(data):,} bytes)")
@@ -246,7 +233,7 @@ def commit_cmd(
     from gis.plans.validate import Rules
 
     rules = Rules(households_min=households_min, households_max=households_max)
-    with _session() as session:
+    with cli_session() as session:
         report = commit_plan(session, plan_id, message=message, user_id=_user_id(session, username), rules=rules)
     moved = {table: m["count"] for table, m in report["moved"].items()}
     _echo(_short({k: v for k, v in report.items() if k != "moved"}, "added", "changed", "removed") | {"moved": moved})
@@ -257,7 +244,7 @@ def history_cmd(community: Annotated[str | None, typer.Option(help="12-digit com
     """Commits, newest first."""
     from gis.plans.commit import history
 
-    with _session() as session:
+    with cli_session() as session:
         for h in history(session, community_code=community):
             typer.echo(f"{h['committed_at']:%Y-%m-%d %H:%M}  plan {h['plan_id']}  {h['message']}  {h['communities']}")
 

@@ -13,6 +13,8 @@ from typing import Annotated
 
 import typer
 
+from api.cli_common import cli_session
+
 tickets_app = typer.Typer(help="tickets (工单): periodic work, 12345 import, Open311 keys, demo tickets")
 
 
@@ -57,20 +59,14 @@ def import_12345(
     """网格+12345: import hotline tickets; prints per-row errors."""
     from sqlalchemy import select
 
-    from gis.db import session_scope
-    from gis.errors import GridError
     from gis.models import User
     from gis.tickets.hotline import import_file
 
-    try:
-        with session_scope() as session:
-            user = session.scalar(select(User).where(User.username == username))
-            if user is None:
-                raise typer.BadParameter(f"no user {username!r}")
-            report = import_file(session, user, path.read_bytes(), filename=path.name, dry_run=dry_run)
-    except GridError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(2) from exc
+    with cli_session() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise typer.BadParameter(f"no user {username!r}")
+        report = import_file(session, user, path.read_bytes(), filename=path.name, dry_run=dry_run)
     typer.echo(json.dumps(report, ensure_ascii=False, indent=1))
     if report["failed"]:
         raise typer.Exit(1)

@@ -24,6 +24,7 @@ from gis.errors import InvalidInput, Unauthorized
 from gis.features import LAYERS
 from gis.models import User
 from gis.settings import Settings
+from gis.tickets.config import TicketConfig
 
 
 async def get_settings_dep(request: Request) -> Settings:  # async: no I/O, no thread hop
@@ -32,6 +33,15 @@ async def get_settings_dep(request: Request) -> Settings:  # async: no I/O, no t
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+async def get_ticket_config(request: Request) -> TicketConfig:  # async: no I/O, no thread hop
+    """The ticket categories and SLA tiers this app was started with (GRIDGOV_CONFIG_DIR)."""
+    config: TicketConfig = request.app.state.ticket_config
+    return config
+
+
+TicketConfigDep = Annotated[TicketConfig, Depends(get_ticket_config)]
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -217,8 +227,8 @@ async def page_query(  # async: pure computation, no thread hop
     limit: Annotated[int, Query(ge=1, description="page size (at most the server's max_page_size, 1000)")] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Page:
-    if limit > settings.max_page_size:
-        raise InvalidInput(f"limit may be at most {settings.max_page_size}; page with offset")
+    if limit > settings.limits.max_page_size:
+        raise InvalidInput(f"limit may be at most {settings.limits.max_page_size}; page with offset")
     return Page(limit, offset)
 
 

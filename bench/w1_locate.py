@@ -8,13 +8,8 @@ hello-world endpoint of the same app and the bare SQL lookup, all in the same ru
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import os
 import random
-import socket
-import subprocess
-import sys
 import time
 from collections import Counter
 from typing import Any
@@ -23,7 +18,7 @@ import httpx
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
-from bench.common import bench_url, ensure_database, summary, timed, write_result
+from bench.common import bench_url, cli, ensure_database, summary, timed, uvicorn_servers, write_result
 from gis.migrate import upgrade
 from gis.models import AdminArea, GridCell
 from gis.spatial import COVERING_CELL_SQL, POINT_SQL, at_param
@@ -43,12 +38,6 @@ def bench_app() -> Any:
         return {"hello": "world"}
 
     return app
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def hammer(base: str, paths: list[str], concurrency: int) -> tuple[float, list[float], dict[int, int]]:
@@ -96,28 +85,13 @@ def run(scale: int = 30, requests: int = 3000, concurrency: int = 8, seed: int =
                             requests))
     engine.dispose()
 
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "bench.w1_locate:bench_app", "--port", str(port),
-         "--log-level", "warning", "--no-access-log"], env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/bench/hello").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    with uvicorn_servers("bench.w1_locate:bench_app", url, ready_path="/bench/hello") as (port,):
+        base = f"http://127.0.0.1:{port}"
         asyncio.run(hammer(base, ["/bench/hello"] * 200 + [f"/v1/locate?lon={points[0][0]}&lat={points[0][1]}"] * 50,
                            concurrency))  # warm-up
         hello_wall, hello_lat, _ = asyncio.run(hammer(base, ["/bench/hello"] * requests, concurrency))
         paths = [f"/v1/locate?lon={lon:.6f}&lat={lat:.6f}" for lon, lat in points]
         loc_wall, loc_lat, loc_err = asyncio.run(hammer(base, paths, concurrency))
-    finally:
-        server.terminate()
-        server.wait(10)
     hello_rps = requests / hello_wall
     loc_rps = requests / loc_wall
     result = {
@@ -136,9 +110,4 @@ def run(scale: int = 30, requests: int = 3000, concurrency: int = 8, seed: int =
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--scale", type=int, default=30)
-    ap.add_argument("--requests", type=int, default=3000)
-    ap.add_argument("--concurrency", type=int, default=8)
-    args = ap.parse_args()
-    print(run(args.scale, args.requests, args.concurrency))  # noqa: T201
+    cli(run, __doc__, scale=30, requests=3000, concurrency=8)

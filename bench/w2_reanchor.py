@@ -15,7 +15,6 @@ workload's size (1e6 points, 10,000 cells). bench/w2_profile.py explains where a
 
 from __future__ import annotations
 
-import argparse
 import time
 from typing import Any
 
@@ -25,7 +24,7 @@ from shapely.geometry import box
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from bench.common import bench_url, ensure_database, write_result
+from bench.common import bench_url, cli, ensure_database, write_result
 from gis.anchoring import AnchoredTable, register, unregister
 from gis.migrate import upgrade
 from gis.plans.commit import commit_plan
@@ -201,9 +200,4 @@ def commit_one(session: Session, side: int, extra: list[str]) -> tuple[float, di
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--points", type=int, default=200_000)
-    ap.add_argument("--side", type=int, default=40)
-    ap.add_argument("--temp", action="store_true", help="points in a temp table (temp_buffers, no WAL)")
-    args = ap.parse_args()
-    print(run(args.points, args.side, temp=args.temp))  # noqa: T201
+    cli(run, __doc__, points=200_000, side=40, temp=(False, "points in a temp table (temp_buffers, no WAL)"))

@@ -5,14 +5,13 @@
 
 from __future__ import annotations
 
-import argparse
 import random
 from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from bench.common import bench_url, ensure_database, summary, timed, write_result
+from bench.common import bench_url, cli, ensure_database, summary, timed, write_result
 from gis.locate import nearest_resources
 from gis.migrate import upgrade
 
@@ -79,8 +78,4 @@ def run(resources: int = 1_000_000, queries: int = 300, seed: int = 7) -> dict[s
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--resources", type=int, default=1_000_000)
-    ap.add_argument("--queries", type=int, default=300)
-    args = ap.parse_args()
-    print(run(args.resources, args.queries))  # noqa: T201
+    cli(run, __doc__, resources=1_000_000, queries=300)

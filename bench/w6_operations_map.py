@@ -12,11 +12,7 @@ tickets, ticket clusters, resources) have fetched and drawn their first answer.
 
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
-import subprocess
-import sys
 import time
 from typing import Any
 
@@ -26,8 +22,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from bench.common import bench_url, ensure_database, write_result
-from bench.w1_locate import free_port
+from bench.common import bench_url, cli, ensure_database, uvicorn_servers, write_result
 from gis.auth import create_user, login
 from gis.migrate import upgrade
 from gis.models import AdminArea, GridCell, User
@@ -204,30 +199,16 @@ def run(tickets: int = 100_000, small: int = 1000, runs: int = 3) -> dict[str, A
         load_small = load_tickets(session, 1, small)
         token = token_for(session)
 
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_factory", "--port", str(port),
-         "--log-level", "warning", "--no-access-log"],
-        env=env,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
     sizes: dict[str, Any] = {}
     try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/maps/operations").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        sizes[str(small)] = {"load_s": round(load_small, 2), **measure(base, token, runs)}
-        with Session(engine) as session:
-            load_big = load_tickets(session, small + 1, tickets)
-            count = session.scalar(text("SELECT count(*) FROM tickets WHERE token LIKE 'w6-%'"))
-        sizes[str(tickets)] = {"load_s": round(load_big, 2), "tickets_in_db": count, **measure(base, token, runs)}
+        with uvicorn_servers("api.app:app_factory", url, ready_path="/maps/operations") as (port,):
+            base = f"http://127.0.0.1:{port}"
+            sizes[str(small)] = {"load_s": round(load_small, 2), **measure(base, token, runs)}
+            with Session(engine) as session:
+                load_big = load_tickets(session, small + 1, tickets)
+                count = session.scalar(text("SELECT count(*) FROM tickets WHERE token LIKE 'w6-%'"))
+            sizes[str(tickets)] = {"load_s": round(load_big, 2), "tickets_in_db": count, **measure(base, token, runs)}
     finally:
-        server.terminate()
-        server.wait(10)
         engine.dispose()
     small_html, big_html = sizes[str(small)]["html_bytes"], sizes[str(tickets)]["html_bytes"]
     big = sizes[str(tickets)]
@@ -243,15 +224,11 @@ def run(tickets: int = 100_000, small: int = 1000, runs: int = 3) -> dict[str, A
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tickets", type=int, default=100_000, help="the large size (1000000 for the full W6)")
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
-    result = run(tickets=args.tickets, runs=args.runs)
-    path = write_result("w6", result)
-    print(path.read_text())  # noqa: T201
+def run_and_write(tickets: int, runs: int) -> dict[str, Any]:
+    result = run(tickets=tickets, runs=runs)
+    write_result("w6", result)
+    return result
 
 
 if __name__ == "__main__":
-    main()
+    cli(run_and_write, __doc__, tickets=(100_000, "the large size (1000000 for the full W6)"), runs=3)

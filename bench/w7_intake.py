@@ -14,12 +14,8 @@ afterwards, so other benches' data is untouched.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import os
 import random
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -30,8 +26,7 @@ from shapely.geometry import MultiPolygon, box
 from sqlalchemy import create_engine, delete, select, text
 from sqlalchemy.orm import Session
 
-from bench.common import bench_url, ensure_database, summary, write_result
-from bench.w1_locate import free_port
+from bench.common import bench_url, cli, ensure_database, summary, uvicorn_servers, write_result
 from gis.auth import create_user, login
 from gis.migrate import upgrade
 from gis.models import AdminArea, GridCell, Organization, User
@@ -178,23 +173,9 @@ def run(tickets: int = 1000, concurrency: int = 8, seed: int = 7, workers: int =
         sql_wall = time.perf_counter() - t0
         cleanup(session)
 
-    # `workers` single-worker uvicorn processes, each on its own port, the clients spread over them (as a
-    # reverse proxy with that many upstreams would). Not `uvicorn --workers N`: its worker processes get
-    # no TCP_NODELAY on their inherited socket here, and every response then waits ~40 ms (Nagle/delayed ACK).
-    env = {**os.environ, "DATABASE_URL": url}
-    ports = [free_port() for _ in range(workers)]
-    command = [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_factory", "--log-level", "warning",
-               "--no-access-log"]  # fmt: skip
-    servers = [subprocess.Popen([*command, "--port", str(port)], env=env) for port in ports]
-    bases = [("127.0.0.1", port) for port in ports]
-    try:
-        for port in ports:
-            for _ in range(100):
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
+    # `workers` uvicorn processes, each on its own port, the clients spread over them
+    with uvicorn_servers("api.app:app_factory", url, count=workers) as ports:
+        bases = [("127.0.0.1", port) for port in ports]
         bodies = [body(i, lon, lat) for i, (lon, lat) in enumerate(pts)]
         asyncio.run(post_all(bases, token, bodies[:50], concurrency))  # warm-up
         http_wall, http_lat, http_err = asyncio.run(post_all(bases, token, bodies, concurrency))
@@ -204,11 +185,6 @@ def run(tickets: int = 1000, concurrency: int = 8, seed: int = 7, workers: int =
                        headers={"Authorization": f"Bearer {token}"}, timeout=120)  # fmt: skip
         batch_s = time.perf_counter() - t0
         batch_ok = r.status_code == 200 and r.json()["created"] == len(items)
-    finally:
-        for server in servers:
-            server.terminate()
-        for server in servers:
-            server.wait(10)
     with Session(engine) as session:
         cleanup(session)
     engine.dispose()
@@ -231,9 +207,4 @@ def run(tickets: int = 1000, concurrency: int = 8, seed: int = 7, workers: int =
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--tickets", type=int, default=1000)
-    ap.add_argument("--concurrency", type=int, default=8)
-    ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
-    args = ap.parse_args()
-    print(run(args.tickets, args.concurrency, workers=args.workers))  # noqa: T201
+    cli(run, __doc__, tickets=1000, concurrency=8, workers=(1, "uvicorn processes, each on its own port"))

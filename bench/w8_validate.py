@@ -10,7 +10,6 @@ verdict must equal shapely.coverage_is_valid's. --scale k gives k × 8 communiti
 
 from __future__ import annotations
 
-import argparse
 import time
 from typing import Any
 
@@ -18,7 +17,7 @@ import numpy as np
 import shapely
 from shapely.geometry import LineString, box
 
-from bench.common import write_result
+from bench.common import cli, write_result
 from gis.plans.topology import Rules, check_community
 from gis.plans.validate import geometry_problems
 
@@ -99,8 +98,4 @@ def run(scale: int = 1, repeat: int = 5) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--scale", type=int, default=1)
-    ap.add_argument("--repeat", type=int, default=5)
-    args = ap.parse_args()
-    print(run(args.scale, args.repeat))  # noqa: T201
+    cli(run, __doc__, scale=1, repeat=5)

@@ -32,8 +32,17 @@ def _ewkt(geom: Any) -> str:
     return "SRID=4326;" + str(shapely.to_wkt(geom, rounding_precision=7))
 
 
+def _ewkt_line(geom: Any) -> str:
+    return "SRID=4326;" + str(shapely.to_wkt(geom, rounding_precision=7))
+
+
 def _ewkt_poly(geom: Polygon) -> str:
     return "SRID=4326;" + str(shapely.to_wkt(geom, rounding_precision=7))
+
+
+def _pick(item: dict[str, Any], fields: str, **computed: Any) -> dict[str, Any]:
+    """A table row from a generated item: the named fields as they are, plus the computed columns."""
+    return {**{f: item[f] for f in fields.split()}, **computed}
 
 
 def counts(session: Session) -> dict[str, int]:
@@ -170,37 +179,24 @@ def load_demo(
         [{"cell_code": s["cell_code"], "user_id": user_ids[s["username"]], "duty": s["duty"]} for s in data.staff],
     )
     comp_rows = [
-        {
-            "code": c["code"],
-            "name": c["name"],
-            "kind": c["kind"],
-            "address": c["address"],
-            "community_id": area_ids[c["community"]],
-            "cell_code": c["cell_code"],
-            "property_company_id": org_ids.get(c["property_company"] or ""),
-            "party_branch": c["party_branch"],
-            "households": c["households"],
-            "built_year": c["built_year"],
-            "wechat_group": c["wechat_group"],
-            "contacts": c["contacts"],
-            "geom": _ewkt(c["geom"]),
-        }
+        _pick(
+            c,
+            "code name kind address cell_code party_branch households built_year wechat_group contacts",
+            community_id=area_ids[c["community"]],
+            property_company_id=org_ids.get(c["property_company"] or ""),
+            geom=_ewkt(c["geom"]),
+        )
         for c in data.compounds
     ]
     comp_ids = dict(session.execute(insert(Compound).returning(Compound.code, Compound.id), comp_rows).tuples().all())
     chunk = 20_000
     rows = [
-        {
-            "code": b["code"],
-            "name": b["name"],
-            "compound_id": comp_ids[b["compound"]],
-            "cell_code": b["cell_code"],
-            "households": b["households"],
-            "floors": b["floors"],
-            "party_group_leader": b["party_group_leader"],
-            "party_member_households": b["party_member_households"],
-            "geom": _ewkt_poly(b["geom"]),
-        }
+        _pick(
+            b,
+            "code name cell_code households floors party_group_leader party_member_households",
+            compound_id=comp_ids[b["compound"]],
+            geom=_ewkt_poly(b["geom"]),
+        )
         for b in data.buildings
     ]
     for k in range(0, len(rows), chunk):
@@ -208,34 +204,21 @@ def load_demo(
     session.execute(
         insert(ServiceResource),
         [
-            {
-                "code": r["code"],
-                "type": r["type"],
-                "name": r["name"],
-                "address": r["address"],
-                "phone": r["phone"],
-                "opening_hours": r["opening_hours"],
-                "hours": r["hours"],
-                "features": r["features"],
-                "community_id": area_ids[r["community"]],
-                "cell_code": r["cell_code"],
-                "photo_url": None,
-                "geom": "SRID=4326;" + r["geom"].wkt,
-            }
+            _pick(
+                r,
+                "code type name address phone opening_hours hours features cell_code",
+                community_id=area_ids[r["community"]],
+                photo_url=None,
+                geom="SRID=4326;" + r["geom"].wkt,
+            )
             for r in data.resources
         ],
     )
     session.execute(
         insert(Street),
         [
-            {
-                "name": s["name"],
-                "source": s["source"],
-                "target": s["target"],
-                "length_m": s["length_m"],
-                "geom": "SRID=4326;" + shapely.to_wkt(s["geom"], rounding_precision=7),
-            }
-            for s in data.streets
+            _pick(st, "name source target length_m", geom=_ewkt_line(st["geom"]))
+            for st in data.streets
         ],
     )
     session.flush()

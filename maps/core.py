@@ -52,7 +52,7 @@ class PageContext:
 
     title: str
     basemap: Basemap
-    base_url: str  # settings.public_base_url, e.g. http://127.0.0.1:8000
+    base_url: str  # settings.maps.public_base_url, e.g. http://127.0.0.1:8000
     path: str  # this page's path, e.g. /maps/compounds/…
     standalone: bool = False  # exported file: links must be absolute, assets inlined afterwards
     generated_at: datetime = field(default_factory=lambda: datetime.now(SHANGHAI))  # dates shown in 北京时间

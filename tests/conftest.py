@@ -72,7 +72,7 @@ def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
 
 @pytest.fixture()
 def settings() -> Settings:
-    return Settings(database_url=test_database_url(), max_body_bytes=200_000)
+    return Settings.for_tests(test_database_url(), max_body_bytes=200_000)
 
 
 @pytest.fixture()

@@ -21,11 +21,11 @@ def login(body: TokenCreate, request: Request, session: SessionDep, settings: Se
         session,
         username=body.username,
         password=body.password,
-        ttl_hours=settings.token_ttl_hours,
+        ttl_hours=settings.auth.token_ttl_hours,
         ip=request.client.host if request.client else "unknown",
     )
     return TokenPublic(
-        access_token=token, expires_in=settings.token_ttl_hours * 3600, user=UserPublic.model_validate(user)
+        access_token=token, expires_in=settings.auth.token_ttl_hours * 3600, user=UserPublic.model_validate(user)
     )
 
 

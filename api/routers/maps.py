@@ -61,8 +61,8 @@ PAGE_HEADERS = {"Cache-Control": "no-cache"}
 def _context(settings: Settings, path: str, title: str) -> PageContext:
     return PageContext(
         title=title,
-        basemap=basemap_from_settings(settings.basemap, settings.basemap_key),
-        base_url=settings.public_base_url,
+        basemap=basemap_from_settings(settings.maps.basemap, settings.maps.basemap_key),
+        base_url=settings.maps.public_base_url,
         path=path,
     )
 
@@ -141,7 +141,7 @@ def patrol_map(
 @router.get("/assets/{path:path}", include_in_schema=False)
 def asset_file(path: str, settings: SettingsDep) -> FileResponse:
     """Pinned JS/CSS/fonts from node_modules (allow-listed in maps/assets.py); 404 otherwise."""
-    file, media_type = resolve_asset(path, assets_dir=settings.assets_dir)
+    file, media_type = resolve_asset(path, assets_dir=settings.maps.assets_dir)
     return FileResponse(file, media_type=media_type, headers={"Cache-Control": "public, max-age=31536000, immutable"})
 
 

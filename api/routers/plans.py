@@ -162,9 +162,8 @@ def import_form(
         raise InvalidInput(f"mapping 不是合法的 JSON / mapping must be a JSON object: {exc}") from exc
     if fields is not None and not isinstance(fields, dict):
         raise InvalidInput('mapping must be a JSON object of field -> column name, e.g. {"code": "WGBM"}')
-    limits = Limits(
-        max_bytes=max(settings.max_upload_bytes, settings.max_body_bytes), max_vertices=settings.max_geometry_vertices
-    )
+    caps = settings.limits
+    limits = Limits(max_bytes=max(caps.max_upload_bytes, caps.max_body_bytes), max_vertices=caps.max_geometry_vertices)
     return ImportForm(
         file.file.read(limits.max_bytes + 1),
         file.filename or "",
@@ -392,5 +391,5 @@ def editor_page(plan_id: PlanId, session: SessionDep, settings: SettingsDep) -> 
     """Leaflet + geoman editor over the configured basemap: move vertices with snapping, split by a line, merge,
     save, live validation; compounds and communities as outlines."""
     get_plan(session, plan_id)
-    basemap = basemap_from_settings(settings.basemap, settings.basemap_key)
+    basemap = basemap_from_settings(settings.maps.basemap, settings.maps.basemap_key)
     return HTMLResponse(plan_editor_page(plan_id, basemap), headers={"Cache-Control": "no-cache"})

@@ -20,6 +20,7 @@ from api.deps import (
     PageQuery,
     SessionDep,
     SettingsDep,
+    TicketConfigDep,
     optional_user,
 )
 from api.schemas.common import NAIVE_IS_BEIJING, LocalDatetime, error_responses
@@ -42,7 +43,6 @@ from api.schemas.tickets import (
 )
 from gis.errors import InvalidInput
 from gis.tickets import actions, batch, dedupe, feedback, hotline, intake, photos, queries
-from gis.tickets.config import load_config
 from gis.tickets.models import Attachment
 
 router = APIRouter(prefix="/v1", tags=["tickets"], responses=error_responses(401, 403, 404, 409, 413, 422))
@@ -54,9 +54,9 @@ def _draft(body: TicketCreate) -> intake.TicketDraft:
 
 
 @router.get("/ticket-categories", response_model=TicketCategoriesPublic)
-def ticket_categories() -> dict[str, Any]:
+def ticket_categories(config: TicketConfigDep) -> dict[str, Any]:
     """Categories (with the unit type that handles each) and SLA profiles/tiers."""
-    return load_config().public_view()
+    return config.public_view()
 
 
 @router.post("/tickets", status_code=status.HTTP_201_CREATED, response_model=IntakePublic)
@@ -270,6 +270,7 @@ def upload_photo(
     session: SessionDep,
     settings: SettingsDep,
     user: OptionalUser,
+    config: TicketConfigDep,
     file: Annotated[UploadFile, File(description="JPEG, PNG or WebP")],
     ticket_id: int | None = None,
 ) -> Attachment:
@@ -278,7 +279,7 @@ def upload_photo(
         if user is None:
             raise InvalidInput("log in to attach a photo to an existing ticket")
         queries.get_visible(session, user, ticket_id)
-    data = file.file.read(load_config().photos.max_bytes + 1)
+    data = file.file.read(config.photos.max_bytes + 1)
     return photos.store_photo(session, settings.media_dir, data, filename=file.filename, user=user, ticket_id=ticket_id)
 
 

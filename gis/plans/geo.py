@@ -66,7 +66,7 @@ def as_multipolygon(geom: BaseGeometry) -> MultiPolygon:
     return MultiPolygon(polys)
 
 
-MAX_VERTICES = 20_000  # per geometry, as gis.settings.max_geometry_vertices
+MAX_VERTICES = 20_000  # per geometry, as gis.settings.limits.max_geometry_vertices
 
 
 SAME_SHAPE_DEG = 1e-7  # ~1 cm: a file's round trip through another CRS is not a redraw

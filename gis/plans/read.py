@@ -41,7 +41,7 @@ _WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "shape")
 class Limits:
     max_bytes: int = 20_000_000
     max_features: int = 5_000
-    max_vertices: int = 20_000  # per geometry (gis.settings.max_geometry_vertices)
+    max_vertices: int = 20_000  # per geometry (gis.settings.limits.max_geometry_vertices)
 
 
 def detect_format(filename: str, data: bytes) -> str:

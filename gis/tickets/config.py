@@ -6,15 +6,20 @@ and from an installed package alike. `load_config()` is cached; tests may build 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from gis.errors import InvalidInput
+from gis.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -157,11 +162,11 @@ class TicketConfig:
         return None
 
 
-def _read_yaml(name: str) -> dict[str, Any]:
-    text = resources.files("data").joinpath("config", name).read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
+def _read_yaml(name: str, directory: Path | None = None) -> dict[str, Any]:
+    source = directory / name if directory else resources.files("data").joinpath("config", name)
+    data = yaml.safe_load(source.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
-        raise ValueError(f"data/config/{name}: expected a mapping at the top level")
+        raise ValueError(f"{source}: expected a mapping at the top level")
     return data
 
 
@@ -218,7 +223,32 @@ def parse_config(categories: dict[str, Any], sla: dict[str, Any]) -> TicketConfi
     )
 
 
+def read_config(directory: Path | None = None) -> TicketConfig:
+    """ticket_categories.yaml and ticket_sla.yaml from `directory` (None: the shipped data/config)."""
+    return parse_config(_read_yaml("ticket_categories.yaml", directory), _read_yaml("ticket_sla.yaml", directory))
+
+
 @lru_cache
+def _configured(directory: Path | None) -> TicketConfig:
+    return read_config(directory)
+
+
+# The configuration in force for the current request or task. The app reads its own at start (GRIDGOV_CONFIG_DIR)
+# and binds it around every request, so two apps in one process (a test, a second deployment) each see theirs.
+_bound: ContextVar[TicketConfig | None] = ContextVar("gridgov_ticket_config", default=None)
+
+
 def load_config() -> TicketConfig:
-    """The shipped configuration (data/config/ticket_categories.yaml and ticket_sla.yaml)."""
-    return parse_config(_read_yaml("ticket_categories.yaml"), _read_yaml("ticket_sla.yaml"))
+    """The ticket configuration in force: the one bound with `use_config` (the app binds its own for every
+    request), else the one GRIDGOV_CONFIG_DIR names (the shipped files by default), read once."""
+    return _bound.get() or _configured(get_settings().config_dir)
+
+
+@contextmanager
+def use_config(config: TicketConfig) -> Iterator[TicketConfig]:
+    """Bind a configuration for the code run inside (and the worker threads it starts)."""
+    token = _bound.set(config)
+    try:
+        yield config
+    finally:
+        _bound.reset(token)

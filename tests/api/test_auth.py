@@ -48,8 +48,12 @@ def test_oversize_body_is_413(client: TestClient) -> None:
     assert r.json()["error"] == "payload_too_large"
 
 
-def test_health_reports_versions(client: TestClient) -> None:
-    body = client.get("/health").json()
+def test_health_reports_versions_to_admins_only(client: TestClient, make_user: Maker) -> None:
+    assert client.get("/health").json() == {"status": "ok"}
+    _, manager = make_user("manager", jurisdiction=["370102010001"])
+    assert client.get("/health", headers=manager).json() == {"status": "ok"}
+    _, admin = make_user("admin")
+    body = client.get("/health", headers=admin).json()
     assert body["status"] == "ok"
     assert body["postgresql"].startswith("15") or body["postgresql"][:2].isdigit()
     assert body["postgis"].startswith("3.")

@@ -22,7 +22,7 @@ from maps.assets import (
     use_local_assets,
 )
 
-ASSETS = Settings().assets_dir
+ASSETS = Settings().maps.assets_dir
 
 
 def test_pinned_versions_match_package_json_and_node_modules() -> None:

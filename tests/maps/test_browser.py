@@ -46,7 +46,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(engine: Engine) -> Iterator[str]:
-    app = create_app(Settings(database_url=database_url()))
+    app = create_app(Settings.for_tests(database_url()))
     app.dependency_overrides[current_user] = _browser_user
     port = _free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -283,10 +283,10 @@ def test_operations_map_without_a_token_asks_to_log_in(browser: Any, server: str
 
 
 def test_exported_page_works_with_the_network_cut_off(browser: Any, session: Session, tmp_path: Path) -> None:
-    from maps.cli import export_page
+    from api.cli_maps import export_page
 
     file = tmp_path / "compound.html"
-    file.write_text(export_page("compound", compound_code(session), Settings(database_url=database_url())))
+    file.write_text(export_page("compound", compound_code(session), Settings.for_tests(database_url())))
     context = browser.new_context(viewport={"width": 1280, "height": 800}, offline=True)
     page = context.new_page()
     watch = Watch()

@@ -59,7 +59,7 @@ HANDLES = ".leaflet-marker-pane .marker-icon:not(.marker-icon-middle)"
 @pytest.fixture(scope="module")
 def live_app(engine: Engine) -> Iterator[tuple[str, FastAPI]]:
     """The app served by uvicorn on a free port, and the app (tests may swap its settings)."""
-    app = create_app(Settings(database_url=database_url()))
+    app = create_app(Settings.for_tests(database_url()))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])

@@ -19,7 +19,8 @@ from tests.tickets.conftest import IN_COMPOUND, LEFT_CELL, OUTSIDE, Area
 def settings(tmp_path: Path) -> Settings:
     from tests.conftest import test_database_url
 
-    return Settings(database_url=test_database_url(), max_body_bytes=20_000_000, media_dir=tmp_path / "media")
+    settings = Settings.for_tests(test_database_url(), max_body_bytes=20_000_000)
+    return settings.model_copy(update={"media_dir": tmp_path / "media"})
 
 
 def _dms(value: float) -> tuple[Fraction, Fraction, Fraction]:

@@ -13,6 +13,7 @@ from urllib.parse import unquote
 
 import typer
 
+from api.cli_common import cli_errors
 from gis.settings import Settings, get_settings
 from maps.assets import inline_assets
 from maps.avatars import AVATAR_PREFIX, avatar_svg
@@ -34,14 +35,14 @@ def export_page(kind: str, code: str, settings: Settings) -> str:
     from maps.community_map import community_page
     from maps.resource_map import compound_page
 
-    basemap = basemap_from_settings(settings.basemap, settings.basemap_key)
+    basemap = basemap_from_settings(settings.maps.basemap, settings.maps.basemap_key)
     with session_scope(engine_for(settings.sqlalchemy_url)) as session:
         if kind == "compound":
             data = compound_map_data(session, code)
             ctx = PageContext(
                 title=f"{data.compound['name']} · 小区服务资源地图",
                 basemap=basemap,
-                base_url=settings.public_base_url,
+                base_url=settings.maps.public_base_url,
                 path=f"/maps/compounds/{code}",
                 standalone=True,
             )
@@ -51,12 +52,12 @@ def export_page(kind: str, code: str, settings: Settings) -> str:
             ctx = PageContext(
                 title=f"{cdata.community['properties']['name']} · 社区服务资源地图",
                 basemap=basemap,
-                base_url=settings.public_base_url,
+                base_url=settings.maps.public_base_url,
                 path=f"/maps/communities/{code}",
                 standalone=True,
             )
             html = community_page(cdata, ctx)
-    return inline_assets(html, assets_dir=settings.assets_dir, resolve=_avatar)
+    return inline_assets(html, assets_dir=settings.maps.assets_dir, resolve=_avatar)
 
 
 def register(app: typer.Typer) -> None:
@@ -67,13 +68,8 @@ def register(app: typer.Typer) -> None:
     app.add_typer(map_app, name="map")
 
     def run(kind: str, code: str, output: Path) -> None:
-        from gis.errors import GridError
-
-        try:
+        with cli_errors():
             html = export_page(kind, code, get_settings())
-        except GridError as exc:
-            typer.echo(f"error: {exc.message}", err=True)
-            raise typer.Exit(2) from exc
         output.write_text(html, encoding="utf-8")
         typer.echo(f"wrote {output} ({len(html.encode()) / 1024:.0f} KB, no network needed)")
 
