@@ -24,8 +24,8 @@ NO_CACHE = {"Cache-Control": "no-cache"}
 def _page(settings: SettingsDep) -> str:
     ctx = PageContext(
         title="网格员巡查",
-        basemap=basemap_from_settings(settings.basemap, settings.basemap_key),
-        base_url=settings.public_base_url,
+        basemap=basemap_from_settings("none"),  # no map on this page
+        base_url=settings.maps.public_base_url,
         path=PATH,
     )
     return field_page(ctx)
