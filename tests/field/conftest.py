@@ -53,7 +53,8 @@ class LiveServer:
 @pytest.fixture()
 def live_server(sessions: sessionmaker[Session], tmp_path: Any) -> Iterator[LiveServer]:
     lock = threading.Lock()
-    app = create_app(Settings(database_url=test_database_url(), media_dir=tmp_path / "media"))
+    settings = Settings.for_tests(test_database_url()).model_copy(update={"media_dir": tmp_path / "media"})
+    app = create_app(settings)
     app.state.sessions = sessions
     app.add_middleware(OneAtATime, lock=lock)
     port = _free_port()
