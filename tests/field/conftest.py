@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import anyio
@@ -50,8 +51,9 @@ class LiveServer:
         self.lock = lock
 
 
-@pytest.fixture()
-def live_server(sessions: sessionmaker[Session], tmp_path: Any) -> Iterator[LiveServer]:
+@contextmanager
+def serve(sessions: sessionmaker[Session], tmp_path: Any) -> Iterator[LiveServer]:
+    """A uvicorn on a free port whose requests use `sessions` (the test's connection), one at a time."""
     lock = threading.Lock()
     settings = Settings.for_tests(test_database_url()).model_copy(update={"media_dir": tmp_path / "media"})
     app = create_app(settings)
@@ -71,3 +73,9 @@ def live_server(sessions: sessionmaker[Session], tmp_path: Any) -> Iterator[Live
     finally:
         srv.should_exit = True
         thread.join(10)
+
+
+@pytest.fixture()
+def live_server(sessions: sessionmaker[Session], tmp_path: Any) -> Iterator[LiveServer]:
+    with serve(sessions, tmp_path) as server:
+        yield server

@@ -16,9 +16,12 @@ from sqlalchemy.orm import Session
 from data.demo import DEMO_PASSWORD
 from gis.models import User
 from gis.patrol.models import Patrol, PatrolAnswer, PatrolAssignment, PatrolVisit
+from gis.settings import ROOT
 from gis.tickets.models import Ticket
 from tests.browser import CHROMIUM, launch_chromium
 from tests.field.conftest import LiveServer
+
+OUT = ROOT / "test-output" / "field"
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed (make browser)")
 
@@ -102,6 +105,8 @@ def test_a_day_offline_then_synced(live_server: LiveServer, session: Session) ->
         page.fill("#ff-report-form textarea[name=description]", "3号楼门口路灯不亮")
         page.click("#ff-report-form button[type=submit]")
         page.wait_for_function("document.getElementById('ff-msg').textContent.indexOf('问题已保存') >= 0")
+        OUT.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(OUT / "field-offline.png"), full_page=True)
         pending = _pending(page)
         assert pending >= 4, "check-in, photo, answers and the report wait in the queue"
 

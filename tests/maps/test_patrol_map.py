@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
@@ -13,9 +13,14 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from gis.models import User
+from gis.settings import ROOT
+from tests.browser import CHROMIUM, launch_chromium
+from tests.field.conftest import LiveServer, serve
+
+OUT = ROOT / "test-output" / "maps"
 
 
 @pytest.fixture()
@@ -106,3 +111,43 @@ def test_rule_table_exports_to_excel(
     assert len(table) - 1 == len(rule) > 0
     assert [row[6] for row in table[1:]] == ["达标" if x["met"] else "未达标" for x in rule]
     assert [row[1] for row in table[1:]] == [x["worker_name"] for x in rule]
+
+
+@pytest.fixture()
+def live_server(sessions: sessionmaker[Session], tmp_path: Any) -> Iterator[LiveServer]:
+    with serve(sessions, tmp_path) as server:
+        yield server
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed (make browser)")
+def test_patrol_map_in_a_browser_from_a_link(
+    live_server: LiveServer, session: Session, make_user: Callable[..., tuple[User, dict[str, str]]],
+    demo_day: tuple[date, str, str],
+) -> None:  # fmt: skip
+    """A manager opens the link (no header): the shell asks again with the stored token, the map is drawn."""
+    from playwright.sync_api import sync_playwright
+
+    day, community, _ = demo_day
+    with live_server.lock:
+        _, headers = make_user("manager", jurisdiction=[community])
+    token = headers["Authorization"].removeprefix("Bearer ")
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+        context.add_init_script(f"localStorage.setItem('gridgov.token', {token!r});")
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(f"{live_server.url}/maps/patrols?date={day}&community={community}")
+        page.wait_for_selector("#pm-rule tbody tr")
+        page.wait_for_selector(".leaflet-overlay-pane path")
+        OUT.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(OUT / "patrol-map.png"), full_page=True)
+        paths = page.locator(".leaflet-overlay-pane path").count()
+        rows = page.locator("#pm-rule tbody tr").count()
+        legend = page.locator("#pm-legend .gg-row").count()
+        browser.close()
+    assert errors == []
+    assert paths > 3, "cells, compounds and tracks are drawn"
+    assert rows > 0 and legend > 3
