@@ -54,6 +54,7 @@ def patrol_map_page(data: PatrolDayMap, ctx: PageContext) -> str:
         community=data.community or "",
         days=data.unvisited_days,
         rule=data.rule,
+        workers=data.workers,
         below=[c for c in compounds if c["below_rule"]],
         unvisited=[c for c in compounds if c["unvisited"]],
         export_url=ctx.link(export_url(data)),

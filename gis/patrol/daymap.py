@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from openpyxl import Workbook
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import DateTime, Integer, String
@@ -86,7 +86,7 @@ class PatrolDayMap:
     community: str | None
     unvisited_days: int
     bounds: tuple[float, float, float, float] | None
-    workers: dict[int, str]  # id -> name, the community's assigned workers
+    workers: dict[int, str]  # id -> label (name, with the account when names repeat): the assigned workers
     rule: list[dict[str, Any]]  # derive.rule_report rows
     tracks: dict[str, Any]  # tracks (LineString per patrol) and check-ins, with worker_name
     problems: dict[str, Any]  # 五必查 problems
@@ -103,6 +103,15 @@ def _named(fc: dict[str, Any], names: dict[int, str], labels: dict[str, str] | N
     return fc
 
 
+def _labels(session: Session, names: dict[int, str]) -> dict[int, str]:
+    """Worker labels for the map and table: the name, plus the account when two workers share a name."""
+    shared = {n for n in names.values() if list(names.values()).count(n) > 1}
+    if not shared:
+        return names
+    accounts = dict(session.execute(select(User.id, User.username).where(User.id.in_(list(names)))).tuples().all())
+    return {i: f"{n}（{accounts.get(i, i)}）" if n in shared else n for i, n in names.items()}
+
+
 def patrol_day_map(
     session: Session, user: User, *, day: date, community: str | None, unvisited_days: int = 7
 ) -> PatrolDayMap:
@@ -110,7 +119,7 @@ def patrol_day_map(
     compounds below the 定岗 rule or not visited for `unvisited_days`, and the rule table."""
     access.require_reader(session, user, community)  # managers: their community only
     rule = derive.rule_report(session, user, day=day, community=community)
-    workers = {r["worker_id"]: r["worker_name"] for r in rule}
+    workers = _labels(session, {r["worker_id"]: r["worker_name"] for r in rule})
     users = sorted(workers) or [-1]  # an empty list would mean "everyone" to the tracks query
     start, end = access.day_bounds(day)
     span = {"start": start, "end": end, "users": users}

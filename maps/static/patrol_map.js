@@ -87,7 +87,11 @@
     L.control.layers(null, { "网格覆盖率": cells, "小区": compounds, "轨迹": tracks, "签到": checkins,
       "五必查问题": problems }, { collapsed: true }).addTo(map);
 
-    data.workers.forEach(function (w) { legend.appendChild(legendRow(colourOf[w.id], w.name + " 的轨迹")); });
+    var walked = {};  // the legend names the workers with a track that day
+    data.tracks.features.forEach(function (f) { walked[f.properties.worker_id] = true; });
+    data.workers.forEach(function (w) {
+      if (walked[w.id]) legend.appendChild(legendRow(colourOf[w.id], w.name + " 的轨迹"));
+    });
     legend.appendChild(legendRow("#f1c40f", "五必查问题"));
     legend.appendChild(legendRow("transparent", "低于定岗要求的小区（红框）"));
     legend.appendChild(legendRow("transparent", "近期未巡查的小区（虚线）", true));
