@@ -32,6 +32,10 @@ from api.cli_plans import register as _register_plans  # noqa: E402  (plans impo
 
 _register_plans(app)
 
+from api.cli_patrols import register as _register_patrols  # noqa: E402  (patrols log/nightly)
+
+_register_patrols(app)
+
 from api.cli_maps import register as _register_maps  # noqa: E402  (map export …)
 
 _register_maps(app)

@@ -234,4 +234,7 @@ def load_demo(
     from data.demo_tickets import load_demo_tickets
 
     load_demo_tickets(session, seed=seed, count=300 if tickets is None else tickets)
+    from data.demo_patrols import load_demo_patrols
+
+    load_demo_patrols(session, seed=seed)
     return counts(session)

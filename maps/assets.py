@@ -35,7 +35,11 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"  # our own page scripts 
 MAP_SCRIPTS = ("gg_auth.js", "gg_page.js", "gg_remote.js", "gg_tickets.js")
 # The plan editor's scripts, in loading order: the first holds the state and the map the others build on.
 EDITOR_SCRIPTS = ("gg_auth.js", "plan_editor.js", "plan_cells.js", "plan_areas.js", "plan_panels.js")
-OWN_FILES = tuple(dict.fromkeys((*MAP_SCRIPTS, "gg_plan_shell.js", "maps.css", *EDITOR_SCRIPTS)))  # "gridgov"
+# The field app (/field): gg_auth.js, then the offline queue (IndexedDB through idb), then the page.
+FIELD_SCRIPTS = ("gg_auth.js", "field_queue.js", "field.js")
+PATROL_MAP_SCRIPTS = ("gg_auth.js", "patrol_map.js")
+PAGE_FILES = (*MAP_SCRIPTS, "gg_plan_shell.js", "maps.css", *EDITOR_SCRIPTS)
+OWN_FILES = tuple(dict.fromkeys((*PAGE_FILES, *FIELD_SCRIPTS, "field.css", *PATROL_MAP_SCRIPTS)))  # "gridgov"
 
 
 def _static_version() -> str:
@@ -94,6 +98,12 @@ PACKAGES: dict[str, Package] = {
         Package("leaflet.vectorgrid", "1.3.0", ("dist/Leaflet.VectorGrid.bundled.min.js",)),
         Package("leaflet.featuregroup.subgroup", "1.0.2", ("dist/leaflet.featuregroup.subgroup.js",)),
         Package("@geoman-io/leaflet-geoman-free", "2.18.3", ("dist/leaflet-geoman.js", "dist/leaflet-geoman.css")),
+        # the field app: IndexedDB (its offline queue) and the service worker's Workbox modules
+        Package("idb", "8.0.4", ("build/umd.js",)),
+        Package("workbox-core", "7.4.1", ("build/workbox-core.prod.js",)),
+        Package("workbox-routing", "7.4.1", ("build/workbox-routing.prod.js",)),
+        Package("workbox-strategies", "7.4.1", ("build/workbox-strategies.prod.js",)),
+        Package("workbox-precaching", "7.4.1", ("build/workbox-precaching.prod.js",)),
         # not from npm: the heat plugin file folium ships (with its weights fix), and our own files
         Package("folium", version("folium"), ("templates/leaflet_heat.min.js",)),
         Package("gridgov", _static_version(), OWN_FILES),

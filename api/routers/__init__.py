@@ -2,7 +2,23 @@
 
 from fastapi import APIRouter
 
-from api.routers import audit, auth, avatars, features, health, locate, maps, ogc, open311, plans, tickets, tiles, users
+from api.routers import (
+    audit,
+    auth,
+    avatars,
+    features,
+    field,
+    health,
+    locate,
+    maps,
+    ogc,
+    open311,
+    patrols,
+    plans,
+    tickets,
+    tiles,
+    users,
+)
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -18,4 +34,6 @@ ROUTERS: list[APIRouter] = [
     open311.router,
     maps.router,
     plans.router,
+    patrols.router,
+    field.router,
 ]

@@ -38,6 +38,9 @@ from gis.mapdata import (
     ticket_points,
     ticket_scope,
 )
+from gis.models import utcnow
+from gis.patrol.access import local_day
+from gis.patrol.daymap import patrol_day_map
 from gis.plans.catalog import readable_plan
 from gis.plans.diffmap import plan_diff_map
 from gis.plans.draft import get_plan
@@ -47,6 +50,7 @@ from maps.basemaps import basemap_from_settings, project_features, projection_fo
 from maps.community_map import community_page
 from maps.core import PageContext
 from maps.operations_map import OperationsData, operations_page
+from maps.patrol_map import patrol_map_page, patrol_shell_page
 from maps.plan_map import plan_page, plan_shell_page
 from maps.resource_map import compound_page
 from maps.ticket_page import ticket_page
@@ -114,6 +118,28 @@ def plan_diff_page(
     readable_plan(session, user, plan_id)  # a manager's: only plans touching their communities
     data = plan_diff_map(session, plan_id)
     return HTMLResponse(plan_page(data, ctx), headers=headers)
+
+
+@router.get("/maps/patrols", response_class=HTMLResponse, summary="巡查地图: a day's patrols (manager/admin token)")
+def patrol_map(
+    session: SessionDep,
+    settings: SettingsDep,
+    user: OptionalUser,
+    day: Annotated[date | None, Query(alias="date", description="local day (default today)")] = None,
+    community: Annotated[str | None, Query(max_length=20, description="community code (managers: required)")] = None,
+    days: Annotated[int, Query(ge=1, le=366, description="compounds not visited for this many days")] = 7,
+) -> HTMLResponse:
+    """Tracks by worker, check-ins, 五必查 problems, coverage, compounds below the 定岗 rule or not visited, and
+    the rule table. Managers see their community, admins any. Without an Authorization header (a link) the
+    answer is a shell that asks again with the stored token, like the plan diff map."""
+    ctx = _context(settings, "/maps/patrols", "巡查地图 · 网格化管理")
+    headers = {**PAGE_HEADERS, "Vary": "Authorization"}
+    if user is None:
+        return HTMLResponse(patrol_shell_page(ctx), headers=headers)
+    data = patrol_day_map(
+        session, user, day=day or local_day(utcnow()), community=community, unvisited_days=days
+    )
+    return HTMLResponse(patrol_map_page(data, ctx), headers=headers)
 
 
 @router.get("/assets/{path:path}", include_in_schema=False)

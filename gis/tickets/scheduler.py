@@ -30,6 +30,7 @@ CRON = {
     "nightly_summary": "30 16 * * *",
     "monthly_report": "0 1 1 * *",
     "sweep_uploads": "45 * * * *",
+    "nightly_patrols": "45 16 * * *",  # 00:45: close unended patrols, site minutes, 民情工作日志
 }
 
 

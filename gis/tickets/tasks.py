@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from gis.errors import GridError
 from gis.models import Organization, utcnow
+from gis.patrol.tasks import nightly_patrols  # noqa: F401  (scheduled with the ticket tasks: scheduler.CRON)
 from gis.settings import get_settings
 from gis.tickets import escalation, events, photos, sla, workflow
 from gis.tickets.config import load_config

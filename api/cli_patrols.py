@@ -1,0 +1,60 @@
+"""Patrol commands for the `gridgov` CLI: `gridgov patrols log --date D [--compound C | --worker ID] [--md]`
+and `gridgov patrols nightly [--date D]`. Domain imports happen inside the commands."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated
+
+import typer
+
+from api.cli_common import cli_session
+
+patrols_app = typer.Typer(help="patrols (巡查): 民情工作日志, nightly job", no_args_is_help=True)
+
+
+def _day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError as exc:
+        raise typer.BadParameter(f"use YYYY-MM-DD, got {value!r}") from exc
+
+
+@patrols_app.command("log")
+def log_cmd(
+    day: Annotated[str, typer.Option("--date", help="local day YYYY-MM-DD")],
+    compound: Annotated[str | None, typer.Option(help="compound code (default: every log of the day)")] = None,
+    worker: Annotated[int | None, typer.Option(help="worker user id")] = None,
+    md: Annotated[bool, typer.Option("--md", help="Markdown instead of JSON")] = False,
+) -> None:
+    """Print the 民情工作日志 of a day (stored, or built now if the nightly job has not run)."""
+    from gis.patrol import worklog
+
+    d = _day(day) or date.today()  # --date is required; never empty here
+    with cli_session() as session:
+        logs = worklog.build_logs(session, d)
+        keys = sorted(logs)
+        if compound is not None:
+            keys = [("compound", compound)]
+        elif worker is not None:
+            keys = [("worker", str(worker))]
+        for key in keys:
+            entry = logs.get(key) or worklog.empty_log(d, *key)
+            if md:
+                typer.echo(worklog.to_markdown(session, entry))
+            else:
+                typer.echo(json.dumps(entry, ensure_ascii=False, default=str))
+
+
+@patrols_app.command("nightly")
+def nightly_cmd(day: Annotated[str | None, typer.Option("--date", help="default: yesterday")] = None) -> None:
+    """Run the nightly patrol job now (close unended patrols, store site minutes and logs)."""
+    from gis.patrol.tasks import nightly_patrols
+
+    with cli_session() as session:
+        typer.echo(json.dumps(nightly_patrols(session, _day(day)), ensure_ascii=False, default=str))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(patrols_app, name="patrols")

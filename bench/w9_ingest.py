@@ -1,0 +1,147 @@
+"""W9: GPS fix ingest over HTTP — POST /v1/patrols/{id}/fixes with batches of 100, 8 connections from
+Debian's `wrk` (a Lua script builds each batch with fresh timestamps and batch key) — against a bare COPY of
+the same number of rows into patrol_fixes, same run, same machine (client, server, PostgreSQL share 2 cores).
+
+    .venv/bin/python -m bench.w9_ingest [--seconds 20] [--workers 1]
+
+Each request does the full work: auth, idempotency key, sort/dedupe/flag in Python, one INSERT … SELECT
+FROM unnest(…) with the far-outside check. Runs in the bench database on its own users; removed afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from bench.common import bench_url, ensure_database, write_result
+from bench.w1_locate import free_port
+from gis.auth import create_user, login
+from gis.migrate import upgrade
+
+LUA = r"""
+local n = 0
+local pids = {%(pids)s}
+local token = "%(token)s"
+local counter = 0
+function setup(thread)
+  counter = counter + 1
+  thread:set("tid", counter)
+end
+function init(args)
+  tid = tonumber(tid) or 0  -- the global wrk's setup() gave this thread
+end
+request = function()
+  n = n + 1
+  local base = %(t0)d + tid * 10000000 + n * 100  -- 115 days apart per thread, all in the past
+  local parts = {}
+  for i = 0, 99 do
+    parts[#parts + 1] = string.format('{"t":"%%s","lon":%%.6f,"lat":%%.6f,"accuracy_m":6}',
+      os.date("!%%Y-%%m-%%dT%%H:%%M:%%SZ", base + i), 116.3 + (i %% 10) * 0.0001, 39.9 + (n %% 10) * 0.0001)
+  end
+  local pid = pids[(n %% #pids) + 1]
+  local body = '{"batch_key":"w9-' .. tid .. '-' .. n .. '","fixes":[' .. table.concat(parts, ",") .. ']}'
+  return wrk.format("POST", "/v1/patrols/" .. pid .. "/fixes",
+    {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}, body)
+end
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=20)
+    args = ap.parse_args()
+    url = bench_url()
+    ensure_database(url)
+    upgrade(url)
+    eng = create_engine(url)
+    with Session(eng) as s:
+        _cleanup(s)
+        user = create_user(s, username="w9-worker", password="w9-password", full_name="W9", role="grid_worker")
+        token, _ = login(s, username="w9-worker", password="w9-password")
+        uid = user.id
+        pids = s.execute(text(
+            "INSERT INTO patrols (user_id, client_key, started_at) SELECT :u, 'w9-' || g, now() "
+            "FROM generate_series(1, 8) AS g RETURNING id"), {"u": user.id}).scalars().all()  # fmt: skip
+        s.commit()
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_factory", "--log-level", "warning",
+         "--no-access-log", "--port", str(port)], env=env)  # fmt: skip
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        t0 = int((datetime.now(UTC) - timedelta(days=300)).timestamp())
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+            f.write(LUA % {"pids": ",".join(map(str, pids)), "token": token, "t0": t0})
+        out = subprocess.run(
+            ["wrk", "-t2", "-c8", f"-d{args.seconds}s", "-s", f.name, "--latency", f"http://127.0.0.1:{port}"],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    finally:
+        server.terminate()
+        server.wait()
+    with Session(eng) as s:
+        stored = s.execute(text("SELECT count(*) FROM patrol_fixes WHERE patrol_id = ANY(:p)"), {"p": list(pids)}
+                           ).scalar_one()  # fmt: skip
+        non2xx = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
+        reqs = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+        p99 = re.search(r"99%\s+(\S+)", out)
+        # the same number of rows by a bare COPY into the same table (one more patrol of the same user)
+        pid = s.execute(text("INSERT INTO patrols (user_id, client_key, started_at) VALUES (:u, 'w9-copy', now()) "
+                             "RETURNING id"), {"u": uid}).scalar_one()  # fmt: skip
+        s.commit()
+        buf = io.StringIO()
+        base = datetime(2024, 1, 1, tzinfo=UTC)
+        for k in range(stored):
+            buf.write(f"{pid}\t{(base + timedelta(seconds=k)).isoformat()}\tSRID=4326;POINT({116.3 + (k % 10) * 0.0001}"
+                      f" {39.9 + (k // 100 % 10) * 0.0001})\t6\n")  # fmt: skip
+        raw = s.connection().connection.dbapi_connection
+        t1 = time.perf_counter()
+        with raw.cursor() as cur, cur.copy("COPY patrol_fixes (patrol_id, t, geom, accuracy_m) FROM STDIN") as cp:
+            cp.write(buf.getvalue())
+        s.commit()
+        copy_s = time.perf_counter() - t1
+        _cleanup(s)
+        s.commit()
+    http_fixes_s = stored / args.seconds
+    result = {
+        "seconds": args.seconds,
+        "connections": 8,
+        "batch": 100,
+        "requests_per_s": reqs,
+        "non_2xx": non2xx,
+        "p99_latency": p99.group(1) if p99 else None,
+        "fixes_stored": stored,
+        "http_fixes_per_s": round(http_fixes_s),
+        "copy_fixes_per_s": round(stored / copy_s),
+        "ratio_http_over_copy": round(http_fixes_s / (stored / copy_s), 3),
+        "wrk": out,
+    }
+    print(write_result("w9", result), {k: v for k, v in result.items() if k != "wrk"})
+
+
+def _cleanup(s: Session) -> None:
+    s.execute(text("DELETE FROM patrols WHERE client_key LIKE 'w9-%'"))
+    s.execute(text("DELETE FROM idempotency_keys WHERE scope LIKE 'patrol:%'"))
+    s.execute(text("DELETE FROM api_tokens WHERE user_id IN (SELECT id FROM users WHERE username = 'w9-worker')"))
+    s.execute(text("DELETE FROM users WHERE username = 'w9-worker'"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""The field app on a phone-sized Chromium (390 px): a demo grid worker logs in, starts a patrol with a faked
+GPS, loses the network, checks in, answers the 五必查 checklist with a photo and reports an issue, reopens the
+app offline (the service worker serves it), gets the network back, and everything arrives once."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from PIL import Image
+from sqlalchemy import func, or_, select, text
+from sqlalchemy.orm import Session
+
+from data.demo import DEMO_PASSWORD
+from gis.models import User
+from gis.patrol.models import Patrol, PatrolAnswer, PatrolAssignment, PatrolVisit
+from gis.settings import ROOT
+from gis.tickets.models import Ticket
+from tests.browser import CHROMIUM, launch_chromium
+from tests.field.conftest import LiveServer
+
+OUT = ROOT / "test-output" / "field"
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed (make browser)")
+
+
+def _jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (320, 240), "#3a7").save(out, format="JPEG")
+    return out.getvalue()
+
+
+def _worker_and_place(session: Session) -> tuple[User, str, float, float]:
+    """A demo grid worker with an assigned compound, and a point inside that compound."""
+    row = session.execute(
+        select(User, PatrolAssignment.compound_code)
+        .join(PatrolAssignment, PatrolAssignment.user_id == User.id)
+        .where(User.role == "grid_worker")
+        .order_by(User.id, PatrolAssignment.compound_code)
+        .limit(1)
+    ).one()
+    lon, lat = session.execute(
+        text("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM compounds WHERE code = :c) q"),
+        {"c": row[1]},
+    ).one()
+    return row[0], row[1], float(lon), float(lat)
+
+
+def _pending(page: Any) -> int:
+    return int(page.locator("#ff-pending").inner_text())
+
+
+def test_a_day_offline_then_synced(live_server: LiveServer, session: Session) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with live_server.lock:
+        worker, compound, lon, lat = _worker_and_place(session)
+    started = datetime.now(UTC)
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        context = browser.new_context(
+            viewport={"width": 390, "height": 844},
+            locale="zh-CN",
+            geolocation={"latitude": lat, "longitude": lon, "accuracy": 8},
+            permissions=["geolocation"],
+        )
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+        outside = lambda r: errors.append(f"outside: {r.url}") if not r.url.startswith(live_server.url) else None  # noqa: E731
+        page.on("request", outside)
+        page.goto(f"{live_server.url}/field")
+
+        # log in as the demo worker: my day shows the assigned compound
+        page.fill("input[name=username]", worker.username)
+        page.fill("input[name=password]", DEMO_PASSWORD)
+        page.click("#ff-login-form button[type=submit]")
+        page.wait_for_selector("#gg-who:not([hidden])")
+        page.wait_for_function("document.querySelectorAll('#ff-compound option').length > 1")
+        assert page.locator("#ff-compounds li").count() >= 1
+        assert page.evaluate("navigator.serviceWorker.ready.then(r => !!r.active)")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling on a phone"
+
+        # start a patrol online: the start reaches the server, the GPS gives a fix
+        page.click("#ff-start")
+        page.wait_for_function("document.getElementById('ff-fix').textContent.indexOf(',') > 0")
+        page.wait_for_function("document.getElementById('ff-pending').textContent === '0'")
+
+        # offline: check in, the checklist with a photo, an issue report
+        context.set_offline(True)
+        page.wait_for_function("!navigator.onLine")
+        page.select_option("#ff-compound", compound)
+        page.click("#ff-checkin")
+        page.wait_for_selector("#ff-checklist:not([hidden]) .ff-item")
+        items = page.locator("#ff-items .ff-item")
+        assert items.count() >= 5, "五必查: at least the five items"
+        items.nth(0).locator("input[name=note]").fill("楼道已清理")
+        items.nth(0).locator("input[name=photo]").set_input_files(
+            {"name": "gate.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()}
+        )
+        page.click("#ff-checklist-form button[type=submit]")
+        page.wait_for_selector("#ff-checklist", state="hidden")
+        page.fill("#ff-report-form textarea[name=description]", "3号楼门口路灯不亮")
+        page.click("#ff-report-form button[type=submit]")
+        page.wait_for_function("document.getElementById('ff-msg').textContent.indexOf('问题已保存') >= 0")
+        OUT.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(OUT / "field-offline.png"), full_page=True)
+        pending = _pending(page)
+        assert pending >= 4, "check-in, photo, answers and the report wait in the queue"
+
+        # the app opens again with no network (service worker), the queue still there
+        page.reload()
+        page.wait_for_selector("#gg-who:not([hidden])")
+        page.wait_for_function(f"document.getElementById('ff-pending').textContent === '{pending}'")
+        assert page.locator("#ff-net").inner_text() == "离线"
+        with live_server.lock:
+            offline_visits = select(func.count()).where(PatrolVisit.user_id == worker.id, PatrolVisit.t >= started)
+            assert session.scalar(offline_visits) == 0, "nothing reached the server while offline"
+
+        # back online: everything is sent, once, and the count returns to 0
+        context.set_offline(False)
+        page.wait_for_function("document.getElementById('ff-pending').textContent === '0'", timeout=20_000)
+        page.click("#ff-sync")  # a second sync sends nothing twice
+        page.wait_for_timeout(500)
+        assert page.locator("#ff-failed-box").is_hidden(), page.locator("#ff-failed").inner_text()
+        browser.close()
+
+    assert [e for e in errors if "favicon" not in e] == []
+    with live_server.lock:
+        patrols = session.scalars(select(Patrol).where(Patrol.user_id == worker.id, Patrol.started_at >= started)).all()
+        assert len(patrols) == 1
+        visits = session.scalars(select(PatrolVisit).where(PatrolVisit.patrol_id == patrols[0].id)).all()
+        assert len(visits) == 1 and visits[0].compound_code == compound
+        answers = session.scalars(select(PatrolAnswer).where(PatrolAnswer.visit_id == visits[0].id)).all()
+        assert len(answers) >= 5 and all(a.status == "ok" for a in answers)
+        assert [len(a.photo_ids) for a in answers].count(1) == 1, "the photo is on the first item"
+        mine = or_(Ticket.reporter_id == worker.id, Ticket.created_by_id == worker.id)
+        tickets = session.scalars(select(Ticket).where(mine, Ticket.opened_at >= started)).all()
+        assert len(tickets) == 1
+        assert tickets[0].channel == "patrol" and tickets[0].description == "3号楼门口路灯不亮"
+        assert isinstance(tickets[0].opened_at, datetime)
