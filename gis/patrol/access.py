@@ -10,10 +10,10 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gis.access import area_codes
 from gis.auth import require_role
 from gis.errors import Forbidden, NotFound
 from gis.models import AdminArea, Compound, User
-from gis.access import area_codes
 from gis.tickets.sla import SHANGHAI
 
 PATROL_ROLES = ("grid_worker", "manager")  # 定岗 社区工作者 and 网格员 patrol

@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.orm import Session
 from sqlalchemy.types import DateTime, Float, Integer, String
 
+from gis.access import area_codes
 from gis.auth import require_role
 from gis.errors import Forbidden
 from gis.models import AdminArea, Compound, User, utcnow
@@ -31,7 +32,6 @@ from gis.patrol import access
 from gis.patrol.config import Rule, load_config
 from gis.patrol.models import PatrolAssignment, PatrolSiteDay
 from gis.spatial import CELL_VERSION_SQL, at_param
-from gis.access import area_codes
 
 ENTER_FIXES = 2  # deep fixes needed to start a stay: one wild fix at the gate does not
 

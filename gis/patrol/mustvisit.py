@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
+from gis.access import area_codes
 from gis.auth import require_role
 from gis.errors import InvalidInput
 from gis.models import User
@@ -17,7 +18,6 @@ from gis.patrol import access
 from gis.patrol.config import load_config
 from gis.patrol.models import HouseholdVisit, MustVisitHousehold, PatrolVisit
 from gis.tickets import workflow
-from gis.access import area_codes
 from gis.tickets.models import Ticket
 
 REGISTER_ROLES = ("admin", "manager", "grid_worker")

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.orm import Session
 from sqlalchemy.types import DateTime, Float, Integer, SmallInteger, String
 
+from gis.access import area_codes
 from gis.auth import require_role
 from gis.crs import to_wgs84
 from gis.errors import Forbidden, InvalidInput, NotFound
@@ -26,7 +27,6 @@ from gis.patrol import access
 from gis.patrol.config import FixLimits, load_config
 from gis.patrol.models import FLAG_ACCURACY, FLAG_OUTSIDE, FLAG_SPEED, Patrol, PatrolFix
 from gis.tickets import idempotency
-from gis.access import area_codes
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from gis.access import area_codes
 from gis.crs import to_wgs84
 from gis.errors import Forbidden, InvalidInput, NotFound
 from gis.models import Compound, User
@@ -24,7 +25,6 @@ from gis.patrol.models import HouseholdVisit, MustVisitHousehold, PatrolAnswer, 
 from gis.patrol.patrols import own_patrol
 from gis.spatial import COVERING_CELL_SQL, POINT_SQL, at_param, covering_sql
 from gis.tickets import idempotency
-from gis.access import area_codes
 from gis.tickets.intake import TicketDraft, create_ticket
 
 # the compound covering a point and the cell version in force at :at (the one by-location rule, gis.spatial)
