@@ -48,6 +48,7 @@ test: setup browser lint typecheck pytest
 
 lint: venv assets
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/deptry .
 	node_modules/.bin/eslint maps/static

@@ -54,9 +54,7 @@ def db_upgrade(revision: str = "heads") -> None:
 
 @demo_app.command("load")
 def demo_load(
-    scale: Annotated[
-        int, typer.Option(min=1, max=1000, help="1 = one 街道 (~320 cells); N = N times as big")
-    ] = 1,
+    scale: Annotated[int, typer.Option(min=1, max=1000, help="1 = one 街道 (~320 cells); N = N times as big")] = 1,
     seed: int = 42,
     replace: Annotated[bool, typer.Option(help="delete the demo data and load it again")] = False,
     external: Annotated[
@@ -79,9 +77,7 @@ def demo_load(
     t0 = time.perf_counter()
     with cli_session() as session:
         counts = load_demo(session, scale=scale, seed=seed, replace=replace)
-    typer.echo(
-        f"demo data ({time.perf_counter() - t0:.1f} s): " + ", ".join(f"{k}={v}" for k, v in counts.items())
-    )
+    typer.echo(f"demo data ({time.perf_counter() - t0:.1f} s): " + ", ".join(f"{k}={v}" for k, v in counts.items()))
 
 
 @user_app.command("add")
@@ -161,9 +157,7 @@ def stats() -> None:
     from gis.meta import database_versions, table_counts
 
     with session_scope() as session:
-        typer.echo(
-            json.dumps({**database_versions(session), **table_counts(session)}, ensure_ascii=False, indent=2)
-        )
+        typer.echo(json.dumps({**database_versions(session), **table_counts(session)}, ensure_ascii=False, indent=2))
 
 
 def _useful_urls(host: str, port: int) -> list[str]:
@@ -233,9 +227,7 @@ def serve(
     (pids / "serve.pid").write_text(f"{os.getpid()}\n")
     worker = _Supervised([sys.executable, "-m", "api.cli", "worker"], pids / "worker.pid") if with_worker else None
     try:
-        uvicorn.run(
-            "api.app:app_factory", factory=True, host=host, port=port, workers=workers, log_level="info"
-        )
+        uvicorn.run("api.app:app_factory", factory=True, host=host, port=port, workers=workers, log_level="info")
     finally:
         if worker is not None:
             worker.stop()
@@ -274,6 +266,7 @@ class _Supervised:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         self.pid_file.unlink(missing_ok=True)
+
 
 if __name__ == "__main__":
     app()

@@ -36,9 +36,6 @@ def _short(report: dict[str, Any], *keys: str) -> dict[str, Any]:
     return out
 
 
-
-
-
 def _user_id(session: Any, username: str | None) -> int | None:
     if username is None:
         return None

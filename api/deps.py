@@ -160,9 +160,7 @@ def parse_bbox(raw: str) -> BBox:
     """'minlon,minlat,maxlon,maxlat' checked for order and range."""
     x1, y1, x2, y2 = _numbers(raw, "bbox", (4,), "four numbers 'minlon,minlat,maxlon,maxlat'")
     if not (-180 <= x1 < x2 <= 180 and -90 <= y1 < y2 <= 90):
-        raise InvalidInput(
-            "bbox must satisfy -180 <= minlon < maxlon <= 180 and -90 <= minlat < maxlat <= 90"
-        )
+        raise InvalidInput("bbox must satisfy -180 <= minlon < maxlon <= 180 and -90 <= minlat < maxlat <= 90")
     return (x1, y1, x2, y2)
 
 

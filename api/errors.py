@@ -86,8 +86,15 @@ def _logged_error(
 ) -> ORJSONResponse:
     rid = request_id(request)
     level = logging.ERROR if status >= 500 else logging.WARNING
-    log.log(level, "request %s %s %s failed with %s: %s", rid, request.method, redact_path(request.url.path), status,
-            _where(exc))
+    log.log(
+        level,
+        "request %s %s %s failed with %s: %s",
+        rid,
+        request.method,
+        redact_path(request.url.path),
+        status,
+        _where(exc),
+    )
     return ORJSONResponse(
         error_body(code, message, {"request_id": rid}),
         status_code=status,
@@ -165,9 +172,7 @@ def install(app: FastAPI) -> None:
             405: "method_not_allowed",
             413: "payload_too_large",
         }.get(exc.status_code, "http_error")
-        return ORJSONResponse(
-            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
-        )
+        return ORJSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
     for exc_class, (status, code, message, headers) in DATABASE_ERRORS.items():
         app.add_exception_handler(exc_class, _database_handler(status, code, message, headers))

@@ -131,8 +131,10 @@ def main() -> None:
             "INSERT INTO admin_areas (code, name, level, geom) VALUES ('W10C', 'W10', 'community', "
             "ST_Multi(ST_MakeEnvelope(109.9, 34.9, 110.2, 35.2, 4326))) RETURNING id")).scalar_one()  # fmt: skip
         s.execute(
-            text("INSERT INTO compounds (code, name, kind, community_id, geom) VALUES (:c, :c, 'closed', :a, "
-                 "ST_Multi(ST_GeomFromText(:g, 4326)))"),  # fmt: skip
+            text(
+                "INSERT INTO compounds (code, name, kind, community_id, geom) VALUES (:c, :c, 'closed', :a, "
+                "ST_Multi(ST_GeomFromText(:g, 4326)))"
+            ),  # fmt: skip
             [{"c": c, "a": area, "g": p.wkt} for c, p in comps],
         )
         uids = s.execute(text(

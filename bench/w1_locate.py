@@ -75,20 +75,28 @@ def run(scale: int = 30, requests: int = 3000, concurrency: int = 8, seed: int =
             session.execute(text("ANALYZE"))
         cells = session.scalar(select(func.count()).where(GridCell.valid_to.is_(None)))
         x1, y1, x2, y2 = session.execute(
-            select(func.ST_XMin(func.ST_Extent(GridCell.geom)), func.ST_YMin(func.ST_Extent(GridCell.geom)),
-                   func.ST_XMax(func.ST_Extent(GridCell.geom)), func.ST_YMax(func.ST_Extent(GridCell.geom)))
+            select(
+                func.ST_XMin(func.ST_Extent(GridCell.geom)),
+                func.ST_YMin(func.ST_Extent(GridCell.geom)),
+                func.ST_XMax(func.ST_Extent(GridCell.geom)),
+                func.ST_YMax(func.ST_Extent(GridCell.geom)),
+            )
         ).one()
         rng = random.Random(seed)
         points = [(x1 + rng.random() * (x2 - x1), y1 + rng.random() * (y2 - y1)) for _ in range(requests)]
         it = iter(points)
-        sql = summary(timed(lambda: session.execute(LOOKUP_SQL, dict(zip(("lon", "lat"), next(it), strict=True))).all(),
-                            requests))
+        sql = summary(
+            timed(lambda: session.execute(LOOKUP_SQL, dict(zip(("lon", "lat"), next(it), strict=True))).all(), requests)
+        )
     engine.dispose()
 
     with uvicorn_servers("bench.w1_locate:bench_app", url, ready_path="/bench/hello") as (port,):
         base = f"http://127.0.0.1:{port}"
-        asyncio.run(hammer(base, ["/bench/hello"] * 200 + [f"/v1/locate?lon={points[0][0]}&lat={points[0][1]}"] * 50,
-                           concurrency))  # warm-up
+        asyncio.run(
+            hammer(
+                base, ["/bench/hello"] * 200 + [f"/v1/locate?lon={points[0][0]}&lat={points[0][1]}"] * 50, concurrency
+            )
+        )  # warm-up
         hello_wall, hello_lat, _ = asyncio.run(hammer(base, ["/bench/hello"] * requests, concurrency))
         paths = [f"/v1/locate?lon={lon:.6f}&lat={lat:.6f}" for lon, lat in points]
         loc_wall, loc_lat, loc_err = asyncio.run(hammer(base, paths, concurrency))

@@ -1,6 +1,6 @@
 """W5: nearest 10 resources to a point among 1e6 resources — GiST KNN vs a sequential scan.
 
-    .venv/bin/python -m bench.w5_nearest [--resources 1000000] [--queries 300]
+.venv/bin/python -m bench.w5_nearest [--resources 1000000] [--queries 300]
 """
 
 from __future__ import annotations

@@ -91,7 +91,9 @@ def main() -> None:
             f.write(LUA % {"pids": ",".join(map(str, pids)), "token": token, "t0": t0})
         out = subprocess.run(
             ["wrk", "-t2", "-c8", f"-d{args.seconds}s", "-s", f.name, "--latency", f"http://127.0.0.1:{port}"],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
     finally:
         server.terminate()

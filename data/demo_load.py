@@ -118,9 +118,10 @@ def load_demo(
     exists = session.scalar(select(AdminArea.id).where(AdminArea.code == SUBDISTRICT_CODE))
     if exists is not None and not replace:
         return counts(session)
-    if exists is None and (session.scalar(select(func.count()).select_from(User)) or session.scalar(
-        select(func.count()).select_from(AdminArea)
-    )):
+    if exists is None and (
+        session.scalar(select(func.count()).select_from(User))
+        or session.scalar(select(func.count()).select_from(AdminArea))
+    ):
         raise NotADemoDatabase(
             "数据库已有非演示数据 / this database already holds users or areas that are not the demo: "
             "the demo's accounts share a published password, so it is only loaded into an empty database "
@@ -224,10 +225,7 @@ def load_demo(
     )
     session.execute(
         insert(Street),
-        [
-            _pick(st, "name source target length_m", geom=_ewkt_line(st["geom"]))
-            for st in data.streets
-        ],
+        [_pick(st, "name source target length_m", geom=_ewkt_line(st["geom"])) for st in data.streets],
     )
     session.flush()
 

@@ -92,8 +92,11 @@ def load_demo_patrols(session: Session, *, seed: int = 42, now: datetime | None 
         for code, _ in cells
     }  # fmt: skip
     compounds = {
-        code: list(session.execute(select(Compound.code, Compound.geom).where(Compound.cell_code == code)
-                                   .order_by(Compound.code)))  # fmt: skip
+        code: list(
+            session.execute(
+                select(Compound.code, Compound.geom).where(Compound.cell_code == code).order_by(Compound.code)
+            )
+        )  # fmt: skip
         for code, _ in cells
     }
     codes = [c for c, _ in cells]
@@ -150,6 +153,3 @@ def load_demo_patrols(session: Session, *, seed: int = 42, now: datetime | None 
         nightly_patrols(session, day)
     log.info("demo patrols: %d over %d days", added, DAYS)
     return added
-
-
-

@@ -142,9 +142,7 @@ def login(
 
 def user_for_token(session: Session, token: str) -> User:
     row = session.execute(
-        select(User, ApiToken)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_sha256 == _sha(token))
+        select(User, ApiToken).join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.token_sha256 == _sha(token))
     ).first()
     if row is None:
         raise Unauthorized("invalid token: log in again at POST /v1/auth/login")
@@ -207,4 +205,3 @@ def change_password(session: Session, user: User, *, old_password: str, new_pass
 def require_role(user: User, *roles: str) -> None:
     if user.role not in roles:
         raise Forbidden(f"role {user.role!r} may not do this; needs one of: {', '.join(roles)}")
-

@@ -241,9 +241,7 @@ def _filtered(session: Session, layer: Layer, q: FeatureQuery) -> Select[Any]:
         stmt = stmt.where(func.ST_Covers(area, func.ST_PointOnSurface(layer.geom)))
     if q.near is not None:
         lon, lat, radius_m = q.near
-        stmt = stmt.where(
-            func.ST_DWithin(func.Geography(layer.geom), func.Geography(point_sql(lon, lat)), radius_m)
-        )
+        stmt = stmt.where(func.ST_DWithin(func.Geography(layer.geom), func.Geography(point_sql(lon, lat)), radius_m))
     if q.scope is not None and q.scope.where is not None:
         stmt = stmt.where(q.scope.where)
     return stmt

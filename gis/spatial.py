@@ -96,8 +96,7 @@ def covering_sql(source: str, point: str, *, where: str = "TRUE") -> str:
     """SQL for the row of `source` (a table or CTE with `geom` and `code`) covering the SQL expression
     `point`, lowest code on a shared edge; `where` narrows the rows (on alias `cov`)."""
     return (
-        f"SELECT cov.* FROM {source} AS cov WHERE ST_Covers(cov.geom, {point}) AND ({where}) "
-        "ORDER BY cov.code LIMIT 1"
+        f"SELECT cov.* FROM {source} AS cov WHERE ST_Covers(cov.geom, {point}) AND ({where}) ORDER BY cov.code LIMIT 1"
     )
 
 

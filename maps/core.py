@@ -207,9 +207,7 @@ def geojson_layer(
         ctx.features(escaped(fc, (*fields, *popup_fields))),
         name=name,
         style_function=style if callable(style) else lambda _f: style,
-        tooltip=folium.GeoJsonTooltip(
-            fields=list(fields), aliases=list(aliases or fields), labels=aliases is not None
-        ),
+        tooltip=folium.GeoJsonTooltip(fields=list(fields), aliases=list(aliases or fields), labels=aliases is not None),
         popup=popup,
     ).add_to(m)
     return True
@@ -277,7 +275,7 @@ _FIGURE = Template(
     "<body>\n"
     "    {{ this.html.render(**kwargs) }}\n"
     "</body>\n"
-    "<script{% if this.csp_nonce %} nonce=\"{{ this.csp_nonce }}\"{% endif %}>\n"
+    '<script{% if this.csp_nonce %} nonce="{{ this.csp_nonce }}"{% endif %}>\n'
     "    {{ this.script.render(**kwargs) }}\n"
     "</script>\n"
     "</html>\n"

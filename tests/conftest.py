@@ -90,9 +90,7 @@ _seq = count(1)
 def make_user(session: Session) -> Callable[..., tuple[User, dict[str, str]]]:
     """Create a user and return it with ready-made auth headers."""
 
-    def make(
-        role: str = "admin", jurisdiction: list[str] | None = None, **kw: Any
-    ) -> tuple[User, dict[str, str]]:
+    def make(role: str = "admin", jurisdiction: list[str] | None = None, **kw: Any) -> tuple[User, dict[str, str]]:
         n = next(_seq)
         user = create_user(
             session,
@@ -122,9 +120,7 @@ def tiny_area(session: Session) -> dict[str, Any]:
     resource — for exact edge/vertex cases."""
     ox, oy = 100.0, 30.0
     left, right = box(ox, oy, ox + 0.01, oy + 0.01), box(ox + 0.01, oy, ox + 0.02, oy + 0.01)
-    community = AdminArea(
-        code="990000000001", name="测试社区", level="community", geom=ewkt(left.union(right))
-    )
+    community = AdminArea(code="990000000001", name="测试社区", level="community", geom=ewkt(left.union(right)))
     session.add(community)
     session.flush()
     cells = [

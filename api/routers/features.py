@@ -24,9 +24,7 @@ def feature_query(
     within: Annotated[str | None, Query(description="code of a community, cell or compound")] = None,
     nearest: Annotated[int | None, Query(ge=1, le=100, description="the k nearest to `near`")] = None,
     type: Annotated[CsvQuery, Query(description="comma-separated types")] = (),
-    simplify_m: Annotated[
-        float | None, Query(ge=0, le=1000, description="simplify tolerance, metres")
-    ] = None,
+    simplify_m: Annotated[float | None, Query(ge=0, le=1000, description="simplify tolerance, metres")] = None,
 ) -> FeatureQuery:
     q = FeatureQuery(
         codes=list(code),

@@ -136,9 +136,7 @@ def patrol_map(
     headers = {**PAGE_HEADERS, "Vary": "Authorization"}
     if user is None:
         return HTMLResponse(patrol_shell_page(ctx), headers=headers)
-    data = patrol_day_map(
-        session, user, day=day or local_day(utcnow()), community=community, unvisited_days=days
-    )
+    data = patrol_day_map(session, user, day=day or local_day(utcnow()), community=community, unvisited_days=days)
     return HTMLResponse(patrol_map_page(data, ctx), headers=headers)
 
 

@@ -279,9 +279,7 @@ def delete_area(plan_id: PlanId, layer: AreaLayer, code: AreaCode, session: Sess
 
 
 @router.post(V1 + "/{plan_id}/areas/{layer}/{code}/revert", response_model=OperationPublic, dependencies=WRITE)
-def post_revert_area(
-    plan_id: PlanId, layer: AreaLayer, code: AreaCode, session: SessionDep
-) -> dict[str, Any]:
+def post_revert_area(plan_id: PlanId, layer: AreaLayer, code: AreaCode, session: SessionDep) -> dict[str, Any]:
     """Forget the plan's change to one compound or community."""
     revert_feature(session, editable_plan(session, plan_id), layer, code)
     return {"plan_id": plan_id, "operation": "revert", "codes": [code]}

@@ -206,8 +206,14 @@ def coverage(session: Session, user: User, *, day: date, community: str | None) 
     rows = session.execute(
         _COVERAGE,
         # the cells in force at the day's last instant (gis.spatial's version rule)
-        {"start": start, "end": end, "users": [], "community": community, "m": rule.coverage_m,
-         "at": end - timedelta(microseconds=1)},  # fmt: skip
+        {
+            "start": start,
+            "end": end,
+            "users": [],
+            "community": community,
+            "m": rule.coverage_m,
+            "at": end - timedelta(microseconds=1),
+        },  # fmt: skip
     ).all()
     return [{"cell_code": c, "cell_name": n, "share": round(float(s), 4)} for c, n, s in rows]
 

@@ -127,8 +127,15 @@ def must_visit_tickets(session: Session, user: User) -> list[dict[str, Any]]:
         .order_by(Ticket.id)
     )
     return [
-        {"kind": "ticket", "ticket_id": i, "category": cat, "channel": ch, "state": st, "cell_code": cell,
-         "compound_code": comp}  # fmt: skip
+        {
+            "kind": "ticket",
+            "ticket_id": i,
+            "category": cat,
+            "channel": ch,
+            "state": st,
+            "cell_code": cell,
+            "compound_code": comp,
+        }  # fmt: skip
         for i, cat, ch, st, cell, comp in session.execute(stmt)
     ]
 

@@ -209,9 +209,9 @@ def close_stale(session: Session, *, now: datetime | None = None) -> list[int]:
     today_start, _ = access.day_bounds(access.local_day(now))
     stale = list(
         session.scalars(
-            select(Patrol).where(Patrol.ended_at.is_(None), Patrol.started_at < today_start).with_for_update(
-                skip_locked=True
-            )
+            select(Patrol)
+            .where(Patrol.ended_at.is_(None), Patrol.started_at < today_start)
+            .with_for_update(skip_locked=True)
         )
     )
     for p in stale:

@@ -53,8 +53,14 @@ def my_day(session: Session, user: User, *, now: datetime | None = None) -> dict
     ]
     must = mustvisit.day_list(session, user, day)
     tickets = [
-        {"id": t.id, "category": t.category, "state": t.state, "cell_code": t.cell_code,
-         "compound_code": t.compound_code, "due_at": t.due_at}  # fmt: skip
+        {
+            "id": t.id,
+            "category": t.category,
+            "state": t.state,
+            "cell_code": t.cell_code,
+            "compound_code": t.compound_code,
+            "due_at": t.due_at,
+        }  # fmt: skip
         for t in session.scalars(
             select(Ticket)
             .where(visible_filter(session, user), Ticket.state.in_(sorted(workflow.OPEN_STATES)))

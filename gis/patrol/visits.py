@@ -116,8 +116,7 @@ def _last_good_point(session: Session, visit: PatrolVisit) -> tuple[float, float
     """The patrol's last unflagged fix, else the check-in's own point."""
     row = session.execute(
         text(
-            "SELECT ST_X(geom), ST_Y(geom) FROM patrol_fixes WHERE patrol_id = :p AND flags = 0 "
-            "ORDER BY t DESC LIMIT 1"
+            "SELECT ST_X(geom), ST_Y(geom) FROM patrol_fixes WHERE patrol_id = :p AND flags = 0 ORDER BY t DESC LIMIT 1"
         ),
         {"p": visit.patrol_id},
     ).first()

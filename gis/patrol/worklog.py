@@ -28,8 +28,16 @@ def _entries(session: Session, day: date) -> list[Any]:
     start, end = access.day_bounds(day)
     return list(
         session.execute(
-            select(PatrolVisit.id, PatrolVisit.user_id, PatrolVisit.compound_code, PatrolAnswer.item,
-                   PatrolAnswer.status, PatrolAnswer.note, PatrolAnswer.ticket_id, Ticket.state)  # fmt: skip
+            select(
+                PatrolVisit.id,
+                PatrolVisit.user_id,
+                PatrolVisit.compound_code,
+                PatrolAnswer.item,
+                PatrolAnswer.status,
+                PatrolAnswer.note,
+                PatrolAnswer.ticket_id,
+                Ticket.state,
+            )  # fmt: skip
             .outerjoin(PatrolAnswer, PatrolAnswer.visit_id == PatrolVisit.id)
             .outerjoin(Ticket, Ticket.id == PatrolAnswer.ticket_id)
             .where(PatrolVisit.t >= start, PatrolVisit.t < end)

@@ -108,9 +108,7 @@ def check_key(session: Session, api_key: str | None) -> Open311Key:
     return key
 
 
-def post_request(
-    session: Session, form: dict[str, Any], *, idempotency_key: str | None = None
-) -> list[dict[str, Any]]:
+def post_request(session: Session, form: dict[str, Any], *, idempotency_key: str | None = None) -> list[dict[str, Any]]:
     """POST requests: lat/long or address_string, service_code, description, contact, attribute[...].
 
     With an idempotency key (the Idempotency-Key header), a retried POST answers with the ticket the first

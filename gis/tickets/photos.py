@@ -237,4 +237,3 @@ def _store(
         if ticket is not None:
             events.record(session, ticket, "photo_added", user=user, payload={"attachment_id": att.id})
     return att
-

@@ -288,6 +288,8 @@ EXPORT_COLUMNS = (
 
 
 MAX_EXPORT_ROWS = 50_000
+
+
 def export(session: Session, user: User, q: TicketQuery, fmt: str) -> bytes:
     """CSV (UTF-8 with BOM, for Excel) or XLSX of every matching ticket (not one page), Chinese headers."""
     matched = list_tickets(session, user, replace(q, limit=0, offset=0))["numberMatched"]

@@ -21,9 +21,7 @@ def _chunks(total: int, size: int = 16_384) -> Iterator[bytes]:
 
 
 def test_chunked_oversize_json_is_413(client: TestClient) -> None:
-    r = client.post(
-        "/v1/tickets/batch", content=_chunks(400_000), headers={"Content-Type": "application/json"}
-    )
+    r = client.post("/v1/tickets/batch", content=_chunks(400_000), headers={"Content-Type": "application/json"})
     assert r.status_code == 413
     assert r.json()["error"] == "payload_too_large"
 

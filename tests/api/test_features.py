@@ -54,9 +54,7 @@ def test_paging_covers_every_cell_once(client: TestClient, make_user: Maker, ses
 
 def test_bbox_within_near_nearest(client: TestClient, make_user: Maker, session: Session) -> None:
     _, h = make_user("admin")
-    community = session.scalar(
-        select(AdminArea).where(AdminArea.level == "community").order_by(AdminArea.code)
-    )
+    community = session.scalar(select(AdminArea).where(AdminArea.level == "community").order_by(AdminArea.code))
     within = client.get("/v1/cells", params={"within": community.code, "limit": 1000}, headers=h).json()
     assert within["numberMatched"] > 10
     assert all(f["properties"]["community_code"] == community.code for f in within["features"])
@@ -69,9 +67,7 @@ def test_bbox_within_near_nearest(client: TestClient, make_user: Maker, session:
             func.ST_YMax(community.geom),
         )
     ).one()
-    in_box = client.get(
-        "/v1/compounds", params={"bbox": f"{x1},{y1},{x2},{y2}", "limit": 1000}, headers=h
-    ).json()
+    in_box = client.get("/v1/compounds", params={"bbox": f"{x1},{y1},{x2},{y2}", "limit": 1000}, headers=h).json()
     assert in_box["numberMatched"] >= within["numberMatched"] // 2
 
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
@@ -97,9 +93,7 @@ def test_get_by_code_and_missing_code(client: TestClient, make_user: Maker, sess
 
 def test_grid_worker_sees_only_their_cell(client: TestClient, make_user: Maker, session: Session) -> None:
     codes = list(
-        session.scalars(
-            select(GridCell.code).where(GridCell.valid_to.is_(None)).order_by(GridCell.code).limit(2)
-        )
+        session.scalars(select(GridCell.code).where(GridCell.valid_to.is_(None)).order_by(GridCell.code).limit(2))
     )
     _, h = make_user("grid_worker", jurisdiction=[codes[0]])
     page = client.get("/v1/cells", params={"limit": 1000}, headers=h).json()
@@ -111,9 +105,7 @@ def test_grid_worker_sees_only_their_cell(client: TestClient, make_user: Maker, 
 
 
 def test_manager_sees_their_community(client: TestClient, make_user: Maker, session: Session) -> None:
-    community = session.scalar(
-        select(AdminArea.code).where(AdminArea.level == "community").order_by(AdminArea.code)
-    )
+    community = session.scalar(select(AdminArea.code).where(AdminArea.level == "community").order_by(AdminArea.code))
     _, h = make_user("manager", jurisdiction=[community])
     page = client.get("/v1/cells", params={"limit": 1000}, headers=h).json()
     assert page["numberMatched"] > 10
@@ -146,9 +138,7 @@ def test_simplify_reduces_vertices(client: TestClient, make_user: Maker) -> None
     simple = client.get("/v1/communities", params={"simplify_m": 200}, headers=h).json()
 
     def vertices(fc: dict[str, Any]) -> int:
-        return sum(
-            len(ring) for f in fc["features"] for poly in f["geometry"]["coordinates"] for ring in poly
-        )
+        return sum(len(ring) for f in fc["features"] for poly in f["geometry"]["coordinates"] for ring in poly)
 
     assert vertices(simple) < vertices(full)
 

@@ -17,9 +17,7 @@ def demo_point(session: Session) -> tuple[str, float, float]:
     return found
 
 
-def test_locate_inside_a_demo_compound_names_people_and_resources(
-    client: TestClient, session: Session
-) -> None:
+def test_locate_inside_a_demo_compound_names_people_and_resources(client: TestClient, session: Session) -> None:
     code, lon, lat = demo_point(session)
     r = client.get("/v1/locate", params={"lon": lon, "lat": lat})
     assert r.status_code == 200, r.text
@@ -38,14 +36,10 @@ def test_locate_inside_a_demo_compound_names_people_and_resources(
     assert all(d >= 0 for d in distances)
 
 
-def test_locate_point_on_shared_edge_and_vertex_is_deterministic(
-    client: TestClient, tiny_area: dict[str, Any]
-) -> None:
+def test_locate_point_on_shared_edge_and_vertex_is_deterministic(client: TestClient, tiny_area: dict[str, Any]) -> None:
     ox, oy = tiny_area["origin"]
     for lon, lat in [(ox + 0.01, oy + 0.005), (ox + 0.01, oy), (ox + 0.01, oy + 0.01)]:
-        answers = {
-            client.get("/v1/locate", params={"lon": lon, "lat": lat}).json()["cell"]["code"] for _ in range(3)
-        }
+        answers = {client.get("/v1/locate", params={"lon": lon, "lat": lat}).json()["cell"]["code"] for _ in range(3)}
         assert answers == {"990000000001001"}, "on a shared edge or vertex the lowest code wins"
     right = client.get("/v1/locate", params={"lon": ox + 0.015, "lat": oy + 0.005}).json()
     assert right["cell"]["code"] == "990000000001002"
@@ -94,11 +88,7 @@ def test_locate_bad_input_is_422_json(client: TestClient) -> None:
         assert body["error"] == "invalid_request" and body["message"], params
 
 
-def test_locate_past_date_uses_the_version_then_in_force(
-    client: TestClient, tiny_area: dict[str, Any]
-) -> None:
+def test_locate_past_date_uses_the_version_then_in_force(client: TestClient, tiny_area: dict[str, Any]) -> None:
     ox, oy = tiny_area["origin"]
-    r = client.get(
-        "/v1/locate", params={"lon": ox + 0.005, "lat": oy + 0.005, "at": "2000-01-01T00:00:00+08:00"}
-    )
+    r = client.get("/v1/locate", params={"lon": ox + 0.005, "lat": oy + 0.005, "at": "2000-01-01T00:00:00+08:00"})
     assert r.status_code == 404, "the tiny area's cells did not exist in 2000"

@@ -26,8 +26,13 @@ def test_database_errors_do_not_carry_bound_parameters() -> None:
 
 def test_access_log_drops_query_strings_and_names() -> None:
     record = logging.LogRecord(
-        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
-        ("127.0.0.1:5000", "GET", "/v1/locate?lon=117.05&lat=36.67", "1.1", 200), None,
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/v1/locate?lon=117.05&lat=36.67", "1.1", 200),
+        None,
     )
     RedactAccessLog().filter(record)
     assert record.getMessage() == '127.0.0.1:5000 - "GET /v1/locate HTTP/1.1" 200'

@@ -123,7 +123,10 @@ def test_locate_at_the_edge_of_the_world_in_gcj02_is_not_a_500(client: TestClien
 
 
 def _m10_requests(
-    area: Area, ticket: dict[str, Any], phoned: dict[str, Any], key: str  # noqa: F811
+    area: Area,  # noqa: F811  (the fixture)
+    ticket: dict[str, Any],
+    phoned: dict[str, Any],
+    key: str,  # noqa: F811
 ) -> list[tuple[str, str, Any, Any]]:
     """(method, path, json body, headers) of each input the review saw reach a 500 (M1's far-future opened_at and
     duplicate external_id are tested with the intake in tests/tickets)."""
@@ -144,7 +147,9 @@ def _m10_requests(
 
 
 def test_inputs_that_reached_a_500_get_a_4xx_that_says_what_to_fix(
-    lenient: TestClient, area: Area, session: Session  # noqa: F811
+    lenient: TestClient,
+    area: Area,  # noqa: F811  (the fixture)
+    session: Session,  # noqa: F811
 ) -> None:
     key = create_key(session, "m10")
     session.commit()

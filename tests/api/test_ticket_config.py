@@ -26,8 +26,13 @@ def test_each_app_uses_its_own_categories(settings: Settings, sessions: sessionm
         shutil.copy(ROOT / "data" / "config" / name, tmp_path / name)
     doc = yaml.safe_load((tmp_path / "ticket_categories.yaml").read_text(encoding="utf-8"))
     doc["categories"].append(
-        {"code": "snow", "label": "积雪清扫", "group": "市政设施", "unit_type": "urban_management",
-         "tier": {"four_level": "normal"}}
+        {
+            "code": "snow",
+            "label": "积雪清扫",
+            "group": "市政设施",
+            "unit_type": "urban_management",
+            "tier": {"four_level": "normal"},
+        }
     )
     (tmp_path / "ticket_categories.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     custom = settings.model_copy(update={"config_dir": tmp_path})
@@ -36,8 +41,14 @@ def test_each_app_uses_its_own_categories(settings: Settings, sessions: sessionm
         shipped_codes = {x["code"] for x in shipped.get("/v1/ticket-categories").json()["categories"]}
         assert "snow" in codes and "snow" not in shipped_codes
         # the domain sees the bound configuration too: intake accepts the new category on that app only
-        body = {"category": "snow", "description": "路面积雪", "lon": 117.050396, "lat": 36.670641,
-                "reporter_name": "王", "reporter_phone": "13600000000"}
+        body = {
+            "category": "snow",
+            "description": "路面积雪",
+            "lon": 117.050396,
+            "lat": 36.670641,
+            "reporter_name": "王",
+            "reporter_phone": "13600000000",
+        }
         assert shipped.post("/v1/tickets", json=body).status_code == 422
         assert c.post("/v1/tickets", json=body).status_code == 201
     assert "snow" not in load_config().categories  # nothing leaked into the process-wide default

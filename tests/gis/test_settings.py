@@ -43,6 +43,8 @@ def test_nonsense_limits_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_no_dead_settings() -> None:
     """A setting nothing reads is a trap for the operator who changes it (secret_key, nearest_* were)."""
-    names = {*Settings.model_fields, *(f for g in ("database", "auth", "limits", "maps")
-                                        for f in type(getattr(Settings(), g)).model_fields)}
+    names = {
+        *Settings.model_fields,
+        *(f for g in ("database", "auth", "limits", "maps") for f in type(getattr(Settings(), g)).model_fields),
+    }
     assert not names & {"secret_key", "nearest_per_type", "nearest_radius_m"}

@@ -169,7 +169,8 @@ def test_every_page_works_under_the_content_security_policy(
     with Session(engine) as s:
         compound = s.scalar(select(Compound.code).where(~Compound.code.startswith("99")).order_by(Compound.code))
         community = s.scalar(
-            select(AdminArea.code).where(AdminArea.level == "community", ~AdminArea.code.startswith("99"))
+            select(AdminArea.code)
+            .where(AdminArea.level == "community", ~AdminArea.code.startswith("99"))
             .order_by(AdminArea.code)
         )
         ticket = s.scalar(select(Ticket.id).order_by(Ticket.id))

@@ -104,8 +104,12 @@ def line_walk(start: datetime, a: tuple[float, float], b: tuple[float, float], *
     length = math.hypot((b[0] - a[0]) * M_PER_DEG_LON, (b[1] - a[1]) * M_PER_DEG_LAT)
     n = max(1, int(length / speed_mps / step_s))
     return [
-        Fix(start + timedelta(seconds=k * step_s), a[0] + (b[0] - a[0]) * k / n, a[1] + (b[1] - a[1]) * k / n,
-            accuracy_m=5.0)  # fmt: skip
+        Fix(
+            start + timedelta(seconds=k * step_s),
+            a[0] + (b[0] - a[0]) * k / n,
+            a[1] + (b[1] - a[1]) * k / n,
+            accuracy_m=5.0,
+        )  # fmt: skip
         for k in range(n + 1)
     ]
 

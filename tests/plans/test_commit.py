@@ -106,9 +106,7 @@ def test_commit_moves_open_tickets_only(session: Session, plan: BoundaryPlan, ce
     )
     put_features(session, plan, "cell", [FeatureInput(a, new_a), FeatureInput(b, new_b)])
     report = commit_plan(session, plan.id, message="move tickets")
-    codes = dict(
-        session.execute(text("SELECT id, cell_code FROM tickets WHERE id = ANY(:ids)"), {"ids": ids}).all()
-    )
+    codes = dict(session.execute(text("SELECT id, cell_code FROM tickets WHERE id = ANY(:ids)"), {"ids": ids}).all())
     assert codes == {ids[0]: b, ids[1]: a, ids[2]: a}
     b_to_a = [m["count"] for m in report["moved"]["tickets"]["by_cell"] if (m["from"], m["to"]) == (b, a)]
     assert b_to_a and b_to_a[0] >= 2  # ours, plus any demo ticket already in the strip

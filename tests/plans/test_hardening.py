@@ -158,9 +158,7 @@ def test_geometry_out_of_range_or_not_finite_is_422(client: TestClient, make_use
     code = sorted(cells.geoms)[0]
     ring = json.dumps(_ring((117.0, 36.6), (117.01, 36.6), (117.0, 36.61))).replace("117.01", "NaN", 1)
     body = f'{{"code": "{code}", "geometry": {ring}}}'
-    r = client.post(
-        f"/v1/plans/{pid}/reshape", content=body, headers={**planner, "Content-Type": "application/json"}
-    )
+    r = client.post(f"/v1/plans/{pid}/reshape", content=body, headers={**planner, "Content-Type": "application/json"})
     assert r.status_code == 422 and "finite" in r.json()["message"], r.text
 
 
@@ -204,4 +202,3 @@ def test_plan_exports_never_hold_formulas(client: TestClient, make_user: Maker, 
     assert names == ["'=1+1"]
     csv = client.get(f"/v1/plans/{pid}/export", params={**params, "format": "csv"}, headers=planner).text
     assert f"{code},'=1+1" in csv and f"{code},=1+1" not in csv
-

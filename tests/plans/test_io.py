@@ -137,9 +137,9 @@ def test_reprojection_noise_is_not_a_redraw(session: Session, plan: BoundaryPlan
     rows = [{"code": c, "geom": g} for c, g in sorted(cells.geoms.items())]
     redrawn = rows[0]["code"]
     rows[0]["geom"] = shapely.buffer(rows[0]["geom"], -0.00005)
-    frame = gpd.GeoDataFrame(
-        [{"code": r["code"]} for r in rows], geometry=[r["geom"] for r in rows], crs=4326
-    ).to_crs(4549)
+    frame = gpd.GeoDataFrame([{"code": r["code"]} for r in rows], geometry=[r["geom"] for r in rows], crs=4326).to_crs(
+        4549
+    )
     buf = io.BytesIO()
     frame.to_file(buf, driver="GPKG", layer="cells")
     report = import_file(session, plan.id, buf.getvalue(), "gk.gpkg")

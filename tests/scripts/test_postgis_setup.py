@@ -60,9 +60,13 @@ def test_cluster_needs_its_password() -> None:
         r = _run(env, "start")
         assert r.returncode == 0, r.stderr
         hba = subprocess.run(
-            ["cat", str(base / "pgdata" / "pg_hba.conf")] if os.getuid() != 0 else
-            ["su", "postgres", "-s", "/bin/sh", "-c", f"cat {base / 'pgdata' / 'pg_hba.conf'}"],
-            capture_output=True, text=True, check=True, cwd="/",
+            ["cat", str(base / "pgdata" / "pg_hba.conf")]
+            if os.getuid() != 0
+            else ["su", "postgres", "-s", "/bin/sh", "-c", f"cat {base / 'pgdata' / 'pg_hba.conf'}"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd="/",
         ).stdout
         rules = [line for line in hba.splitlines() if line.strip() and not line.startswith("#")]
         assert rules and not any(line.split()[-1] == "trust" for line in rules)

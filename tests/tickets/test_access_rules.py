@@ -44,9 +44,7 @@ def test_staff_reads_of_a_reporter_are_audited_and_listed_for_admins(
     assert [(r.user_id, r.subject, r.fields) for r in rows] == [
         (area.worker_user.id, "ticket", ["reporter_name", "reporter_phone"])
     ]
-    r = client.get(
-        "/v1/audit/personal-data-reads", params={"user": area.worker_user.username}, headers=area.admin
-    )
+    r = client.get("/v1/audit/personal-data-reads", params={"user": area.worker_user.username}, headers=area.admin)
     assert r.status_code == 200, r.text
     assert r.json()["numberMatched"] == 1
     assert r.json()["items"][0]["username"] == area.worker_user.username

@@ -94,7 +94,6 @@ def test_events_are_append_only_in_the_database(engine: Engine, committed: dict[
         s.rollback()
 
 
-
 def test_audit_trail_cannot_be_deleted_by_a_session_setting(session: Session) -> None:
     """L15: the append-only trigger has no session-setting bypass any more (the demo's events exist)."""
     from sqlalchemy.exc import DBAPIError

@@ -148,9 +148,7 @@ def test_uploads_never_attached_are_swept_after_a_day(
     shared = _upload(client, _jpeg(3))  # the same bytes as `fresh`: one file, two rows
     aged_shared = shared["id"]
     aged = [p["id"] for p in old] + [used["id"], aged_shared]
-    session.execute(
-        update(Attachment).where(Attachment.id.in_(aged)).values(created_at=utcnow() - timedelta(hours=48))
-    )
+    session.execute(update(Attachment).where(Attachment.id.in_(aged)).values(created_at=utcnow() - timedelta(hours=48)))
     session.commit()
     files = {p["id"]: settings.media_dir / str(p["sha256"])[:2] for p in (*old, fresh, used)}
     assert all(any(d.glob(f"{p['sha256']}.*")) for p, d in zip((*old, fresh, used), files.values(), strict=True))
@@ -216,9 +214,7 @@ def test_a_manager_imports_only_rows_in_their_jurisdiction(client: TestClient, a
         f"J1,噪音扰民,左边,{LEFT_CELL[0]},{LEFT_CELL[1]}\n"
         f"J2,噪音扰民,右边,{RIGHT_CELL[0]},{RIGHT_CELL[1]}\n"
     )
-    out = client.post(
-        "/v1/tickets/import", files={"file": ("h.csv", csv.encode(), "text/csv")}, headers=manager
-    ).json()
+    out = client.post("/v1/tickets/import", files={"file": ("h.csv", csv.encode(), "text/csv")}, headers=manager).json()
     assert out["created"] == 1 and [(e["row"], e["error"]) for e in out["errors"]] == [(3, "forbidden")]
 
 

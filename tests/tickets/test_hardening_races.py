@@ -145,9 +145,7 @@ def test_a_plan_commit_during_an_intake_reanchors_the_new_ticket(engine: Engine,
     assert _anchored_live(engine, ticket_id) == (COMMUNITY + "002", True)
 
 
-def test_an_intake_during_a_plan_commit_anchors_to_the_new_version(
-    engine: Engine, admin_id: int, plan_id: int
-) -> None:
+def test_an_intake_during_a_plan_commit_anchors_to_the_new_version(engine: Engine, admin_id: int, plan_id: int) -> None:
     with Session(engine) as s2:
         commit_plan(s2, plan_id, message="move the edge", rules=LOOSE)  # …001's version closed, not committed
 
@@ -172,8 +170,7 @@ def pair(engine: Engine, admin_id: int) -> Iterator[tuple[int, int]]:
         admin = s.get(User, admin_id)
         assert admin is not None
         tickets = [
-            far_ticket(token=f"merge-race-{i}", opened_at=admin.created_at, created_by_id=admin_id)
-            for i in range(2)
+            far_ticket(token=f"merge-race-{i}", opened_at=admin.created_at, created_by_id=admin_id) for i in range(2)
         ]
         s.add_all(tickets)
         s.commit()

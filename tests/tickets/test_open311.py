@@ -105,7 +105,11 @@ def test_public_listing_shows_only_public_reports_coarsely(client: TestClient, a
     )["id"]
     personal = report(client, area.resident, category="dispute", description="邻居漏水纠纷")["id"]
     public = report(
-        client, None, description="路口噪音，联系我13912345678", reporter_name="李", reporter_phone="13912345678",
+        client,
+        None,
+        description="路口噪音，联系我13912345678",
+        reporter_name="李",
+        reporter_phone="13912345678",
         at=(100.0081234, 30.0081234),
     )["id"]
     ids = f"{internal},{personal},{public}"
