@@ -43,7 +43,7 @@ stop:
 	@scripts/stop.sh
 	@scripts/postgis.sh stop
 
-## test: the same set-up, then ruff, mypy and pytest against real PostGIS
+## test: the same set-up, then ruff (lint, format), import-linter, deptry, eslint, mypy and pytest against real PostGIS
 test: setup browser lint typecheck pytest
 
 lint: venv assets
