@@ -49,3 +49,14 @@ def serve(app: Any) -> Iterator[str]:
     finally:
         srv.should_exit = True
         thread.join(10)
+
+
+def wait_until(page: Any, expression: str, arg: Any = None, *, timeout: float = 30_000) -> None:
+    """Wait until `expression` (or the function `expression` applied to `arg`) is truthy in the page. Polled from
+    here: Playwright's own wait_for_function evaluates its predicate with eval inside the page, which the pages'
+    Content-Security-Policy (no 'unsafe-eval') refuses."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression, arg):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} ms waiting for {expression}")
+        page.wait_for_timeout(50)

@@ -18,7 +18,7 @@ from gis.models import User
 from gis.patrol.models import Patrol, PatrolAnswer, PatrolAssignment, PatrolVisit
 from gis.settings import ROOT
 from gis.tickets.models import Ticket
-from tests.browser import CHROMIUM, launch_chromium
+from tests.browser import CHROMIUM, launch_chromium, wait_until
 from tests.field.conftest import LiveServer
 
 OUT = ROOT / "test-output" / "field"
@@ -78,19 +78,19 @@ def test_a_day_offline_then_synced(live_server: LiveServer, session: Session) ->
         page.fill("input[name=password]", DEMO_PASSWORD)
         page.click("#ff-login-form button[type=submit]")
         page.wait_for_selector("#gg-who:not([hidden])")
-        page.wait_for_function("document.querySelectorAll('#ff-compound option').length > 1")
+        wait_until(page, "document.querySelectorAll('#ff-compound option').length > 1")
         assert page.locator("#ff-compounds li").count() >= 1
         assert page.evaluate("navigator.serviceWorker.ready.then(r => !!r.active)")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling on a phone"
 
         # start a patrol online: the start reaches the server, the GPS gives a fix
         page.click("#ff-start")
-        page.wait_for_function("document.getElementById('ff-fix').textContent.indexOf(',') > 0")
-        page.wait_for_function("document.getElementById('ff-pending').textContent === '0'")
+        wait_until(page, "document.getElementById('ff-fix').textContent.indexOf(',') > 0")
+        wait_until(page, "document.getElementById('ff-pending').textContent === '0'")
 
         # offline: check in, the checklist with a photo, an issue report
         context.set_offline(True)
-        page.wait_for_function("!navigator.onLine")
+        wait_until(page, "!navigator.onLine")
         page.select_option("#ff-compound", compound)
         page.click("#ff-checkin")
         page.wait_for_selector("#ff-checklist:not([hidden]) .ff-item")
@@ -104,7 +104,7 @@ def test_a_day_offline_then_synced(live_server: LiveServer, session: Session) ->
         page.wait_for_selector("#ff-checklist", state="hidden")
         page.fill("#ff-report-form textarea[name=description]", "3号楼门口路灯不亮")
         page.click("#ff-report-form button[type=submit]")
-        page.wait_for_function("document.getElementById('ff-msg').textContent.indexOf('问题已保存') >= 0")
+        wait_until(page, "document.getElementById('ff-msg').textContent.indexOf('问题已保存') >= 0")
         OUT.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(OUT / "field-offline.png"), full_page=True)
         pending = _pending(page)
@@ -113,7 +113,7 @@ def test_a_day_offline_then_synced(live_server: LiveServer, session: Session) ->
         # the app opens again with no network (service worker), the queue still there
         page.reload()
         page.wait_for_selector("#gg-who:not([hidden])")
-        page.wait_for_function(f"document.getElementById('ff-pending').textContent === '{pending}'")
+        wait_until(page, f"document.getElementById('ff-pending').textContent === '{pending}'")
         assert page.locator("#ff-net").inner_text() == "离线"
         with live_server.lock:
             offline_visits = select(func.count()).where(PatrolVisit.user_id == worker.id, PatrolVisit.t >= started)
@@ -121,7 +121,7 @@ def test_a_day_offline_then_synced(live_server: LiveServer, session: Session) ->
 
         # back online: everything is sent, once, and the count returns to 0
         context.set_offline(False)
-        page.wait_for_function("document.getElementById('ff-pending').textContent === '0'", timeout=20_000)
+        wait_until(page, "document.getElementById('ff-pending').textContent === '0'", timeout=20_000)
         page.click("#ff-sync")  # a second sync sends nothing twice
         page.wait_for_timeout(500)
         assert page.locator("#ff-failed-box").is_hidden(), page.locator("#ff-failed").inner_text()

@@ -9,7 +9,6 @@ only read (the operations map's token check is replaced by a fixed admin, so no 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from api.app import create_app
 from api.deps import current_user
 from gis.models import AdminArea, Compound, User
 from gis.settings import ROOT, Settings
-from tests.browser import CHROMIUM, launch_chromium, serve
+from tests.browser import CHROMIUM, launch_chromium, serve, wait_until
 from tests.conftest import test_database_url as database_url
 
 OUT = ROOT / "test-output" / "maps"
@@ -92,17 +91,6 @@ def open_page(
     page.wait_for_load_state("networkidle")
     page.wait_for_timeout(300)
     return page, watch
-
-
-def wait_until(page: Any, expression: str, arg: Any = None, *, timeout: float = 30_000) -> None:
-    """Wait until `expression` (or the function `expression` applied to `arg`) is truthy in the page. Polled from
-    here: Playwright's own wait_for_function evaluates its predicate with eval inside the page, which the pages'
-    Content-Security-Policy (no 'unsafe-eval') refuses."""
-    deadline = time.monotonic() + timeout / 1000
-    while not page.evaluate(expression, arg):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} ms waiting for {expression}")
-        page.wait_for_timeout(50)
 
 
 def shot(page: Any, name: str, **kw: Any) -> None:
