@@ -15,7 +15,7 @@ import folium
 from gis.mapdata import CELL_METRICS, BBox
 from gis.resources import RESOURCE_TYPES
 from maps.core import Control, Layer, PageContext, Script, add_html, build_page, esc, legend_row, render_page
-from maps.remote import RemoteChoropleth, RemoteCluster, RemoteHeat
+from maps.remote import RemoteChoropleth, RemoteCluster, add_heat
 from maps.symbols import RESOURCE_ICONS, marker_icon_html
 from maps.ticket_layers import FILTER_GROUP, ticket_filters, tickets_cluster, tickets_heat
 
@@ -87,14 +87,7 @@ def resources_cluster(m: folium.Map, ctx: PageContext, data: OperationsData) -> 
 
 def households_heat(m: folium.Map, ctx: PageContext, data: OperationsData) -> None:
     """Where households live (building households on a zoom-dependent grid); off by default."""
-    RemoteHeat(
-        name="住户热力图",
-        url=ctx.link("/maps/data/heat.json"),
-        label="住户热力图",
-        crs=ctx.basemap.crs,
-        auth=True,
-        show=False,
-    ).add_to(m)
+    add_heat(m, ctx, "/maps/data/heat.json", "住户热力图")
 
 
 OPERATIONS_LAYERS: list[Layer[OperationsData]] = [

@@ -78,6 +78,13 @@ class RemoteHeat(RemoteLayer):
     default_css: list[tuple[str, str]] = []
 
 
+def add_heat(m: Any, ctx: Any, path: str, name: str, extra: dict[str, Any] | None = None) -> None:
+    """A heatmap of a `/maps/data/…` endpoint for logged-in users, off until switched on in the layer control."""
+    RemoteHeat(
+        name=name, url=ctx.link(path), label=name, crs=ctx.basemap.crs, auth=True, show=False, extra=extra
+    ).add_to(m)
+
+
 class RemoteTickets(RemoteLayer):
     """Ticket points as small dots in their own markercluster group (red when overdue); the spec carries
     the Chinese labels (`categories`, `states`) and `ticketUrl`, the ticket page's path prefix."""

@@ -14,7 +14,7 @@ import folium
 from gis.mapdata import STATE_FILTER_LABELS, category_labels
 from gis.tickets.workflow import STATE_LABELS
 from maps.core import PageContext, add_html, esc, legend_row
-from maps.remote import RemoteHeat, RemoteTickets
+from maps.remote import RemoteTickets, add_heat
 
 FILTER_GROUP = "tickets"  # specs with this group get the panel's ticket filters
 
@@ -44,15 +44,7 @@ def tickets_cluster(m: folium.Map, ctx: PageContext, data: object) -> None:
 
 def tickets_heat(m: folium.Map, ctx: PageContext, data: object) -> None:
     """Where tickets are reported (counts on a zoom-dependent grid); off by default."""
-    RemoteHeat(
-        name="工单热力图",
-        url=ctx.link("/maps/data/ticket_heat.json"),
-        label="工单热力图",
-        crs=ctx.basemap.crs,
-        auth=True,
-        show=False,
-        extra={"filters": [FILTER_GROUP]},
-    ).add_to(m)
+    add_heat(m, ctx, "/maps/data/ticket_heat.json", "工单热力图", extra={"filters": [FILTER_GROUP]})
 
 
 def ticket_filters(m: folium.Map, ctx: PageContext, data: object) -> None:
