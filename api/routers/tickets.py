@@ -312,10 +312,10 @@ def _attachment(session: SessionDep, user: CurrentUser, attachment_id: int) -> A
 @router.get("/attachments/{attachment_id}", response_class=FileResponse)
 def get_photo(attachment_id: int, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> FileResponse:
     att = _attachment(session, user, attachment_id)
-    return FileResponse(photos.path_for(settings.media_dir, att), media_type=att.content_type)
+    return FileResponse(photos.stored_file(photos.path_for(settings.media_dir, att), att), media_type=att.content_type)
 
 
 @router.get("/attachments/{attachment_id}/thumb", response_class=FileResponse)
 def get_thumb(attachment_id: int, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> FileResponse:
     att = _attachment(session, user, attachment_id)
-    return FileResponse(photos.thumb_for(settings.media_dir, att), media_type="image/jpeg")
+    return FileResponse(photos.stored_file(photos.thumb_for(settings.media_dir, att), att), media_type="image/jpeg")

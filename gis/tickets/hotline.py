@@ -77,7 +77,13 @@ def _rows(data: bytes, filename: str) -> Iterator[list[Any]]:
             continue
     else:
         raise InvalidInput("CSV must be UTF-8 or GBK encoded")
-    yield from csv.reader(io.StringIO(text))
+    try:
+        yield from csv.reader(io.StringIO(text))
+    except csv.Error as exc:  # e.g. a field over the csv module's 128 KiB limit, a stray NUL
+        raise InvalidInput(
+            f"CSV 无法解析 / the CSV cannot be read ({exc}): save the sheet again as CSV (UTF-8 or GBK), "
+            "with no cell longer than 128 KB"
+        ) from exc
 
 
 def _time(value: Any) -> datetime | None:

@@ -121,6 +121,13 @@ def thumb_for(media_dir: Path, att: Attachment) -> Path:
     return Path(media_dir) / "thumbs" / att.sha256[:2] / f"{att.sha256}.jpg"
 
 
+def stored_file(path: Path, att: Attachment) -> Path:
+    """A photo's file for serving; NotFound when the row outlived it (a restored database, a cleaned disk)."""
+    if not path.is_file():
+        raise NotFound(f"照片文件已不存在 / the file of photo {att.id} is gone from the media store")
+    return path
+
+
 def upload_token(att: Attachment) -> str:
     """What proves an anonymous uploader's claim on a photo: its id and the hash of the stored bytes (which only
     the uploader is told, and nobody can see before the photo is on a ticket)."""

@@ -120,3 +120,29 @@ def test_hotline_excel_import_and_permissions(client: TestClient, area: Area) ->
     bad = {"file": ("x.csv", b"a,b\n1,2\n", "text/csv")}
     r = client.post("/v1/tickets/import", files=bad, headers=area.dispatcher)
     assert r.status_code == 422 and "诉求类别" in r.json()["message"]
+
+
+def test_a_photo_whose_file_is_gone_is_404_not_500(client: TestClient, area: Area, settings: Settings) -> None:
+    """M10 #11: a database row outliving its file answers 404 with a message, not a RuntimeError."""
+    r = client.post(
+        "/v1/attachments",
+        files={"file": ("p.jpg", geotagged_jpeg(100.008, 30.008), "image/jpeg")},
+        headers=area.resident,
+    )
+    photo = r.json()
+    for f in settings.media_dir.rglob(f"{photo['sha256']}.*"):
+        f.unlink()
+    for path in (f"/v1/attachments/{photo['id']}", f"/v1/attachments/{photo['id']}/thumb"):
+        gone = client.get(path, headers=area.resident)
+        assert gone.status_code == 404 and "gone" in gone.json()["message"]
+
+
+def test_a_hotline_csv_with_a_giant_field_is_a_clear_422(client: TestClient, area: Area) -> None:
+    """M10 #10: a field over the csv module's 128 KiB limit is refused with a message, not a csv.Error 500."""
+    data = (
+        "工单编号,诉求类别,诉求内容,经度,纬度\nH1,噪音,短,100.008,30.008\nH2,噪音,"
+        + "长" * 140_000
+        + ",100.008,30.008\n"
+    ).encode()
+    r = client.post("/v1/tickets/import", files={"file": ("h.csv", data, "text/csv")}, headers=area.dispatcher)
+    assert r.status_code == 422 and "128 KB" in r.json()["message"]
