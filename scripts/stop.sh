@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN_DIR=${GRIDGOV_RUN_DIR:-var/run}
-for f in "$RUN_DIR"/worker.pid "$RUN_DIR"/serve.pid; do
+# the server first: it stops its own worker (which it would otherwise restart); then a worker left behind
+for f in "$RUN_DIR"/serve.pid "$RUN_DIR"/worker.pid; do
   [ -f "$f" ] || continue
   pid=$(tr -dc '0-9' < "$f")
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q "api.cli\|gridgov"; then
