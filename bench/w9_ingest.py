@@ -12,20 +12,16 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import re
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 
-import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from bench.common import bench_url, ensure_database, write_result
-from bench.w1_locate import free_port
+from bench.common import bench_url, ensure_database, uvicorn_servers, write_result
 from gis.auth import create_user, login
 from gis.migrate import upgrade
 
@@ -74,18 +70,7 @@ def main() -> None:
             "INSERT INTO patrols (user_id, client_key, started_at) SELECT :u, 'w9-' || g, now() "
             "FROM generate_series(1, 8) AS g RETURNING id"), {"u": user.id}).scalars().all()  # fmt: skip
         s.commit()
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_factory", "--log-level", "warning",
-         "--no-access-log", "--port", str(port)], env=env)  # fmt: skip
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    with uvicorn_servers("api.app:app_factory", url) as (port,):
         t0 = int((datetime.now(UTC) - timedelta(days=300)).timestamp())
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
             f.write(LUA % {"pids": ",".join(map(str, pids)), "token": token, "t0": t0})
@@ -95,9 +80,6 @@ def main() -> None:
             text=True,
             check=True,
         ).stdout
-    finally:
-        server.terminate()
-        server.wait()
     with Session(eng) as s:
         stored = s.execute(text("SELECT count(*) FROM patrol_fixes WHERE patrol_id = ANY(:p)"), {"p": list(pids)}
                            ).scalar_one()  # fmt: skip
