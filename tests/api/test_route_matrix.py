@@ -9,7 +9,9 @@ TestClient, as real users over the demo data; each case is rolled back.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -26,47 +28,38 @@ from gis.plans.draft import ensure_base
 from gis.plans.models import BoundaryPlan
 from gis.settings import Settings
 from gis.tickets.models import Ticket
-
-ROLES = ("admin", "planner", "manager", "grid_worker", "department", "property", "resident", "anonymous")
-OK, F, GATE = "ok", "filtered", "gate"
-COMMUNITY = "370102010001"
-
-Expect = tuple[Any, Any, Any, Any, Any, Any, Any, Any]  # in the order of ROLES
-PUBLIC: Expect = (OK, OK, OK, OK, OK, OK, OK, OK)
-PUBLIC_GATE: Expect = (GATE,) * 8
-TOKEN: Expect = (OK, OK, OK, OK, OK, OK, OK, 401)
-SCOPED: Expect = (F, F, F, F, F, F, F, 401)
-ADMIN: Expect = (OK, 403, 403, 403, 403, 403, 403, 401)
-ADMIN_GATE: Expect = (GATE, 403, 403, 403, 403, 403, 403, 401)
-PLAN_READ: Expect = (OK, OK, OK, 403, 403, 403, 403, 401)
-PLAN_READ_GATE: Expect = (GATE, GATE, GATE, 403, 403, 403, 403, 401)
-PLAN_WRITE: Expect = (OK, OK, 403, 403, 403, 403, 403, 401)
-PLAN_WRITE_GATE: Expect = (GATE, GATE, 403, 403, 403, 403, 403, 401)
-# patrols: managers (and admins) oversee, grid workers and managers patrol, the cell's staff keep the 四必到 list
-PATROL_MANAGE: Expect = (OK, 403, OK, 403, 403, 403, 403, 401)
-PATROL_WORK: Expect = (403, 403, OK, OK, 403, 403, 403, 401)
-PATROL_STAFF: Expect = (OK, 403, OK, OK, 403, 403, 403, 401)
-# a patrol body is validated with the request (422 for an incomplete one, before the owner check: it reveals
-# nothing); the owner rules with real patrols are in tests/patrol (PATROL_ROUTE_ROLES)
-PATROL_BODY: Expect = (422, 422, 422, 422, 422, 422, 422, 401)
-DAY = {"params": {"community": COMMUNITY, "date": "2026-11-30"}}
-ABSENT: Expect = (404, 404, 404, 404, 404, 404, 404, 401)
-# a feature in the manager's community, the grid worker's cell and the property company's compound
-IN_ALL_SCOPES: Expect = (OK, OK, OK, OK, OK, OK, 404, 401)
-# a feature outside the property company's compounds
-NOT_PROPERTY: Expect = (OK, OK, OK, OK, OK, 404, 404, 401)
-# the ticket: anchored in the manager's community and the worker's cell, routed to the department
-TICKET: Expect = (OK, OK, OK, OK, OK, 404, 404, 401)
-TICKET_GATE: Expect = (GATE, GATE, GATE, GATE, GATE, 404, 404, 401)
-
-BAD = {"json": {}}  # an incomplete body: 422 once past the checks
-EMPTY_FILE = {"files": {"file": ("empty.csv", b"", "text/csv")}}
-ACCEPT = {"json": {"action": "accept"}}  # the ticket was accepted already: 409 once past the checks
-TILE = "/tiles/cells/14/13517/6330.pbf"  # over the demo
-BBOX = {"bbox": "117.0,36.6,117.1,36.7"}
+from tests.api import matrix
+from tests.api.matrix import (
+    ABSENT,
+    ACCEPT,
+    ADMIN,
+    ADMIN_GATE,
+    BAD,
+    BBOX,
+    COMMUNITY,
+    EMPTY_FILE,
+    GATE,
+    IN_ALL_SCOPES,
+    NOT_PROPERTY,
+    OK,
+    PLAN_READ,
+    PLAN_READ_GATE,
+    PLAN_WRITE,
+    PLAN_WRITE_GATE,
+    PUBLIC,
+    PUBLIC_GATE,
+    ROLES,
+    SCOPED,
+    TICKET,
+    TICKET_GATE,
+    TILE,
+    TOKEN,
+    Entry,
+    F,
+)
 
 # "METHOD path template" -> (url with {placeholders}, request keywords, expected outcome per role)
-MATRIX: dict[str, tuple[str, dict[str, Any], Expect]] = {
+MATRIX: dict[str, Entry] = {
     "GET /health": ("/health", {}, PUBLIC),
     "POST /v1/auth/login": ("/v1/auth/login", BAD, PUBLIC_GATE),
     "POST /v1/auth/token": ("/v1/auth/token", {"data": {}}, PUBLIC_GATE),
@@ -173,40 +166,6 @@ MATRIX: dict[str, tuple[str, dict[str, Any], Expect]] = {
     "POST /v1/plans/{plan_id}/commit": ("/v1/plans/{plan}/commit", BAD, PLAN_WRITE_GATE),
     "GET /v1/plans/{plan_id}/export": ("/v1/plans/{plan}/export", {}, PLAN_READ),
     "GET /plans/{plan_id}/edit": ("/plans/{plan}/edit", {}, PUBLIC),  # a shell; its data needs a token
-    # patrols (巡查): per-role rules of the patrol domain are tested in tests/patrol (PATROL_ROUTE_ROLES, with a
-    # real patrol); here every route answers each role without a 5xx and anonymous callers get 401
-    "GET /v1/patrols/assignments": ("/v1/patrols/assignments", {"params": {"community": COMMUNITY}}, PATROL_MANAGE),
-    "PUT /v1/compounds/{code}/assignments": ("/v1/compounds/{compound}/assignments", BAD, PATROL_BODY),
-    "POST /v1/patrols": ("/v1/patrols", BAD, PATROL_BODY),
-    "POST /v1/patrols/{patrol_id}/fixes": ("/v1/patrols/2000000000/fixes", BAD, PATROL_BODY),
-    "POST /v1/patrols/{patrol_id}/checkins": ("/v1/patrols/2000000000/checkins", BAD, PATROL_BODY),
-    "POST /v1/patrols/{patrol_id}/end": ("/v1/patrols/2000000000/end", BAD, (404, 404, 404, 404, 404, 404, 404, 401)),
-    "POST /v1/patrols/visits/{visit_id}/answers": ("/v1/patrols/visits/2000000000/answers", BAD, PATROL_BODY),
-    "GET /v1/patrols/checklist": ("/v1/patrols/checklist", {}, TOKEN),
-    "GET /v1/patrols/me/today": ("/v1/patrols/me/today", {}, PATROL_WORK),
-    "GET /v1/patrols/rule": ("/v1/patrols/rule", DAY, PATROL_MANAGE),
-    "GET /v1/patrols/rule.xlsx": ("/v1/patrols/rule.xlsx", DAY, PATROL_MANAGE),
-    "GET /v1/patrols/coverage": ("/v1/patrols/coverage", DAY, PATROL_MANAGE),
-    "GET /v1/patrols/unvisited": ("/v1/patrols/unvisited", {"params": {"community": COMMUNITY}}, PATROL_MANAGE),
-    "GET /v1/patrols/tracks": (
-        "/v1/patrols/tracks",
-        {"params": {"date": "2026-11-30", "worker_id": "{worker_id}"}},
-        PATROL_STAFF,
-    ),
-    "GET /v1/patrols/log": (
-        "/v1/patrols/log",
-        {"params": {"date": "2026-11-30", "compound": "{compound}"}},
-        PATROL_MANAGE,
-    ),
-    "GET /v1/must-visit": ("/v1/must-visit", {}, PATROL_STAFF),
-    "GET /v1/must-visit/today": ("/v1/must-visit/today", {}, PATROL_STAFF),
-    "POST /v1/must-visit": ("/v1/must-visit", BAD, PATROL_BODY),
-    "GET /maps/patrols": ("/maps/patrols", DAY, (OK, 403, OK, 403, 403, 403, 403, OK)),  # no token: a shell
-    # the field app's shell, service worker, manifest and icons hold no data
-    "GET /field": ("/field", {}, PUBLIC),
-    "GET /field/sw.js": ("/field/sw.js", {}, PUBLIC),
-    "GET /field/manifest.webmanifest": ("/field/manifest.webmanifest", {}, PUBLIC),
-    "GET /field/icon-{size}.png": ("/field/icon-192.png", {}, PUBLIC),
     # routes outside the OpenAPI schema
     "GET /assets/{path:path}": ("/assets/no-such-file.js", {}, (404,) * 8),
     "GET /openapi.json": ("/openapi.json", {}, PUBLIC),
@@ -214,6 +173,15 @@ MATRIX: dict[str, tuple[str, dict[str, Any], Expect]] = {
     "GET /docs/oauth2-redirect": ("/docs/oauth2-redirect", {}, PUBLIC),
     "GET /redoc": ("/redoc", {}, PUBLIC),
 }
+
+AREA_PLACES: list[Callable[[Session], dict[str, Any]]] = []
+for _info in pkgutil.iter_modules(matrix.__path__):
+    _area = importlib.import_module(f"{matrix.__name__}.{_info.name}")
+    _clash = set(_area.ENTRIES) & set(MATRIX)
+    assert not _clash, f"{_info.name} repeats entries: {sorted(_clash)}"
+    MATRIX.update(_area.ENTRIES)
+    if hasattr(_area, "places"):
+        AREA_PLACES.append(_area.places)
 
 
 def _app_routes() -> set[str]:
@@ -294,6 +262,9 @@ def actors(engine: Engine) -> Iterator[dict[str, Any]]:
             "other": other.username,
             "worker_id": users[ROLES.index("grid_worker")].id,
         }
+        for area_places in AREA_PLACES:
+            places.update(area_places(s))
+        s.commit()
         ids = [u.id for u in users] + [other.id]
         plan_id = plan.id
     yield {"headers": headers, "places": places}
