@@ -63,6 +63,7 @@ def counts(session: Session) -> dict[str, int]:
 
 def _purge(session: Session) -> None:
     from data.demo_tickets import purge_demo_tickets
+    from gis.generations.models import AdminAreaVersion, CompoundVersion
     from gis.plans.models import BoundaryPlan, PlanCommit
 
     purge_demo_tickets(session)
@@ -76,6 +77,9 @@ def _purge(session: Session) -> None:
     session.execute(delete(AdminArea).where(AdminArea.level == "community"))
     session.execute(delete(AdminArea).where(AdminArea.level == "subdistrict"))
     session.execute(delete(AdminArea))
+    # their history goes with them (the version triggers closed, not removed, the versions)
+    session.execute(delete(CompoundVersion))
+    session.execute(delete(AdminAreaVersion))
     kept_orgs = select(User.organization_id).where(User.organization_id.is_not(None))
     session.execute(delete(Organization).where(Organization.id.not_in(kept_orgs)))
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, select, text
 from sqlalchemy.orm import Session
 
+from gis.generations import IN_FORCE_SQL
 from gis.models import CellStaff, Compound, Organization, User
 from gis.resources import RESOURCE_TYPES, SHANGHAI, is_open
 from gis.spatial import COVERING_CELL_SQL, POINT_SQL, covering_sql, outside_service_area
@@ -137,10 +138,11 @@ def compound_summary(compound: Compound, company: Organization | None) -> dict[s
 
 # Everything "where am I" needs, in one round trip: the covering cell at the version in force (lowest
 # code on shared edges), its community and subdistrict, its active staff with their published duty phones
-# (not their own mobiles: M13), and the covering compound.
-_WHERE_SQL = text(
-    f"""
-    WITH cell AS ({COVERING_CELL_SQL.format(point=POINT_SQL)})
+# (not their own mobiles: M13), and the covering compound. With a date, community, subdistrict and compound
+# come from their versions in force then (gis.generations); the 责任公示牌, party branch, 微信群 and property
+# company are not versioned and come from today's compound.
+_WHERE_TEMPLATE = """
+    WITH cell AS ({cell})
     SELECT cell.code, cell.name, cell.cell_type, cell.households, cell.valid_from,
            com.code AS community_code, com.name AS community_name, com.party_org, com.secretary,
            com.phone AS community_phone, sd.code AS subdistrict_code, sd.name AS subdistrict_name,
@@ -150,14 +152,36 @@ _WHERE_SQL = text(
             WHERE cs.cell_code = cell.code AND u.is_active) AS staff,
            (SELECT json_build_object(
                 'code', x.code, 'name', x.name, 'kind', x.kind, 'address', x.address, 'households', x.households,
-                'party_branch', x.party_branch, 'wechat_group', x.wechat_group, 'contacts', x.contacts,
+                'party_branch', l.party_branch, 'wechat_group', l.wechat_group,
+                'contacts', coalesce(l.contacts, '[]'::jsonb),
                 'company_code', o.code, 'company_name', o.name, 'company_phone', o.phone)
-            FROM ({covering_sql("compounds", POINT_SQL)}) x LEFT JOIN organizations o ON o.id = x.property_company_id
+            FROM ({compound}) x LEFT JOIN compounds l ON l.id = x.{compound_id}
+            LEFT JOIN organizations o ON o.id = l.property_company_id
            ) AS compound
     FROM cell
-    JOIN admin_areas com ON com.id = cell.community_id
-    LEFT JOIN admin_areas sd ON sd.id = com.parent_id
-    """
+    JOIN {areas} com ON com.id = cell.community_id
+    LEFT JOIN {areas} sd ON sd.id = com.parent_id
+"""
+_WHERE_SQL = text(
+    _WHERE_TEMPLATE.format(
+        cell=COVERING_CELL_SQL.format(point=POINT_SQL),
+        compound=covering_sql("compounds", POINT_SQL),
+        compound_id="id",
+        areas="admin_areas",
+    )
+)
+# admin areas are few (a 街道 has tens): their versions in force are read whole
+_AREAS_AT = (
+    "(SELECT cov.area_id AS id, cov.code, cov.name, cov.parent_id, cov.party_org, cov.secretary, cov.phone "
+    f"FROM admin_area_versions cov WHERE {IN_FORCE_SQL})"
+)
+_WHERE_AT_SQL = text(
+    _WHERE_TEMPLATE.format(
+        cell=COVERING_CELL_SQL.format(point=POINT_SQL),
+        compound=covering_sql("compound_versions", POINT_SQL, where=IN_FORCE_SQL),
+        compound_id="compound_id",
+        areas=_AREAS_AT,
+    )
 )
 
 
@@ -182,7 +206,11 @@ def locate(
     """Answer "who is responsible here and what services are near" for a WGS84 point."""
     if at is not None and at.tzinfo is None:
         at = at.replace(tzinfo=SHANGHAI)  # a date without zone is local time
-    row = session.execute(_WHERE_SQL, {"lon": lon, "lat": lat, "at": at}).mappings().first()
+    row = (
+        session.execute(_WHERE_SQL if at is None else _WHERE_AT_SQL, {"lon": lon, "lat": lat, "at": at})
+        .mappings()
+        .first()
+    )
     if row is None:
         raise outside_service_area(lon, lat)
     staff = row["staff"] or []

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from gis.anchoring import anchored_tables
 from gis.errors import Conflict, InvalidGeometry, InvalidInput
+from gis.generations import versions_at
 from gis.plans.areas import area_counts
 from gis.plans.areas_commit import apply_communities, apply_compounds, check_area_base, reanchor_compounds
 from gis.plans.draft import editable_plan, live_ids
@@ -81,13 +82,15 @@ def commit_plan(
             detail=validation,
         )
     now = datetime.now(UTC)
-    communities = apply_communities(session, plan)
+    with versions_at(session, now):
+        communities = apply_communities(session, plan)
     closing = [f.base_version_id for f in feats if f.action in ("change", "remove") and f.base_version_id]
     closed = session.execute(_CLOSE, {"now": now, "ids": closing}).rowcount  # type: ignore[attr-defined]
     if closed != len(closing):
         raise Conflict("现行网格已被其他提交修改 / live cells changed during the commit; try again")
     opened = session.execute(_OPEN, {"now": now, "plan_id": plan.id}).all()
-    compounds = apply_compounds(session, plan)
+    with versions_at(session, now):
+        compounds = apply_compounds(session, plan)
     codes = sorted({f.code for f in feats})
     moved = (
         run_moves(session, codes=codes, community_ids=community_ids, new_ids=[r.id for r in opened]) if feats else {}
