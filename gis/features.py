@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from gis import access
 from gis.errors import InvalidInput, NotFound
+from gis.generations.models import AdminAreaVersion, CompoundVersion
 from gis.models import AdminArea, Building, Compound, GridCell, Organization, ServiceResource, User
 from gis.resources import RESOURCE_TYPES
 from gis.spatial import (
@@ -159,6 +160,69 @@ def _layers() -> dict[str, Layer]:
 LAYERS = _layers()
 
 
+def _dated_layers() -> dict[str, Layer]:
+    """Communities and compounds at a past date: their versions (gis.generations), with today's values of
+    what is not versioned (a compound's cell, party branch, property company and 责任公示牌)."""
+    return {
+        "communities": Layer(
+            name="communities",
+            model=AdminAreaVersion,
+            properties={
+                "code": AdminAreaVersion.code,
+                "name": AdminAreaVersion.name,
+                "level": AdminAreaVersion.level,
+                "party_org": AdminAreaVersion.party_org,
+                "secretary": AdminAreaVersion.secretary,
+                "phone": AdminAreaVersion.phone,
+            },
+            scope_columns=(AdminAreaVersion.code,),
+            base_filter=AdminAreaVersion.level == "community",
+        ),
+        "compounds": Layer(
+            name="compounds",
+            model=CompoundVersion,
+            properties={
+                "code": CompoundVersion.code,
+                "name": CompoundVersion.name,
+                "kind": CompoundVersion.kind,
+                "address": CompoundVersion.address,
+                "households": CompoundVersion.households,
+                "cell_code": Compound.cell_code,
+                "community_code": Community.code,
+                "party_branch": Compound.party_branch,
+                "property_company": PropertyCompany.name,
+                "contacts": Compound.contacts,
+            },
+            scope_columns=(CompoundVersion.code, Compound.cell_code),
+            joins=(
+                (Compound, Compound.id == CompoundVersion.compound_id),
+                (Community, Community.id == CompoundVersion.community_id),
+                (PropertyCompany, PropertyCompany.id == Compound.property_company_id),
+            ),
+            type_column=CompoundVersion.kind,
+            type_values=("closed", "open"),
+        ),
+    }
+
+
+DATED_LAYERS = _dated_layers()
+
+
+def _layer(layer_name: str, at: datetime | None) -> Layer:
+    """The layer to read: with a date, communities and compounds come from their versions in force then."""
+    layer = (DATED_LAYERS if at is not None else LAYERS).get(layer_name) or LAYERS.get(layer_name)
+    if layer is None:
+        raise NotFound(f"unknown layer {layer_name!r}; layers: {', '.join(LAYERS)}")
+    return layer
+
+
+def version_filter(model: Any, at: datetime) -> ColumnElement[bool]:
+    """The compound / area versions in force at `at` (a NULL valid_from: since records began)."""
+    return and_(
+        or_(model.valid_from.is_(None), model.valid_from <= at), or_(model.valid_to.is_(None), model.valid_to > at)
+    )
+
+
 @dataclass
 class FeatureQuery:
     """Filters for a feature page; every field optional."""
@@ -185,12 +249,11 @@ class LayerAccess:
     reader: User | None = None  # whose reads of registers of persons are recorded (gis.access.record_read)
 
 
-def layer_access(session: Session, layer_name: str, user: User | None) -> LayerAccess:
+def layer_access(session: Session, layer_name: str, user: User | None, *, at: datetime | None = None) -> LayerAccess:
     """The jurisdiction rules of `gis.access` for a feature layer: public layers for anyone, the others
-    need a user (Unauthorized otherwise) and are limited to what that user may read."""
-    layer = LAYERS.get(layer_name)
-    if layer is None:
-        raise NotFound(f"unknown layer {layer_name!r}; layers: {', '.join(LAYERS)}")
+    need a user (Unauthorized otherwise) and are limited to what that user may read (on the layer's versions
+    at `at` when given: see `feature_page`)."""
+    layer = _layer(layer_name, at)
     if layer.public:
         return LayerAccess()
     user = access.require_user(user, layer_name)
@@ -222,6 +285,8 @@ def _filtered(session: Session, layer: Layer, q: FeatureQuery) -> Select[Any]:
         stmt = stmt.where(layer.base_filter)
     if layer.model is GridCell:
         stmt = stmt.where(cell_version_filter(q.at))
+    if q.at is not None and layer.model in (CompoundVersion, AdminAreaVersion):
+        stmt = stmt.where(version_filter(layer.model, q.at))
     if q.codes:
         stmt = stmt.where(layer.code.in_(q.codes))
     if q.types:
@@ -248,10 +313,9 @@ def _filtered(session: Session, layer: Layer, q: FeatureQuery) -> Select[Any]:
 
 
 def feature_page(session: Session, layer_name: str, q: FeatureQuery) -> dict[str, Any]:
-    """A GeoJSON FeatureCollection page with numberMatched / numberReturned."""
-    layer = LAYERS.get(layer_name)
-    if layer is None:
-        raise NotFound(f"unknown layer {layer_name!r}; layers: {', '.join(LAYERS)}")
+    """A GeoJSON FeatureCollection page with numberMatched / numberReturned (communities and compounds as
+    they were at `q.at` when given)."""
+    layer = _layer(layer_name, q.at)
     ids = _filtered(session, layer, q)
     matched = session.scalar(select(func.count()).select_from(ids.subquery())) or 0
 

@@ -63,7 +63,7 @@ def _register(layer: str) -> None:
         description=f"Filter by bbox, within, near, nearest, type. {note}",
     )
     def list_features(request: Request, session: SessionDep, user: OptionalUser, q: FeatureQueryDep) -> Any:
-        q.scope = layer_access(session, layer, user)
+        q.scope = layer_access(session, layer, user, at=q.at)
         page = feature_page(session, layer, q)
         page["links"] = page_links(request, q, page)
         return page

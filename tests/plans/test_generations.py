@@ -164,3 +164,28 @@ def locate_ok(session: Session, p: BaseGeometry) -> bool:
             {"x": p.x, "y": p.y},
         ).first()
     )
+
+
+def test_map_layers_at_a_date_show_the_versions_then_in_force(
+    session: Session, client: TestClient, make_user: Any
+) -> None:
+    code, _, _ = _compound(session)
+    old = session.execute(text("SELECT name FROM compounds WHERE code = :c"), {"c": code}).scalar_one()
+    old_community = session.execute(text("SELECT name FROM admin_areas WHERE code = :c"), {"c": COMMUNITY}).scalar()
+    t0 = session.execute(text("SELECT now() - interval '1 second'")).scalar_one()
+    session.execute(text("UPDATE compounds SET name = '更名小区' WHERE code = :c"), {"c": code})
+    session.execute(text("UPDATE admin_areas SET name = '更名社区' WHERE code = :c"), {"c": COMMUNITY})
+    session.commit()
+    _, manager = make_user("manager", jurisdiction=[COMMUNITY])
+
+    def names(layer: str, at: datetime | None = None) -> dict[str, str]:
+        params = {"at": at.isoformat()} if at else {}
+        r = client.get(f"/v1/{layer}", params={**params, "limit": 1000}, headers=manager)
+        assert r.status_code == 200, r.text
+        return {f["properties"]["code"]: f["properties"]["name"] for f in r.json()["features"]}
+
+    assert names("communities") == {COMMUNITY: "更名社区"}  # a manager still sees only their community
+    assert names("communities", t0) == {COMMUNITY: old_community}
+    assert names("compounds")[code] == "更名小区"
+    assert names("compounds", t0)[code] == old
+    assert len(names("compounds", t0)) == len(names("compounds"))
