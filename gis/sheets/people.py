@@ -1,0 +1,274 @@
+"""The sheets of people and units: organizations (单位), users (账号) and staff (网格员名单)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+
+from gis.auth import MIN_PASSWORD_LEN, hash_password
+from gis.models import AdminArea, CellStaff, Compound, GridCell, Organization, User
+from gis.sheets.columns import CellError, Column
+from gis.sheets.engine import Context, Key, Sheet, Values, register
+
+ORG_KINDS = {
+    "department": "职能部门",
+    "property_company": "物业公司",
+    "social_org": "社会组织",
+    "subdistrict_office": "街道办事处",
+}
+ROLE_LABELS = {
+    "admin": "管理员",
+    "planner": "规划员",
+    "manager": "社区管理员",
+    "grid_worker": "网格员",
+    "department": "职能部门人员",
+    "property": "物业人员",
+    "resident": "居民",
+}
+DUTIES = {"manager": "网格长", "worker": "网格员"}
+USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{2,60}$")
+
+
+def _username(value: Any) -> None:
+    if not USERNAME.match(str(value)):
+        raise CellError(f"用户名只能用字母、数字和 _ . -（2-60 位） / letters, digits, _ . - only: “{value}”")
+
+
+def _orgs(ctx: Context) -> dict[str, Organization]:
+    found: dict[str, Organization] = ctx.lookup(
+        "orgs", lambda: {o.code: o for o in ctx.session.scalars(select(Organization))}
+    )
+    return found
+
+
+# --- organizations --------------------------------------------------------------------------------------
+
+
+def _load_orgs(ctx: Context) -> dict[Key, Values]:
+    return {
+        (o.code,): {
+            "code": o.code,
+            "name": o.name,
+            "kind": o.kind,
+            "unit_type": o.unit_type,
+            "phone": o.phone,
+            "address": o.address,
+        }
+        for o in ctx.session.scalars(select(Organization))
+    }
+
+
+def _check_org(ctx: Context, row: Values, before: Values | None) -> list[tuple[str, str]]:
+    return []
+
+
+def _write_org(ctx: Context, row: Values, before: Values | None) -> None:
+    org = _orgs(ctx).get(row["code"])
+    if org is None:
+        org = Organization(code=row["code"])
+        ctx.session.add(org)
+        _orgs(ctx)[org.code] = org
+    for k in ("name", "kind", "unit_type", "phone", "address"):
+        setattr(org, k, row.get(k))
+
+
+ORGANIZATIONS = register(
+    Sheet(
+        name="organizations",
+        title="单位名单",
+        columns=[
+            Column("code", "单位编码", "唯一编码，如 CG-01（城管中队）、WY-03（物业）", required=True, max_len=40),
+            Column("name", "单位名称", "全称", required=True),
+            Column("kind", "单位类型", "职能部门接派单；物业公司管理小区", required=True, kind="choice",
+                   choices=ORG_KINDS),
+            Column("unit_type", "业务类别", "职能部门类别（如 urban_management 城管、police 公安）", max_len=40),
+            Column("phone", "电话", "对外服务电话", kind="phone"),
+            Column("address", "地址", "办公地址", max_len=200),
+        ],
+        key=("code",),
+        load=_load_orgs,
+        check=_check_org,
+        write=_write_org,
+    )
+)  # fmt: skip
+
+
+# --- users ----------------------------------------------------------------------------------------------
+
+
+def _load_users(ctx: Context) -> dict[Key, Values]:
+    rows = ctx.session.execute(select(User, Organization.code).outerjoin(Organization)).all()
+    return {
+        (u.username,): {
+            "username": u.username,
+            "full_name": u.full_name,
+            "role": u.role,
+            "organization": org,
+            "jurisdiction": list(u.jurisdiction or []),
+            "phone": u.phone,
+            "is_active": u.is_active,
+        }
+        for u, org in rows
+    }
+
+
+def known_codes(ctx: Context) -> set[str]:
+    """Codes a jurisdiction may name: areas, live cells, compounds."""
+
+    def load() -> set[str]:
+        s = ctx.session
+        return (
+            set(s.scalars(select(AdminArea.code)))
+            | set(s.scalars(select(GridCell.code).where(GridCell.valid_to.is_(None))))
+            | set(s.scalars(select(Compound.code)))
+        )
+
+    codes: set[str] = ctx.lookup("known_codes", load)
+    return codes
+
+
+def _check_user(ctx: Context, row: Values, before: Values | None) -> list[tuple[str, str]]:
+    errors: list[tuple[str, str]] = []
+    org = _orgs(ctx).get(row.get("organization") or "")
+    if row.get("organization") and org is None:
+        errors.append(
+            ("organization", f"单位编码 {row['organization']} 不存在 / unknown organization: 请先导入单位名单")
+        )
+    if row["role"] in ("department", "property") and not row.get("organization"):
+        errors.append(
+            ("organization", f"{ROLE_LABELS[row['role']]}必须填写所属单位编码 / this role needs an organization")
+        )
+    if row["role"] == "property" and org is not None and org.kind != "property_company":
+        errors.append(("organization", f"{org.name} 不是物业公司 / a property user belongs to a property company"))
+    unknown = [c for c in row.get("jurisdiction") or [] if c not in known_codes(ctx)]
+    if unknown:
+        errors.append(("jurisdiction", f"辖区编码 {'、'.join(unknown)} 不存在 / unknown codes: 填社区、网格或小区编码"))
+    if before is None and not row.get("password"):
+        errors.append(
+            ("password", f"新账号需要初始密码（至少 {MIN_PASSWORD_LEN} 位） / a new account needs a password")
+        )
+    elif before is None and len(row["password"]) < MIN_PASSWORD_LEN:
+        errors.append(("password", f"初始密码至少 {MIN_PASSWORD_LEN} 位 / at least {MIN_PASSWORD_LEN} characters"))
+    return errors
+
+
+def _write_user(ctx: Context, row: Values, before: Values | None) -> None:
+    user = ctx.session.scalar(select(User).where(User.username == row["username"]))
+    if user is None:
+        user = User(username=row["username"], password_hash=hash_password(row["password"]))
+        ctx.session.add(user)
+    org = _orgs(ctx).get(row.get("organization") or "")
+    user.full_name = row["full_name"]
+    user.role = row["role"]
+    user.organization_id = org.id if org is not None else None
+    user.jurisdiction = list(row.get("jurisdiction") or [])
+    user.phone = row.get("phone")
+    user.is_active = row.get("is_active", True) is not False
+    ctx.session.flush()
+
+
+USERS = register(
+    Sheet(
+        name="users",
+        title="账号名单",
+        columns=[
+            Column("username", "用户名", "登录名：字母、数字、_ . -", required=True, max_len=60, check=_username),
+            Column("full_name", "姓名", "真实姓名（公示牌、工单上显示）", required=True, max_len=60),
+            Column("role", "角色", "管理员看全街道；社区管理员、网格员看辖区；部门、物业看本单位工单", required=True,
+                   kind="choice", choices=ROLE_LABELS),
+            Column("organization", "所属单位编码", "职能部门人员、物业人员必填（单位名单中的编码）", max_len=40),
+            Column("jurisdiction", "辖区编码", "社区管理员、网格员的社区/网格/小区编码，多个用“、”分隔", kind="list",
+                   max_len=20),
+            Column("phone", "手机", "本人手机（不公示；公示电话填在网格员名单）", kind="phone"),
+            Column("is_active", "启用", "“否”则停用账号；空着为“是”", kind="bool", default=True),
+            Column("password", "初始密码", f"仅新账号必填，至少 {MIN_PASSWORD_LEN} 位；已有账号忽略（在控制台重置）",
+                   write_only=True, max_len=200),
+        ],
+        key=("username",),
+        load=_load_users,
+        check=_check_user,
+        write=_write_user,
+    )
+)  # fmt: skip
+
+
+# --- staff (网格员名单) ------------------------------------------------------------------------------------
+
+
+def _live_cells(ctx: Context) -> dict[str, GridCell]:
+    found: dict[str, GridCell] = ctx.lookup(
+        "cells", lambda: {c.code: c for c in ctx.session.scalars(select(GridCell).where(GridCell.valid_to.is_(None)))}
+    )
+    return found
+
+
+def _load_staff(ctx: Context) -> dict[Key, Values]:
+    rows = ctx.session.execute(
+        select(CellStaff, User.username, User.full_name, GridCell.name)
+        .join(User, User.id == CellStaff.user_id)
+        .outerjoin(GridCell, (GridCell.code == CellStaff.cell_code) & GridCell.valid_to.is_(None))
+    ).all()
+    return {
+        (s.cell_code, username): {
+            "cell_code": s.cell_code,
+            "cell_name": cell_name,
+            "duty": s.duty,
+            "username": username,
+            "full_name": full_name,
+            "duty_phone": s.duty_phone,
+        }
+        for s, username, full_name, cell_name in rows
+        if ctx.in_scope(s.cell_code)
+    }
+
+
+def _check_staff(ctx: Context, row: Values, before: Values | None) -> list[tuple[str, str]]:
+    errors: list[tuple[str, str]] = []
+    if row["cell_code"] not in _live_cells(ctx):
+        errors.append(("cell_code", f"网格 {row['cell_code']} 不存在 / no live cell: 请核对 15 位网格编码"))
+    elif not ctx.in_scope(row["cell_code"]):
+        errors.append(("cell_code", f"网格 {row['cell_code']} 不在你的辖区 / outside your jurisdiction"))
+    user = ctx.session.scalar(select(User).where(User.username == row["username"]))
+    if user is None:
+        errors.append(("username", f"账号 {row['username']} 不存在 / unknown user: 请先导入账号名单"))
+    elif user.role not in ("manager", "grid_worker"):
+        errors.append(
+            ("username", f"{user.full_name} 的角色是{ROLE_LABELS[user.role]}，不能担任网格员 / not a grid role")
+        )
+    else:
+        row["_user_id"] = user.id
+    return errors
+
+
+def _write_staff(ctx: Context, row: Values, before: Values | None) -> None:
+    staff = ctx.session.scalar(
+        select(CellStaff).where(CellStaff.cell_code == row["cell_code"], CellStaff.user_id == row["_user_id"])
+    )
+    if staff is None:
+        staff = CellStaff(cell_code=row["cell_code"], user_id=row["_user_id"])
+        ctx.session.add(staff)
+    staff.duty = row["duty"]
+    staff.duty_phone = row.get("duty_phone")
+
+
+STAFF = register(
+    Sheet(
+        name="staff",
+        title="网格员名单",
+        columns=[
+            Column("cell_code", "网格编码", "15 位网格编码", required=True, max_len=15),
+            Column("cell_name", "网格名称", "", info=True),
+            Column("duty", "职责", "每个网格一名网格长，若干网格员", required=True, kind="choice", choices=DUTIES),
+            Column("username", "用户名", "账号名单中的用户名（角色为社区管理员或网格员）", required=True, max_len=60),
+            Column("full_name", "姓名", "", info=True),
+            Column("duty_phone", "公示电话", "公示牌、地图上公布的工作电话（不是本人手机）", kind="phone"),
+        ],
+        key=("cell_code", "username"),
+        load=_load_staff,
+        check=_check_staff,
+        write=_write_staff,
+        roles=("admin", "manager"),
+    )
+)  # fmt: skip
