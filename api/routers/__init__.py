@@ -15,6 +15,7 @@ from api.routers import (
     open311,
     patrols,
     plans,
+    sheets,
     tickets,
     tiles,
     users,
@@ -35,5 +36,6 @@ ROUTERS: list[APIRouter] = [
     maps.router,
     plans.router,
     patrols.router,
+    sheets.router,
     field.router,
 ]
