@@ -17,7 +17,9 @@ from gis.sheets import engine
 router = APIRouter(prefix="/v1/reference/sheets", tags=["reference"], responses=error_responses(401, 403, 404, 422))
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-FILE_CONTENT = {200: {"content": {"text/csv": {}, XLSX: {}}, "description": "the file (Content-Disposition)"}}
+FILE_CONTENT: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}, XLSX: {}}, "description": "the file (Content-Disposition)"}
+}
 SheetName = Annotated[str, Path(description="users, organizations, staff, compounds, contacts, buildings, resources")]
 Upload = Annotated[UploadFile, File(description="the filled sheet: .xlsx, or .csv in UTF-8 or GBK")]
 Format = Literal["xlsx", "csv"]
