@@ -38,8 +38,9 @@ class BindTicketConfig:
 class BodyLimit:
     """Refuse request bodies over the configured size with 413 (checked on the stream, not only the header)."""
 
-    # boundary files (a whole 街道 as GeoPackage) may be larger than any other request
-    UPLOADS = re.compile(r"^/v1/plans/[0-9]+/imports?$")
+    # boundary files (a whole 街道 as GeoPackage) and reference sheets (every building of a 街道) may be larger
+    # than any other request
+    UPLOADS = re.compile(r"^/v1/plans/[0-9]+/imports?$|^/v1/reference/sheets/[a-z_]+/(preview|commit)$")
 
     def __init__(self, app: ASGIApp, max_bytes: int, upload_bytes: int | None = None) -> None:
         self.app = app
