@@ -36,6 +36,10 @@ from api.cli_patrols import register as _register_patrols  # noqa: E402  (patrol
 
 _register_patrols(app)
 
+from api.cli_reference import register as _register_reference  # noqa: E402  (reference sheets, init --street)
+
+_register_reference(app)
+
 from api.cli_maps import register as _register_maps  # noqa: E402  (map export …)
 
 _register_maps(app)

@@ -116,9 +116,10 @@ def export(session: Session, user: User | None, sheet_name: str, fmt: str) -> by
     return write_table(sheet.title, sheet.columns, [v for _, v in rows], fmt)
 
 
-def _audit(ctx: Context, sheet: Sheet, key: Key, before: Values | None, after: Values) -> None:
-    """The one place where a sheet import changes reference data: the audit trail's hook (who, when, before /
-    after). It writes nothing yet; the lead connects it to the reference-data audit trail (branch refdata)."""
+def audit(session: Session, user: User | None, what: str, key: Key, before: Values | None, after: Values) -> None:
+    """The one place where onboarding (sheet imports, `gridgov init`) changes reference data: the audit
+    trail's hook (who, when, what, before / after). It writes nothing yet; the lead connects it to the
+    reference-data audit trail of branch refdata at merge."""
 
 
 def preview(session: Session, user: User | None, sheet_name: str, data: bytes, filename: str) -> dict[str, Any]:
@@ -140,7 +141,7 @@ def commit(session: Session, user: User | None, sheet_name: str, data: bytes, fi
     sheet, ctx = get_sheet(sheet_name), todo.pop("_ctx")
     for key, (row, before) in todo.items():
         sheet.write(ctx, row, before)
-        _audit(ctx, sheet, key, before, row)
+        audit(session, ctx.user, sheet.name, key, before, row)
     session.flush()
     report["committed"] = True
     return report

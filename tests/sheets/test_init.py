@@ -1,0 +1,87 @@
+"""`gridgov init --street` from an empty database: boundaries from files, then the sheets, non-interactively;
+at the end /v1/locate answers with the new cell, its staff and a nearby resource — and running it again
+changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from api.app import create_app
+from api.cli import app
+from gis.db import ensure_database, sibling_database_url
+from gis.settings import Settings, get_settings
+
+DATA = Path(__file__).parents[1] / "data" / "onboarding"
+
+
+@pytest.fixture()
+def empty_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A database of its own, dropped and created empty (PostGIS only): init has to migrate it itself."""
+    url = sibling_database_url("onboard", "GRIDGOV_ONBOARD_DATABASE_URL")
+    ensure_database(url, fresh=True)
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()
+
+
+def _init(*extra: str) -> list[str]:
+    return [
+        "init", "--street", "--no-input", "--code", "370105001", "--name", "新华街道",
+        "--communities", str(DATA / "communities.geojson"), "--cells", str(DATA / "cells.geojson"),
+        "--compounds", str(DATA / "compounds.geojson"), "--sheets", str(DATA), *extra,
+    ]  # fmt: skip
+
+
+def test_init_street_from_an_empty_database(empty_database: str) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, _init())
+    assert result.exit_code == 0, result.output
+    assert "community +2" in result.output and "cell +4" in result.output and "compound +2" in result.output
+    assert "/v1/locate?lon=" in result.output
+
+    engine = create_engine(empty_database)
+    settings = Settings.for_tests(empty_database)
+    api = create_app(settings)
+    api.state.sessions = sessionmaker(bind=engine)
+    with TestClient(api) as client:
+        # inside 幸福家园, in 新华社区第一网格: its 网格长 and 网格员, the compound's board, the canteen placed on it
+        where = client.get("/v1/locate", params={"lon": 118.0015, "lat": 37.0015}).json()
+        assert where["subdistrict"]["name"] == "新华街道" and where["community"]["name"] == "新华社区"
+        assert where["cell"]["code"] == "370105001001001" and where["cell"]["manager"]["name"] == "吴社区"
+        assert [w["name"] for w in where["cell"]["workers"]] == ["郑网格"]
+        assert where["compound"]["name"] == "幸福家园" and where["compound"]["property_company"]["code"] == "WY-XF"
+        assert {c["duty"] for c in where["compound"]["contacts"]} == {
+            "secretary", "liaison_worker", "property_steward", "police"
+        }  # fmt: skip
+        canteen = next(r for r in where["resources"] if r["type"] == "community_canteen")
+        assert canteen["name"] == "幸福家园社区食堂" and canteen["distance_m"] < 200
+        token = client.post("/v1/auth/token", data={"username": "xh-admin", "password": "onboard-admin-1"})
+        assert token.status_code == 200, token.text  # the administrator from the users sheet logs in
+
+    def counts() -> tuple[int, ...]:
+        with Session(engine) as s:
+            return tuple(
+                s.execute(
+                    text(
+                        "SELECT (SELECT count(*) FROM grid_cells), (SELECT count(*) FROM users), "
+                        "(SELECT count(*) FROM service_resources), (SELECT count(*) FROM compound_versions), "
+                        "(SELECT count(*) FROM admin_area_versions)"
+                    )
+                ).one()
+            )
+
+    first = counts()
+    assert first[:3] == (4, 5, 3)
+    again = runner.invoke(app, _init())  # idempotent: nothing new, not even a version
+    assert again.exit_code == 0, again.output
+    assert "(no change)" in again.output and "新建 created 0" in again.output
+    assert counts() == first
+    engine.dispose()
