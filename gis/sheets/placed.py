@@ -18,7 +18,7 @@ from gis.resources import RESOURCE_TYPES
 from gis.sheets.columns import Column, lat_column, lon_column
 from gis.sheets.engine import Context, Key, Sheet, Values, register
 from gis.sheets.hours import parse_hours
-from gis.sheets.places import _community_codes, _compound_point, _compounds, _place
+from gis.sheets.places import check_point, community_codes, compound_point, compounds_by_code
 from gis.spatial import METRES_PER_DEGREE
 
 BUILDING_HALF_M = 8.0  # a building placed by a point gets a 16 m square footprint, redrawn later on the map
@@ -38,7 +38,7 @@ def _position(
     if before is not None and abs(before["lon"] - row["lon"]) <= 1e-6 and abs(before["lat"] - row["lat"]) <= 1e-6:
         row["_cell_code"], row["_community_id"] = before["_cell_code"], before["_community_id"]
         return []
-    return _place(ctx, row)
+    return check_point(ctx, row)
 
 
 # --- buildings -------------------------------------------------------------------------------------------
@@ -75,7 +75,7 @@ def _load_buildings(ctx: Context) -> dict[Key, Values]:
 
 
 def _check_building(ctx: Context, row: Values, before: Values | None) -> list[tuple[str, str]]:
-    x = _compounds(ctx).get(row["compound"])
+    x = compounds_by_code(ctx).get(row["compound"])
     if x is None:
         return [("compound", f"小区 {row['compound']} 不存在 / unknown compound: 请核对小区编码")]
     row["_compound_id"] = x.id
@@ -91,9 +91,9 @@ def _check_building(ctx: Context, row: Values, before: Values | None) -> list[tu
         return [
             ("name", f"小区 {x.name} 已有楼栋“{row['name']}”（{same_name}） / the compound has a building of that name")
         ]
-    if before is None and not ctx.in_scope(row["code"], x.code, _community_codes(ctx).get(x.community_id)):
+    if before is None and not ctx.in_scope(row["code"], x.code, community_codes(ctx).get(x.community_id)):
         return [("code", f"楼栋 {row['code']} 不在你的辖区 / outside your jurisdiction")]
-    return _position(ctx, row, before, lambda: _compound_point(ctx, x))
+    return _position(ctx, row, before, lambda: compound_point(ctx, x))
 
 
 def _write_building(ctx: Context, row: Values, before: Values | None) -> None:
@@ -181,13 +181,13 @@ def _place_by_name(ctx: Context, name: str | None) -> tuple[float, float] | None
     """The point of the compound (code or name) or building (code) a row names; an error text when ambiguous."""
     if not name:
         return None
-    by_code = _compounds(ctx).get(name)
-    named = [x for x in _compounds(ctx).values() if x.name == name]
+    by_code = compounds_by_code(ctx).get(name)
+    named = [x for x in compounds_by_code(ctx).values() if x.name == name]
     if by_code is None and len(named) > 1:
         return f"有 {len(named)} 个小区叫“{name}”（{'、'.join(x.code for x in named)}），请填小区编码"
     x = by_code or (named[0] if named else None)
     if x is not None:
-        return _compound_point(ctx, x)
+        return compound_point(ctx, x)
     b = ctx.session.execute(
         select(
             func.ST_X(func.ST_PointOnSurface(Building.geom)), func.ST_Y(func.ST_PointOnSurface(Building.geom))

@@ -40,7 +40,7 @@ def _where(ctx: Context, lon: float, lat: float) -> Any:
     return ctx.session.execute(_WHERE, {"lon": lon, "lat": lat}).one()
 
 
-def _place(ctx: Context, row: Values) -> list[tuple[str, str]]:
+def check_point(ctx: Context, row: Values) -> list[tuple[str, str]]:
     """Check a row's point: inside the 街道 and the uploader's jurisdiction; sets _cell_code / _community_id."""
     where = _where(ctx, row["lon"], row["lat"])
     if not where.inside:
@@ -56,14 +56,14 @@ def _place(ctx: Context, row: Values) -> list[tuple[str, str]]:
     return []
 
 
-def _compounds(ctx: Context) -> dict[str, Compound]:
+def compounds_by_code(ctx: Context) -> dict[str, Compound]:
     found: dict[str, Compound] = ctx.lookup(
         "compounds", lambda: {c.code: c for c in ctx.session.scalars(select(Compound))}
     )
     return found
 
 
-def _compound_point(ctx: Context, compound: Compound) -> tuple[float, float]:
+def compound_point(ctx: Context, compound: Compound) -> tuple[float, float]:
     p = ctx.session.execute(
         select(
             func.ST_X(func.ST_PointOnSurface(Compound.geom)), func.ST_Y(func.ST_PointOnSurface(Compound.geom))
@@ -72,7 +72,7 @@ def _compound_point(ctx: Context, compound: Compound) -> tuple[float, float]:
     return round(float(p[0]), 6), round(float(p[1]), 6)
 
 
-def _community_codes(ctx: Context) -> dict[int, str]:
+def community_codes(ctx: Context) -> dict[int, str]:
     found: dict[int, str] = ctx.lookup(
         "communities", lambda: dict(ctx.session.execute(select(AdminArea.id, AdminArea.code)).tuples().all())
     )
@@ -118,7 +118,7 @@ def _property_company(ctx: Context, code: str | None) -> tuple[int | None, list[
 
 def _check_compound(ctx: Context, row: Values, before: Values | None) -> list[tuple[str, str]]:
     if before is None:
-        known = _compounds(ctx).get(row["code"])
+        known = compounds_by_code(ctx).get(row["code"])
         if known is not None:
             return [("code", f"小区 {row['code']} 不在你的辖区 / outside your jurisdiction")]
         return [
@@ -133,7 +133,7 @@ def _check_compound(ctx: Context, row: Values, before: Values | None) -> list[tu
 
 
 def _write_compound(ctx: Context, row: Values, before: Values | None) -> None:
-    x = _compounds(ctx)[row["code"]]
+    x = compounds_by_code(ctx)[row["code"]]
     x.name = row["name"]
     x.kind = row.get("kind") or x.kind
     x.address = row.get("address")
@@ -175,8 +175,8 @@ COMPOUNDS = register(
 
 def _load_contacts(ctx: Context) -> dict[Key, Values]:
     out: dict[Key, Values] = {}
-    for x in _compounds(ctx).values():
-        if not ctx.in_scope(x.code, x.cell_code, _community_codes(ctx).get(x.community_id)):
+    for x in compounds_by_code(ctx).values():
+        if not ctx.in_scope(x.code, x.cell_code, community_codes(ctx).get(x.community_id)):
             continue
         for c in x.contacts or []:
             out[(x.code, c.get("duty"))] = {
@@ -191,10 +191,10 @@ def _load_contacts(ctx: Context) -> dict[Key, Values]:
 
 
 def _check_contact(ctx: Context, row: Values, before: Values | None) -> list[tuple[str, str]]:
-    x = _compounds(ctx).get(row["compound"])
+    x = compounds_by_code(ctx).get(row["compound"])
     if x is None:
         return [("compound", f"小区 {row['compound']} 不存在 / unknown compound: 请核对小区编码")]
-    if not ctx.in_scope(x.code, x.cell_code, _community_codes(ctx).get(x.community_id)):
+    if not ctx.in_scope(x.code, x.cell_code, community_codes(ctx).get(x.community_id)):
         return [("compound", f"小区 {row['compound']} 不在你的辖区 / outside your jurisdiction")]
     url = row.get("photo_url")
     if url and not (url.startswith("/") or url.startswith("https://")):
@@ -203,7 +203,7 @@ def _check_contact(ctx: Context, row: Values, before: Values | None) -> list[tup
 
 
 def _write_contact(ctx: Context, row: Values, before: Values | None) -> None:
-    x = _compounds(ctx)[row["compound"]]
+    x = compounds_by_code(ctx)[row["compound"]]
     entry = {
         "duty": row["duty"],
         "title": CONTACT_DUTIES[row["duty"]],

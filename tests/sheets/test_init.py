@@ -85,3 +85,15 @@ def test_init_street_from_an_empty_database(empty_database: str) -> None:
     assert "(no change)" in again.output and "新建 created 0" in again.output
     assert counts() == first
     engine.dispose()
+
+
+def test_init_asks_for_what_is_missing(empty_database: str) -> None:
+    """Without --no-input, an administrator is asked for the code, name and files; a blank sheet folder skips
+    the sheets and the closing note says which are still to fill in."""
+    answers = "\n".join(
+        ["370105001", "新华街道", str(DATA / "communities.geojson"), str(DATA / "cells.geojson"), "", ""]
+    )
+    result = CliRunner().invoke(app, ["init", "--street"], input=answers + "\n")
+    assert result.exit_code == 0, result.output
+    assert "街道编码" in result.output and "社区边界文件" in result.output  # the prompts
+    assert "cell +4" in result.output and "organizations, users, staff" in result.output
