@@ -55,6 +55,10 @@ def _print_report(report: dict[str, Any]) -> None:
         typer.echo(f"  第 {u['row']} 行 {u['key']}: " + json.dumps(u["changes"], ensure_ascii=False))
     for e in report["errors"][:100]:
         typer.secho(f"  第 {e['row']} 行 [{e['column']}] {e['message']}", fg=typer.colors.RED, err=True)
+    for p in report["placed"]:
+        typer.echo(
+            f"  第 {p['row']} 行 {p['name']}: 没有坐标，放在{p['placed_on']}的中心 / placed on it; 请在地图上核对"
+        )
     for u in report["unplaced"]:
         typer.secho(f"  第 {u['row']} 行 {u['name']}（{u['address'] or '无地址'}）需要在地图上选点", err=True)
 
@@ -127,6 +131,7 @@ def init_cmd(
     """A new 街道 from nothing: migrate the database, the 街道 and its communities, cells and compounds from
     boundary files (through a plan: versioned like every later redraw), then the sheets in order
     (organizations, users, staff, compounds, contacts, buildings, resources). Safe to run again."""
+    from gis.db import ensure_database
     from gis.migrate import upgrade
     from gis.settings import get_settings
     from gis.sheets.street import create_street, import_boundaries, street_boundary
@@ -148,7 +153,10 @@ def init_cmd(
         raise typer.BadParameter("communities and cells boundary files are both needed")
 
     typer.echo("1/3 数据库 / database …")
-    upgrade(get_settings().sqlalchemy_url, "heads")
+    settings = get_settings()
+    if not settings.database.url:  # the project-local cluster: create the database when it is missing
+        ensure_database(settings.sqlalchemy_url)
+    upgrade(settings.sqlalchemy_url, "heads")
     typer.echo("2/3 边界 / boundaries …")
     with cli_session() as session:
         upload = (community_file.read_bytes(), community_file.name)

@@ -46,6 +46,16 @@ class SheetUnplacedPublic(BaseModel):
     message: str
 
 
+class SheetPlacedPublic(BaseModel):
+    """A row without coordinates placed at the centre of the compound or building it names."""
+
+    row: int
+    name: str | None
+    placed_on: str
+    lon: float
+    lat: float
+
+
 class SheetReportPublic(BaseModel):
     """What an import would do (preview) or did (commit): nothing is written while `errors` is not empty."""
 
@@ -57,6 +67,7 @@ class SheetReportPublic(BaseModel):
     unchanged: int
     errors: list[SheetErrorPublic]
     unplaced: list[SheetUnplacedPublic]
+    placed: list[SheetPlacedPublic]
     ignored_columns: list[str]
     ok: bool
     committed: bool

@@ -156,6 +156,7 @@ def _plan(
     existing = sheet.load(ctx)
     errors: list[dict[str, Any]] = []
     unplaced: list[dict[str, Any]] = []
+    placed: list[dict[str, Any]] = []
     created: list[Any] = []
     updated: list[dict[str, Any]] = []
     unchanged = 0
@@ -196,6 +197,9 @@ def _plan(
         if problems:
             continue
         label = "/".join(str(k) for k in key)
+        if row.get("_placed_on"):
+            placed.append({"row": n, "name": row.get("name"), "placed_on": row["_placed_on"], "lon": row.get("lon"),
+                           "lat": row.get("lat")})  # fmt: skip
         if before is None:
             created.append(label)
             todo[key] = (row, None)
@@ -220,6 +224,7 @@ def _plan(
         "unchanged": unchanged,
         "errors": errors,
         "unplaced": unplaced,
+        "placed": placed,
         "ignored_columns": table.ignored_headers,
         "ok": not errors,
         "committed": False,

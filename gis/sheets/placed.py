@@ -25,7 +25,7 @@ BUILDING_HALF_M = 8.0  # a building placed by a point gets a 16 m square footpri
 
 
 def _position(
-    ctx: Context, row: Values, before: Values | None, place: Callable[[], tuple[float, float] | None]
+    ctx: Context, row: Values, before: Values | None, place: Callable[[], tuple[float, float] | None], on: str
 ) -> list[tuple[str, str]]:
     """Without coordinates, place the row with `place()` (the compound or building it names); then check the
     point (inside the 街道 and the uploader's jurisdiction) unless it is where the database has it already."""
@@ -35,6 +35,7 @@ def _position(
             return [("_unplaced", "没有坐标，也找不到所在小区/楼栋 / no coordinates and no compound or building found: "
                      "请在地图上选点后填入经纬度")]  # fmt: skip
         row["lon"], row["lat"] = target
+        row["_placed_on"] = on  # reported by the preview: its point is to be checked on the map
     if before is not None and abs(before["lon"] - row["lon"]) <= 1e-6 and abs(before["lat"] - row["lat"]) <= 1e-6:
         row["_cell_code"], row["_community_id"] = before["_cell_code"], before["_community_id"]
         return []
@@ -93,7 +94,7 @@ def _check_building(ctx: Context, row: Values, before: Values | None) -> list[tu
         ]
     if before is None and not ctx.in_scope(row["code"], x.code, community_codes(ctx).get(x.community_id)):
         return [("code", f"楼栋 {row['code']} 不在你的辖区 / outside your jurisdiction")]
-    return _position(ctx, row, before, lambda: compound_point(ctx, x))
+    return _position(ctx, row, before, lambda: compound_point(ctx, x), f"小区 {x.name}")
 
 
 def _write_building(ctx: Context, row: Values, before: Values | None) -> None:
@@ -204,7 +205,7 @@ def _check_resource(ctx: Context, row: Values, before: Values | None) -> list[tu
         return [("_unplaced", f"找不到小区或楼栋“{row['place']}” / no compound or building of that name or code: "
                  "请核对，或在地图上选点后填入经纬度")]  # fmt: skip
     row["_hours"] = parse_hours(row.get("opening_hours") or "")
-    return _position(ctx, row, before, lambda: target if isinstance(target, tuple) else None)
+    return _position(ctx, row, before, lambda: target if isinstance(target, tuple) else None, f"{row.get('place')}")
 
 
 def _write_resource(ctx: Context, row: Values, before: Values | None) -> None:

@@ -141,7 +141,7 @@ def test_onboarding_sheets_in_order_then_locate_answers_with_them(
         ["T-NEW-1", "24小时驿站", "新驿站", "全天开放", compound_name],
     ]
     report = _upload(client, admin, "resources", _csv(resources), "commit").json()
-    assert report["created"] == ["T-NEW-1"]
+    assert report["created"] == ["T-NEW-1"] and report["placed"][0]["placed_on"] == compound_name
     board = [["小区编码", "职责", "姓名", "电话"], [compound, "物业管家", "孙管家", "13700001111"]]
     updated = _upload(client, admin, "contacts", _csv(board), "commit").json()["updated"]
     assert updated[0]["changes"]["姓名"][1] == "孙管家"
