@@ -59,19 +59,22 @@ class Layer:
         return self.model.code
 
 
+def _area_properties(model: Any) -> dict[str, Any]:
+    """A community's published properties, from the live table or its versions."""
+    return {k: getattr(model, k) for k in ("code", "name", "level", "party_org", "secretary", "phone")}
+
+
+def _compound_versioned(model: Any) -> dict[str, Any]:
+    """A compound's published properties that are versioned, from the live table or its versions."""
+    return {k: getattr(model, k) for k in ("code", "name", "kind", "address", "households")}
+
+
 def _layers() -> dict[str, Layer]:
     return {
         "communities": Layer(
             name="communities",
             model=AdminArea,
-            properties={
-                "code": AdminArea.code,
-                "name": AdminArea.name,
-                "level": AdminArea.level,
-                "party_org": AdminArea.party_org,
-                "secretary": AdminArea.secretary,
-                "phone": AdminArea.phone,
-            },
+            properties=_area_properties(AdminArea),
             scope_columns=(AdminArea.code,),
             base_filter=AdminArea.level == "community",
         ),
@@ -98,11 +101,7 @@ def _layers() -> dict[str, Layer]:
             name="compounds",
             model=Compound,
             properties={
-                "code": Compound.code,
-                "name": Compound.name,
-                "kind": Compound.kind,
-                "address": Compound.address,
-                "households": Compound.households,
+                **_compound_versioned(Compound),
                 "cell_code": Compound.cell_code,
                 "community_code": Community.code,
                 "party_branch": Compound.party_branch,
@@ -167,14 +166,7 @@ def _dated_layers() -> dict[str, Layer]:
         "communities": Layer(
             name="communities",
             model=AdminAreaVersion,
-            properties={
-                "code": AdminAreaVersion.code,
-                "name": AdminAreaVersion.name,
-                "level": AdminAreaVersion.level,
-                "party_org": AdminAreaVersion.party_org,
-                "secretary": AdminAreaVersion.secretary,
-                "phone": AdminAreaVersion.phone,
-            },
+            properties=_area_properties(AdminAreaVersion),
             scope_columns=(AdminAreaVersion.code,),
             base_filter=AdminAreaVersion.level == "community",
         ),
@@ -182,11 +174,7 @@ def _dated_layers() -> dict[str, Layer]:
             name="compounds",
             model=CompoundVersion,
             properties={
-                "code": CompoundVersion.code,
-                "name": CompoundVersion.name,
-                "kind": CompoundVersion.kind,
-                "address": CompoundVersion.address,
-                "households": CompoundVersion.households,
+                **_compound_versioned(CompoundVersion),
                 "cell_code": Compound.cell_code,
                 "community_code": Community.code,
                 "party_branch": Compound.party_branch,

@@ -64,6 +64,7 @@ class Sheet:
     write: Callable[[Context, Values, Values | None], None]
     roles: tuple[str, ...] = ("admin",)
     not_compared: tuple[str, ...] = ()  # columns read for placement only
+    personal: tuple[str, ...] = ()  # columns of personal data: an export is recorded (gis.access.record_read)
 
     def column(self, key: str) -> Column:
         return next(c for c in self.columns if c.key == key)
@@ -113,6 +114,8 @@ def export(session: Session, user: User | None, sheet_name: str, fmt: str) -> by
     sheet = get_sheet(sheet_name)
     ctx = context(session, user, sheet)
     rows = sorted(sheet.load(ctx).items(), key=lambda kv: tuple(str(k) for k in kv[0]))
+    if user is not None and sheet.personal and rows:
+        access.record_read(session, user, subject=sheet.name, ref=f"export: {len(rows)}", fields=list(sheet.personal))
     return write_table(sheet.title, sheet.columns, [v for _, v in rows], fmt)
 
 
@@ -141,7 +144,9 @@ def commit(session: Session, user: User | None, sheet_name: str, data: bytes, fi
     sheet, ctx = get_sheet(sheet_name), todo.pop("_ctx")
     for key, (row, before) in todo.items():
         sheet.write(ctx, row, before)
-        audit(session, ctx.user, sheet.name, key, before, row)
+        secret = {c.key for c in sheet.columns if c.write_only}  # initial passwords never reach the trail
+        after = {k: v for k, v in row.items() if not k.startswith("_") and k not in secret}
+        audit(session, ctx.user, sheet.name, key, before and {k: v for k, v in before.items() if k[0] != "_"}, after)
     session.flush()
     report["committed"] = True
     return report

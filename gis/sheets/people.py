@@ -190,6 +190,7 @@ USERS = register(
         load=_load_users,
         check=_check_user,
         write=_write_user,
+        personal=("full_name", "phone"),
     )
 )  # fmt: skip
 

@@ -65,6 +65,9 @@ def test_an_export_reimports_as_no_change(client: TestClient, admin: dict[str, s
     assert report["unchanged"] == report["rows"] == len(frame)
     committed = _upload(client, admin, sheet, r.content, "commit", f"{sheet}.{fmt}").json()
     assert committed["committed"] and committed["unchanged"] == len(frame)
+    if sheet == "users":  # the accounts' own phones are personal data: the export is on the reads audit
+        reads = client.get("/v1/audit/personal-data-reads", headers=admin).json()["items"]
+        assert any(r["subject"] == "users" and "phone" in r["fields"] for r in reads)
 
 
 def test_bad_rows_are_listed_by_row_and_column_and_nothing_is_written(
