@@ -189,3 +189,17 @@ def test_map_layers_at_a_date_show_the_versions_then_in_force(
     assert names("compounds")[code] == "更名小区"
     assert names("compounds", t0)[code] == old
     assert len(names("compounds", t0)) == len(names("compounds"))
+
+
+def test_the_dated_compound_lookup_probes_the_spatial_index(session: Session) -> None:
+    """The by-location rule over compound versions keeps the index-friendly shape (a GiST probe, not a scan)."""
+    from gis.locate import _WHERE_AT_SQL
+
+    session.execute(text("SET LOCAL enable_seqscan = off"))  # a small table may be scanned; the index must be usable
+    plan = "\n".join(
+        r[0]
+        for r in session.execute(
+            text("EXPLAIN " + _WHERE_AT_SQL.text), {"lon": 117.05, "lat": 36.67, "at": "2026-01-01T00:00:00+00:00"}
+        )
+    )
+    assert "idx_compound_versions_geom" in plan and "idx_grid_cells_geom" in plan
