@@ -24,6 +24,13 @@ from gis.spatial import METRES_PER_DEGREE
 BUILDING_HALF_M = 8.0  # a building placed by a point gets a 16 m square footprint, redrawn later on the map
 
 
+def _taken(ctx: Context, model: Any, code: str) -> list[tuple[str, str]]:
+    """A new row's code held by a row outside the uploader's jurisdiction (which the export does not show)."""
+    if ctx.session.scalar(select(model.id).where(model.code == code)) is None:
+        return []
+    return [("code", f"编码 {code} 已被辖区外的记录使用 / the code is taken outside your jurisdiction: 换一个编码")]
+
+
 def _position(
     ctx: Context, row: Values, before: Values | None, place: Callable[[], tuple[float, float] | None], on: str
 ) -> list[tuple[str, str]]:
@@ -80,6 +87,8 @@ def _check_building(ctx: Context, row: Values, before: Values | None) -> list[tu
     if x is None:
         return [("compound", f"小区 {row['compound']} 不存在 / unknown compound: 请核对小区编码")]
     row["_compound_id"] = x.id
+    if before is None and (taken := _taken(ctx, Building, row["code"])):
+        return taken
     names: dict[tuple[int, str], str] = ctx.lookup(
         "building_names",
         lambda: {
@@ -198,6 +207,8 @@ def _place_by_name(ctx: Context, name: str | None) -> tuple[float, float] | None
 
 
 def _check_resource(ctx: Context, row: Values, before: Values | None) -> list[tuple[str, str]]:
+    if before is None and (taken := _taken(ctx, ServiceResource, row["code"])):
+        return taken
     target = _place_by_name(ctx, row.get("place"))
     if isinstance(target, str):
         return [("place", target)]

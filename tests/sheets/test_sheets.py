@@ -189,3 +189,14 @@ def test_a_manager_keeps_to_their_jurisdiction(client: TestClient, make_user: Ma
     staff = [["网格编码", "职责", "用户名"], [outside, "网格员", worker]]
     errors = _upload(client, manager, "staff", _csv(staff), "commit").json()["detail"]["errors"]
     assert errors[0]["column"] == "网格编码" and "不在你的辖区" in errors[0]["message"]
+    # a resource of another community: its code is not the manager's to reuse (and not a 500)
+    code, lon, lat = session.execute(
+        text(
+            "SELECT r.code, ST_X(r.geom), ST_Y(r.geom) FROM service_resources r JOIN admin_areas a "
+            "ON a.id = r.community_id WHERE a.code <> :c ORDER BY r.code LIMIT 1"
+        ),
+        {"c": COMMUNITY},
+    ).one()
+    resource = [["资源编码", "类型", "名称", "经度", "纬度"], [code, "便民维修", "改名", lon, lat]]
+    r = _upload(client, manager, "resources", _csv(resource), "commit")
+    assert r.status_code == 422 and "辖区外" in r.json()["detail"]["errors"][0]["message"]
