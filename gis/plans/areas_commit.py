@@ -1,5 +1,6 @@
 """Committing a plan's compounds (小区) and communities (社区): the stale check, the in-place updates of the live
-rows (the replaced geometry kept in `plan_areas.old_geom`), and re-anchoring compounds and open tickets after.
+rows (the replaced geometry kept in `plan_areas.old_geom`; the version triggers close and open their versions
+at the commit time, see gis.generations), and re-anchoring compounds and open tickets after.
 """
 
 from __future__ import annotations
