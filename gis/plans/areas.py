@@ -5,8 +5,9 @@ added / changed / removed area). Every community an area touches enters the plan
 checks that community's cells against its drafted boundary, and the commit locks it like a cell redraw.
 A commit updates the live compound and community rows in place (their ids stay: buildings, tickets and cells
 refer to them) and keeps the replaced geometry in `plan_areas.old_geom`; their versions (`compound_versions`,
-`admin_area_versions`, gis.generations) are closed and opened at the commit time by triggers; `base_hash` (md5 of the live geometry and name when the area entered
-the plan) makes a commit on a stale area fail with 409. This module puts areas into a draft (through
+`admin_area_versions`, gis.generations) are closed and opened at the commit time by triggers. `base_hash`
+(md5 of the live geometry and name when the area entered the plan) makes a commit on a stale area fail
+with 409. This module puts areas into a draft (through
 gis.plans.edits.put_features); gis.plans.areas_commit makes them live.
 """
 
