@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gis.models import Street
-from gis.resources import RESOURCE_TYPES, is_open
+from gis.resources import RESOURCE_TYPES, open_now
 from gis.spatial import METRES_PER_DEGREE, BBox, feature_collection
 
 REACH_M = 1000.0
@@ -101,7 +101,7 @@ def resource_out(row: Any, reach_m: float, *, network: bool = False) -> dict[str
     d = dict(row._mapping)
     d["hours"] = list(d.get("hours") or [])
     d["type_label"] = RESOURCE_TYPES.get(d["type"], d["type"])
-    d["open_now"] = is_open(d["hours"])
+    d["open_now"] = open_now(d.get("osm_hours"), d["hours"])
     d["distance_m"] = round(float(d["distance_m"]))
     walk = d.get("walk_m")
     d["walk_m"] = None if walk is None else round(float(walk))

@@ -138,15 +138,3 @@ def describe(expr: str) -> str:
         text = re.sub(rf"(?<![A-Za-z]){re.escape(token)}(?![A-Za-z])", word, text)
     text = re.sub(r"(周.)-(周.)", r"\1至\2", text)
     return text.replace("; ", "；").replace(";", "；").replace(",", "、")[:120]
-
-
-def open_state(osm: str | None, legacy: list[dict[str, Any]] | None, at: datetime | None = None) -> bool | None:
-    """Open now? From the OSM expression when a resource has one, else from the legacy weekly spans."""
-    if osm:
-        try:
-            return is_open(osm, at)
-        except (ParserError, ValueError):  # stored before a library change: unknown rather than a 500
-            return None
-    from gis.resources import is_open as legacy_is_open
-
-    return legacy_is_open(legacy or [], at)
