@@ -111,6 +111,7 @@ def _contact(duty: str, name: str | None, phone: str | None, photo_url: str | No
         )
     return {
         "duty": duty,
+        "title": DUTIES[duty],
         "name": checks.text(name, f"{duty}.name", max_len=40, required=True),
         "phone": checks.phone(phone, f"{duty}.phone"),
         "photo_url": photo_url,
