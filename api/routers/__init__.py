@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from api.routers import (
+    admin,
     audit,
     auth,
     avatars,
@@ -41,4 +42,5 @@ ROUTERS: list[APIRouter] = [
     plans.router,
     patrols.router,
     field.router,
+    admin.router,
 ]
