@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from api.deps import CurrentUser, SessionDep
 from api.schemas.common import error_responses
-from api.schemas.reference import AccountCreate, AccountDetailPublic, AccountUpdate
+from api.schemas.reference import AccountCreate, AccountDetailPublic, AccountListPublic, AccountUpdate
 from api.schemas.users import PasswordChange, PasswordReset
-from gis import auth
+from gis import access, auth
 from gis.models import Organization, User
 from gis.reference import checks
 from gis.reference import users as accounts
@@ -62,7 +62,7 @@ def change_own_password(body: PasswordChange, user: CurrentUser, session: Sessio
     auth.change_password(session, user, old_password=body.old_password, new_password=body.new_password)
 
 
-@manage.get("", response_model=list[AccountDetailPublic])
+@manage.get("", response_model=list[AccountListPublic])
 def list_accounts(session: SessionDep, user: CurrentUser) -> list[dict[str, Any]]:
     """The accounts you manage (admin: every one; manager: the grid workers of your communities)."""
     return [account_out(session, u) for u in accounts.list_accounts(session, actor=user)]
@@ -77,7 +77,11 @@ def create_account(body: AccountCreate, session: SessionDep, user: CurrentUser) 
 
 @manage.get("/{username}", response_model=AccountDetailPublic)
 def get_account(username: str, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
-    return account_out(session, accounts.get_account(session, username, actor=user))
+    """One account with its phone (the read is logged in the personal-data audit)."""
+    target = accounts.get_account(session, username, actor=user)
+    if target.phone:
+        access.record_read(session, user, subject="user", ref=target.username, fields=["phone"])
+    return account_out(session, target)
 
 
 @manage.patch("/{username}", response_model=AccountDetailPublic)

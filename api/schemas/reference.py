@@ -35,9 +35,14 @@ class AccountUpdate(BaseModel):
     jurisdiction: list[str] | None = Field(default=None, max_length=200)
 
 
-class AccountDetailPublic(AccountPublic):
-    phone: str | None
+class AccountListPublic(AccountPublic):
+    """An account in a list: no phone (reading one account's phone is logged, GET /v1/users/{username})."""
+
     organization: str | None = Field(description="organization code")
+
+
+class AccountDetailPublic(AccountListPublic):
+    phone: str | None
 
 
 class OrganizationCreate(BaseModel):
