@@ -58,6 +58,14 @@ def _set_hours(resource: ServiceResource, expr: str | None) -> None:
     resource.hours = hours.weekly_spans(cleaned)
 
 
+def _audit(session: Session, actor: User, resource: ServiceResource, action: str, before: Any) -> None:
+    area = session.get(AdminArea, resource.community_id) if resource.community_id else None
+    audit.record(
+        session, actor, "service_resources", resource, action=action, before=before,
+        community_code=area.code if area else None,
+    )  # fmt: skip
+
+
 def _next_code(session: Session) -> str:
     taken = set(session.scalars(select(ServiceResource.code).where(ServiceResource.code.like("R%"))))
     n = len(taken) + 1
@@ -117,15 +125,7 @@ def create_resource(
     _set_hours(resource, opening_hours)
     session.add(resource)
     session.flush()
-    audit.record(
-        session,
-        actor,
-        "service_resources",
-        resource,
-        action="create",
-        before=None,
-        community_code=area.code if area else None,
-    )
+    _audit(session, actor, resource, "create", None)
     return resource
 
 
@@ -136,7 +136,6 @@ def update_resource(session: Session, code: str, changes: dict[str, Any], *, act
         raise checks.bad(unknown[0], f"不能修改的字段 {unknown} / fields that cannot be changed: {unknown}")
     resource = get_resource(session, code, actor=actor)
     before = audit.snapshot(session, "service_resources", resource)
-    area = session.get(AdminArea, resource.community_id) if resource.community_id else None
     if "lon" in changes or "lat" in changes:
         if changes.get("lon") is None or changes.get("lat") is None:
             raise checks.bad("location", "经度和纬度须一起修改 / give lon and lat together")
@@ -160,32 +159,14 @@ def update_resource(session: Session, code: str, changes: dict[str, Any], *, act
         org = organization_by_code(session, changes["organization"])
         resource.organization_id = org.id if org else None
     session.flush()
-    audit.record(
-        session,
-        actor,
-        "service_resources",
-        resource,
-        action="update",
-        before=before,
-        community_code=area.code if area else None,
-    )
+    _audit(session, actor, resource, "update", before)
     return resource
 
 
 def delete_resource(session: Session, code: str, *, actor: User) -> None:
     """Remove a resource from the map (the audit row keeps it: an admin can restore it)."""
     resource = get_resource(session, code, actor=actor)
-    before = audit.snapshot(session, "service_resources", resource)
-    area = session.get(AdminArea, resource.community_id) if resource.community_id else None
-    audit.record(
-        session,
-        actor,
-        "service_resources",
-        resource,
-        action="delete",
-        before=before,
-        community_code=area.code if area else None,
-    )
+    _audit(session, actor, resource, "delete", audit.snapshot(session, "service_resources", resource))
     session.delete(resource)
     session.flush()
 

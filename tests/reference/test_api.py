@@ -398,3 +398,14 @@ def test_a_deleted_resource_and_a_created_account_are_reverted(
     ][0]
     _error(client.post(f"/v1/audit/reference-changes/{created['id']}/revert", headers=world.admin), 409)
     assert session.scalar(select(User.is_active).where(User.username == "temp.user")) is True
+
+
+def test_console_pages_are_local_shells_in_chinese(client: TestClient) -> None:
+    for section in ("", "/users", "/organizations", "/staff", "/compounds", "/resources", "/party", "/audit"):
+        r = client.get("/admin" + section)
+        assert r.status_code == 200, section
+        html = r.text
+        assert 'lang="zh-CN"' in html and "基础数据管理" in html
+        assert "<script>" not in html and "http://" not in html.replace("http://testserver", "")
+    assert "leaflet" in client.get("/admin/resources").text
+    assert client.get("/admin/nope").status_code == 404
