@@ -17,7 +17,7 @@ current week only.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -93,24 +93,25 @@ def is_open(expr: str, at: datetime | None = None) -> bool | None:
     return state == State.OPEN
 
 
-def weekly_spans(expr: str, *, week_of: date | None = None) -> list[dict[str, Any]]:
-    """The hours of one ordinary week (holidays ignored) as the legacy `hours` JSON the pages refresh from:
-    [{"days": [weekday], "open": "HH:MM", "close": "HH:MM"}] (Mon=0; "24:00" for a span reaching midnight)."""
+def weekly_spans(expr: str, *, week_of: date | None = None, holidays: bool = False) -> list[dict[str, Any]]:
+    """The hours of one week as the `hours` JSON the pages refresh 营业中/休息中 from in the browser:
+    [{"days": [weekday], "open": "HH:MM", "close": "HH:MM"}] (Mon=0; "24:00" for a span reaching midnight).
+
+    `holidays=False`: an ordinary week (what is stored); True: the week of `week_of` (default this week) with its
+    holidays applied, so a page shown during the golden week refreshes to 休息中 where the hours say `PH off`."""
     start_day = week_of or datetime.now(SHANGHAI).date()
-    monday = datetime.combine(start_day - timedelta(days=start_day.weekday()), datetime.min.time(), SHANGHAI)
-    end = monday + timedelta(days=7)
+    monday = start_day - timedelta(days=start_day.weekday())
+    plain = _build(expr)
     spans: list[dict[str, Any]] = []
-    for begin, finish, state, _ in _build(expr).intervals(monday, end):
-        if state != State.OPEN:
-            continue
-        cursor = begin.astimezone(SHANGHAI)
-        stop = finish.astimezone(SHANGHAI)
-        while cursor < stop:  # split at midnight
-            midnight = datetime.combine(cursor.date() + timedelta(days=1), datetime.min.time(), SHANGHAI)
-            piece_end = min(stop, midnight)
-            close = "24:00" if piece_end == midnight else piece_end.strftime("%H:%M")
-            spans.append({"days": [cursor.weekday()], "open": cursor.strftime("%H:%M"), "close": close})
-            cursor = piece_end
+    for i in range(7):
+        begin = datetime.combine(monday + timedelta(days=i), time.min, SHANGHAI)
+        end = begin + timedelta(days=1)
+        evaluator = _build(_for_day(expr, begin)) if holidays else plain
+        for opens, closes, state, _ in evaluator.intervals(begin, end):
+            if state != State.OPEN:
+                continue
+            close = "24:00" if closes.astimezone(SHANGHAI) >= end else closes.astimezone(SHANGHAI).strftime("%H:%M")
+            spans.append({"days": [i], "open": opens.astimezone(SHANGHAI).strftime("%H:%M"), "close": close})
     return spans
 
 

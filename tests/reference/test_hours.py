@@ -87,3 +87,11 @@ def test_open_now_prefers_the_osm_hours_and_falls_back_to_the_weekly_spans() -> 
     assert open_now(None, legacy, holiday_thursday) is True  # typed spans know no holiday
     assert open_now("Th 08:00-18:00; PH off", legacy, holiday_thursday) is False
     assert open_now(None, [], holiday_thursday) is None
+
+
+def test_a_holiday_weeks_spans_close_the_page_badges_on_holidays() -> None:
+    golden_week = hours.weekly_spans(OFFICE, week_of=at(2026, 10, 1, 9, 0).date(), holidays=True)
+    # 2026-09-28 (Mon) to 30 (Wed) are working days, 1–4 October holidays
+    assert {s["days"][0] for s in golden_week} == {0, 1, 2}
+    ordinary = hours.weekly_spans(OFFICE, week_of=at(2026, 10, 1, 9, 0).date())
+    assert {s["days"][0] for s in ordinary} == {0, 1, 2, 3, 4}
