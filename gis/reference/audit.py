@@ -251,6 +251,8 @@ def _apply(session: Session, table: str, obj: Any, values: dict[str, Any]) -> No
 
 def revert(session: Session, change_id: int, *, actor: User) -> ReferenceChange:
     """Undo one change; returns the new audit row (action "revert") that records the undoing."""
+    import gis.reference.party  # noqa: F401  (registers its hook: re-sync the free-text party fields)
+
     change = session.get(ReferenceChange, change_id)
     if change is None:
         raise NotFound(f"没有这条修改记录 / no reference change {change_id}")

@@ -409,3 +409,32 @@ def test_console_pages_are_local_shells_in_chinese(client: TestClient) -> None:
         assert "<script>" not in html and "http://" not in html.replace("http://testserver", "")
     assert "leaflet" in client.get("/admin/resources").text
     assert client.get("/admin/nope").status_code == 404
+
+
+def test_a_removed_staff_assignment_and_a_dissolved_party_unit_come_back(
+    client: TestClient, world: World, session: Session
+) -> None:
+    worker = {"username": "gw.back", "password": "long-enough-1", "full_name": "丙", "role": "grid_worker"}
+    assert (
+        client.post("/v1/users", json={**worker, "jurisdiction": [world.cell]}, headers=world.admin).status_code == 201
+    )
+    body = {"duty": "worker", "duty_phone": "13900002222", "employment": "full_time"}
+    assert client.put(f"/v1/cells/{world.cell}/staff/gw.back", json=body, headers=world.admin).status_code == 200
+    assert client.delete(f"/v1/cells/{world.cell}/staff/gw.back", headers=world.admin).status_code == 204
+    key = f"{world.cell}:gw.back"
+    rows = client.get("/v1/audit/reference-changes", params={"key": key}, headers=world.admin).json()["items"]
+    assert [r["action"] for r in rows] == ["delete", "create"]
+    assert client.post(f"/v1/audit/reference-changes/{rows[0]['id']}/revert", headers=world.admin).status_code == 200
+    staff = client.get("/v1/cell-staff", params={"cell": world.cell}, headers=world.admin).json()
+    assert any(s["username"] == "gw.back" and s["employment"] == "full_time" for s in staff)
+
+    top = client.post(
+        "/v1/party-units", json={"kind": "community_org", "name": "社区党委", "community": MINE}, headers=world.admin
+    ).json()["code"]
+    assert client.post(f"/v1/party-units/{top}/disable", headers=world.admin).status_code == 200
+    session.expire_all()
+    assert session.scalar(select(AdminArea.party_org).where(AdminArea.code == MINE)) is None
+    rows = client.get("/v1/audit/reference-changes", params={"key": top}, headers=world.admin).json()["items"]
+    assert client.post(f"/v1/audit/reference-changes/{rows[0]['id']}/revert", headers=world.admin).status_code == 200
+    session.expire_all()
+    assert session.scalar(select(AdminArea.party_org).where(AdminArea.code == MINE)) == "社区党委"
