@@ -45,6 +45,7 @@ def _vocabulary(config: TicketConfig) -> dict[str, Any]:
         "employments": list(staff.EMPLOYMENTS.items()),
         "employment_labels": staff.EMPLOYMENTS,
         "compound_kinds": list(compounds.KINDS.items()),
+        "board_duties": list(compounds.DUTIES.items()),  # 责任公示牌
         "committee_kinds": list(compounds.COMMITTEE_KINDS.items()),
         "resource_types": list(RESOURCE_TYPES.items()),
         "hours_example": hours.EXAMPLE,

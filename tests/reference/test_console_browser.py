@@ -104,3 +104,53 @@ def test_admin_onboards_an_organization_a_user_and_a_resource(
     assert res is not None and res.osm_hours == "Mo-Su 08:00-20:00; PH off" and res.features == ["修鞋", "配钥匙"]
     assert res.cell_code is not None and res.cell_code.startswith("370102010")
     assert MINE.startswith("370102010")
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed (make browser)")
+def test_manager_edits_a_compound_board_with_a_portrait(
+    live_server: LiveServer, session: Session, make_user: Callable[..., tuple[User, dict[str, str]]], world: World
+) -> None:
+    """A manager (token from a link) opens a compound of their community, sets the 民警 with a photo, sees the
+    history; a compound of another community answers the API's refusal."""
+    import io
+
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    buf = io.BytesIO()
+    Image.new("RGB", (60, 80), (20, 90, 160)).save(buf, "PNG")
+    token = world.manager["Authorization"].removeprefix("Bearer ")
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        page = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="zh-CN").new_page()
+        page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+        page.goto(f"{live_server.url}/admin/compounds#token={token}")
+        wait_until(page, "() => document.querySelector('a[href=\"/admin/audit\"]').hidden === true")  # not an admin
+        page.fill("#compound-pick [name=code]", world.other_compound)
+        page.click("#compound-pick button[type=submit]")
+        wait_until(page, "() => document.querySelector('#compound-pick .ad-form-msg').textContent.includes('辖区')")
+        page.fill("#compound-pick [name=code]", world.compound)
+        page.click("#compound-pick button[type=submit]")
+        wait_until(page, "() => document.querySelector('#compound-details [name=name]').value !== ''")
+        page.fill("#contact-police [name=name]", "钱警官")
+        page.fill("#contact-police [name=phone]", "0531-86009999")
+        page.click("#contact-police button[type=submit]")
+        wait_until(page, "() => document.querySelector('#contact-police .ad-form-msg').textContent === '已保存'")
+        page.set_input_files(
+            "#photo-police [name=file]", files=[{"name": "p.png", "mimeType": "image/png", "buffer": buf.getvalue()}]
+        )
+        page.click("#photo-police button[type=submit]")
+        wait_until(page, "() => !document.querySelector('#contact-police .ad-photo').hidden")
+        wait_until(page, "() => document.querySelector('#contacts-history').textContent.includes('钱警官')")
+        loaded = page.evaluate("() => document.querySelector('#contact-police .ad-photo').naturalWidth")
+        browser.close()
+    assert errors == []
+    assert loaded == 60  # the portrait is served (publicly, as on the board)
+    with live_server.lock:
+        session.expire_all()
+        from gis.models import Compound
+
+        board = session.scalar(select(Compound.contacts).where(Compound.code == world.compound))
+    police = next(c for c in board or [] if c["duty"] == "police")
+    assert police["name"] == "钱警官" and police["photo_url"].startswith("/v1/contact-photos/")
