@@ -27,6 +27,7 @@ TABLE_LABELS = {
     "users": "账号",
     "cell_staff": "网格人员",
     "compounds": "小区",
+    "buildings": "楼栋",
     "service_resources": "服务资源",
     "party_units": "党组织",
 }

@@ -13,6 +13,8 @@ from api.deps import CurrentUser, SessionDep, SettingsDep, TicketConfigDep
 from api.routers.users import reference_writer
 from api.schemas.common import error_responses
 from api.schemas.reference import (
+    BuildingDetailPublic,
+    BuildingUpdate,
     CompoundDetailPublic,
     CompoundUpdate,
     ContactsChangePublic,
@@ -20,8 +22,8 @@ from api.schemas.reference import (
     StaffAssign,
     StaffPublic,
 )
-from gis.models import CellStaff, Compound, Organization
-from gis.reference import compounds, staff
+from gis.models import Building, CellStaff, Compound, Organization
+from gis.reference import buildings, compounds, staff
 
 router = APIRouter(prefix="/v1", tags=["reference"], responses=error_responses(401, 403, 404, 409, 422))
 # every route but the public portraits is for reference writers (admins; managers in their communities)
@@ -140,3 +142,9 @@ def contact_photo(name: str, session: SessionDep, settings: SettingsDep) -> File
     path = compounds.published_photo(session, settings.media_dir, name)
     media = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}[path.suffix.lstrip(".")]
     return FileResponse(path, media_type=media, headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.patch("/buildings/{code}/details", response_model=BuildingDetailPublic, dependencies=writers)
+def update_building(code: str, body: BuildingUpdate, session: SessionDep, user: CurrentUser) -> Building:
+    """Change a building's name, households or floors (the party fields: /v1/party-units)."""
+    return buildings.update_building(session, code, body.model_dump(exclude_unset=True), actor=user)

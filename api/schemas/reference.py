@@ -117,6 +117,24 @@ class CompoundUpdate(BaseModel):
     committee: Committee | None = None
 
 
+class BuildingUpdate(BaseModel):
+    name: str | None = Field(default=None, max_length=40)
+    households: int | None = Field(default=None, ge=0, le=100_000)
+    floors: int | None = Field(default=None, ge=0, le=200)
+
+
+class BuildingDetailPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    households: int
+    floors: int | None
+    cell_code: str | None
+    party_group_leader: str | None
+    party_member_households: list[str]
+
+
 class ContactPublic(BaseModel):
     duty: str
     name: str | None

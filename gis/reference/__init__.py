@@ -9,6 +9,7 @@ managers: their community) and writes an audit row in the same transaction:
 - accounts: `users.create_account`, `update_account`, `set_account_active`, `reset_account_password`
 - cell staff: `staff.assign_staff`, `remove_staff`
 - compounds: `compounds.update_compound`, `set_contact`, `store_contact_photo`
+- buildings: `buildings.update_building`
 - resources: `resources.create_resource`, `update_resource`, `delete_resource`
 - party hierarchy: `party.create_party_unit`, `update_party_unit`, `set_party_unit_active`
 - audit: `audit.changes`, `audit.revert`, `compounds.contacts_history`

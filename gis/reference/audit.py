@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gis.errors import Conflict, InvalidInput, NotFound
-from gis.models import CellStaff, Compound, Organization, ServiceResource, User
+from gis.models import Building, CellStaff, Compound, Organization, ServiceResource, User
 from gis.reference.models import PartyUnit, ReferenceChange
 from gis.spatial import point_sql
 
@@ -96,6 +96,13 @@ SPECS: dict[str, Spec] = {
         key=lambda c: c.code,
         find=_by(Compound.code),
         deletable=False,  # boundaries are changed by plans (gis/plans), never here
+    ),
+    "buildings": Spec(
+        Building,
+        ("code", "name", "households", "floors", "party_group_leader", "party_member_households"),
+        key=lambda b: b.code,
+        find=_by(Building.code),
+        deletable=False,  # footprints are changed by imports and plans
     ),
     "service_resources": Spec(
         ServiceResource,

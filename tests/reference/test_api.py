@@ -438,3 +438,13 @@ def test_a_removed_staff_assignment_and_a_dissolved_party_unit_come_back(
     assert client.post(f"/v1/audit/reference-changes/{rows[0]['id']}/revert", headers=world.admin).status_code == 200
     session.expire_all()
     assert session.scalar(select(AdminArea.party_org).where(AdminArea.code == MINE)) == "社区党委"
+
+
+def test_building_details_are_kept_to_the_community_and_audited(client: TestClient, world: World) -> None:
+    r = client.patch(
+        f"/v1/buildings/{world.building}/details", json={"households": 48, "floors": 6}, headers=world.manager
+    )
+    assert r.status_code == 200 and r.json()["households"] == 48
+    _error(client.patch(f"/v1/buildings/{world.building}/details", json={"floors": -1}, headers=world.manager), 422)
+    rows = client.get("/v1/audit/reference-changes", params={"table": "buildings"}, headers=world.admin).json()["items"]
+    assert rows[0]["object_key"] == world.building and rows[0]["after"]["floors"] == 6

@@ -133,6 +133,11 @@ def test_manager_edits_a_compound_board_with_a_portrait(
         page.fill("#compound-pick [name=code]", world.compound)
         page.click("#compound-pick button[type=submit]")
         wait_until(page, "() => document.querySelector('#compound-details [name=name]').value !== ''")
+        page.wait_for_selector("#building-list tbody tr td button")  # the compound's buildings, editable
+        page.click("#building-list tbody tr td button")
+        page.fill("#building-edit [name=floors]", "7")
+        page.click("#building-edit button[type=submit]")
+        wait_until(page, "() => document.querySelector('#building-edit .ad-form-msg').textContent === '已保存'")
         page.fill("#contact-police [name=name]", "钱警官")
         page.fill("#contact-police [name=phone]", "0531-86009999")
         page.click("#contact-police button[type=submit]")
@@ -143,6 +148,7 @@ def test_manager_edits_a_compound_board_with_a_portrait(
         page.click("#photo-police button[type=submit]")
         wait_until(page, "() => !document.querySelector('#contact-police .ad-photo').hidden")
         wait_until(page, "() => document.querySelector('#contacts-history').textContent.includes('钱警官')")
+        wait_until(page, "() => document.querySelector('#contact-police .ad-photo').complete")
         loaded = page.evaluate("() => document.querySelector('#contact-police .ad-photo').naturalWidth")
         browser.close()
     assert errors == []

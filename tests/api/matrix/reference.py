@@ -91,6 +91,7 @@ ENTRIES: dict[str, Entry] = {
         EMPTY_FILE,
         WRITER_GATE,
     ),
+    "PATCH /v1/buildings/{code}/details": ("/v1/buildings/{building}/details", EMPTY, WRITER),
     "GET /v1/compounds/{code}/contacts/history": ("/v1/compounds/{compound}/contacts/history", {}, WRITER),
     # the console's pages are shells holding no data (their script reads /v1 with the user's token)
     "GET /admin": ("/admin", {}, PUBLIC),
