@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from api.deps import SessionDep, SettingsDep, TicketConfigDep
 from api.routers.maps import PAGE_HEADERS, _context
+from api.schemas.common import error_responses
 from gis.errors import NotFound
 from gis.models import AdminArea
 from gis.reference import audit, compounds, hours, organizations, party, staff
@@ -72,7 +73,12 @@ def console_home(session: SessionDep, settings: SettingsDep, config: TicketConfi
     return _page("", session, settings, config)
 
 
-@router.get("/admin/{section}", response_class=HTMLResponse, summary="one page of the admin console")
+@router.get(
+    "/admin/{section}",
+    response_class=HTMLResponse,
+    summary="one page of the admin console",
+    responses=error_responses(404, descriptions={404: "no such console page"}),
+)
 def console_page(
     section: Annotated[str, Path(max_length=20)], session: SessionDep, settings: SettingsDep, config: TicketConfigDep
 ) -> HTMLResponse:
