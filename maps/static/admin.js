@@ -291,7 +291,26 @@
     gg.adminMap.reload();
   }
 
+  /* hours typed in OpenStreetMap syntax: read back in Chinese with today's state, or the parser's reason */
+  function setupHoursPreview(input) {
+    var note = document.createElement("small");
+    note.className = "ad-hint ad-hours-preview";
+    input.insertAdjacentElement("afterend", note);
+    input.addEventListener("change", function () {
+      if (!input.value.trim()) { note.textContent = ""; return; }
+      gg.api("POST", "/v1/opening-hours/check", { opening_hours: input.value }, { auth: false }).then(function (a) {
+        var state = a.open_now === true ? "现在营业中" : a.open_now === false ? "现在休息中" : "时间不定";
+        note.textContent = a.description + "（" + state + "）";
+        note.className = "ad-hint ad-hours-preview ad-good";
+      }, function (err) {
+        note.textContent = err.message;
+        note.className = "ad-hint ad-hours-preview ad-bad";
+      });
+    });
+  }
+
   function start() {
+    $$('input[name="opening_hours"]').forEach(setupHoursPreview);
     gg.setupLogin(function () { whoAmI(); refresh(); loadDatalists(); });
     $$("form[data-path]").forEach(setupForm);
     $$("form.ad-filter:not([data-path])").forEach(function (f) {

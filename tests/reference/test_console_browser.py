@@ -87,6 +87,11 @@ def test_admin_onboards_an_organization_a_user_and_a_resource(
         wait_until(page, "() => document.querySelector('#resource-create [name=opening_hours][aria-invalid]') !== null")
         assert "OpenStreetMap" in (page.text_content(f"{form} .ad-form-msg") or "")
         page.fill(f"{form} [name=opening_hours]", "Mo-Su 08:00-20:00; PH off")
+        page.dispatch_event(f"{form} [name=opening_hours]", "change")
+        wait_until(
+            page,
+            "() => document.querySelector('#resource-create .ad-hours-preview').textContent.includes('周一至周日')",
+        )
         page.fill(f"{form} [name=features]", "修鞋、配钥匙")
         page.click(f"{form} button[type=submit]")
         wait_until(page, "() => document.querySelector('#resource-list').textContent.includes('控制台便民维修点')")
