@@ -17,7 +17,7 @@ from gis import access
 from gis.errors import InvalidInput, NotFound
 from gis.generations.models import AdminAreaVersion, CompoundVersion
 from gis.models import AdminArea, Building, Compound, GridCell, Organization, ServiceResource, User
-from gis.resources import RESOURCE_TYPES
+from gis.resources import RESOURCE_TYPES, open_now
 from gis.spatial import (
     METRES_PER_DEGREE,
     bbox_envelope,
@@ -144,6 +144,7 @@ def _layers() -> dict[str, Layer]:
                 "phone": ServiceResource.phone,
                 "opening_hours": ServiceResource.opening_hours,
                 "hours": ServiceResource.hours,
+                "osm_hours": ServiceResource.osm_hours,
                 "features": ServiceResource.features,
                 "photo_url": ServiceResource.photo_url,
                 "cell_code": ServiceResource.cell_code,
@@ -329,7 +330,9 @@ def feature_page(session: Session, layer_name: str, q: FeatureQuery) -> dict[str
         access.record_read(session, q.scope.reader, subject=layer_name, ref=ref, fields=sorted(personal))
     if layer.model is ServiceResource:
         for f in features:
-            f["properties"]["type_label"] = RESOURCE_TYPES.get(f["properties"]["type"])
+            p = f["properties"]
+            p["type_label"] = RESOURCE_TYPES.get(p["type"])
+            p["open_now"] = open_now(p.get("osm_hours"), p.get("hours"))  # 营业中 / 休息中, holidays included
     return feature_collection(features, numberMatched=matched, numberReturned=len(features))
 
 

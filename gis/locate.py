@@ -15,18 +15,20 @@ from sqlalchemy.orm import Session
 
 from gis.generations import IN_FORCE_SQL
 from gis.models import CellStaff, Compound, Organization, User
-from gis.resources import RESOURCE_TYPES, SHANGHAI, is_open
+from gis.resources import RESOURCE_TYPES, SHANGHAI, open_now
 from gis.spatial import COVERING_CELL_SQL, POINT_SQL, covering_sql, outside_service_area
 
 # Candidates come from the GiST KNN operator (degrees); they are re-ranked by geodesic distance in SQL,
 # because east-west degrees are shorter than north-south ones at these latitudes. Only the top k per
 # type (or overall) leave the database.
 _RANKED = """
-    SELECT id, code, type, name, address, phone, opening_hours, hours, features, photo_url, lon, lat, distance_m
+    SELECT id, code, type, name, address, phone, opening_hours, hours, osm_hours, features, photo_url,
+           lon, lat, distance_m
     FROM (
         SELECT c.*, row_number() OVER (PARTITION BY {partition} ORDER BY c.distance_m, c.code) AS rank
         FROM (
-            SELECT r.id, r.code, r.type, r.name, r.address, r.phone, r.opening_hours, r.hours, r.features,
+            SELECT r.id, r.code, r.type, r.name, r.address, r.phone, r.opening_hours, r.hours, r.osm_hours,
+                   r.features,
                    r.photo_url, ST_X(r.geom) AS lon, ST_Y(r.geom) AS lat,
                    ST_Distance(r.geom::geography, {point}::geography)
                        AS distance_m
@@ -63,7 +65,7 @@ _NEAREST_ANY_SQL = text(
 def _resource_dict(row: Row[Any], at: datetime | None = None) -> dict[str, Any]:
     d = dict(row._mapping)
     d["type_label"] = RESOURCE_TYPES.get(d["type"], d["type"])
-    d["open_now"] = is_open(d.pop("hours") or [], at)
+    d["open_now"] = open_now(d.pop("osm_hours"), d.pop("hours"), at)
     d["distance_m"] = round(float(d["distance_m"]), 1)
     return d
 

@@ -53,6 +53,9 @@ class Organization(Base):
     unit_type: Mapped[str | None] = mapped_column(String(40))  # e.g. urban_management, police, fire
     phone: Mapped[str | None] = mapped_column(String(40))
     address: Mapped[str | None] = mapped_column(String(200))
+    # 服务范围: community codes a department serves (empty: the whole subdistrict); informative, not routing
+    service_area: Mapped[list[str]] = mapped_column(ARRAY(String(20)), server_default="{}")
+    is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
 
 
 class AdminArea(Base):
@@ -169,6 +172,9 @@ class CellStaff(Base):
     __table_args__ = (
         UniqueConstraint("cell_code", "user_id", name="uq_cell_staff"),
         CheckConstraint("duty in ('manager', 'worker')", name="ck_cell_staff_duty"),
+        CheckConstraint(
+            "employment is null or employment in ('full_time', 'part_time')", name="ck_cell_staff_employment"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -177,6 +183,8 @@ class CellStaff(Base):
     duty: Mapped[str] = mapped_column(String(20))
     # The number published for this duty (责任公示牌, locate, public maps), never the account's own phone.
     duty_phone: Mapped[str | None] = mapped_column(String(40))
+    # 专职 full_time / 兼职 part_time (workers); None for a 网格长 or when not recorded
+    employment: Mapped[str | None] = mapped_column(String(10))
 
     user: Mapped[User] = relationship()
 
@@ -201,6 +209,8 @@ class Compound(Base):
     wechat_group: Mapped[str | None] = mapped_column(String(120))  # 小区微信群
     # 责任公示牌: [{"duty": "secretary|liaison_worker|property_steward|police", "name", "phone", "photo_url"}]
     contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+    # 业委会 / 物管会: {"kind": "owners_committee|management_committee", "members": [{"title", "name", "phone"}]}
+    committee: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     geom: Mapped[WKBElement] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True))
 
     community: Mapped[AdminArea] = relationship()
@@ -243,6 +253,8 @@ class ServiceResource(Base):
     opening_hours: Mapped[str | None] = mapped_column(String(120))  # human text, e.g. 周一至周五 08:30-17:30
     # machine-readable hours: [{"days": [0..6 (Mon=0)], "open": "08:30", "close": "17:30"}]
     hours: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+    # the same hours in OpenStreetMap `opening_hours` syntax (gis/reference/hours.py): the source of truth when set
+    osm_hours: Mapped[str | None] = mapped_column(String(255))
     features: Mapped[list[str]] = mapped_column(ARRAY(String(60)), server_default="{}")
     photo_url: Mapped[str | None] = mapped_column(String(300))
     community_id: Mapped[int | None] = mapped_column(ForeignKey("admin_areas.id"), index=True)
@@ -267,4 +279,5 @@ class Street(Base):
 from gis.generations import models as _generation_models  # noqa: E402,F401  (compound / area versions)
 from gis.patrol import models as _patrol_models  # noqa: E402,F401  (registers the patrol tables with Base)
 from gis.plans import models as _plan_models  # noqa: E402,F401  (registers the boundary plan tables with Base)
+from gis.reference import models as _reference_models  # noqa: E402,F401  (registers the audit and party tables)
 from gis.tickets import models as _ticket_models  # noqa: E402,F401  (registers the ticket tables with Base)

@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from gis.reference import hours as osm_hours
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 # code -> Chinese label. 美好生活中心 modules (托育, 养老, 健康, 科普, 超市, 24h驿站) are types of their own.
@@ -41,3 +43,14 @@ def is_open(hours: list[dict[str, Any]], at: datetime | None = None) -> bool | N
         elif opens <= hhmm < closes:
             return True
     return False
+
+
+def open_now(osm: str | None, hours: list[dict[str, Any]] | None, at: datetime | None = None) -> bool | None:
+    """营业中 / 休息中: from the OpenStreetMap `opening_hours` expression when the resource has one (holidays
+    included, gis/reference/hours.py), else from the weekly spans; None when unknown."""
+    if osm:
+        try:
+            return osm_hours.is_open(osm, at)
+        except osm_hours.ParserError:  # stored before a library change: unknown rather than a 500
+            return None
+    return is_open(hours or [], at)

@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from api.routers import (
+    admin,
     audit,
     auth,
     avatars,
@@ -15,6 +16,8 @@ from api.routers import (
     open311,
     patrols,
     plans,
+    reference,
+    reference_places,
     sheets,
     tickets,
     tiles,
@@ -26,6 +29,9 @@ ROUTERS: list[APIRouter] = [
     auth.router,
     users.router,
     audit.router,
+    reference.audit_router,
+    reference.router,
+    reference_places.router,
     locate.router,
     features.router,
     ogc.router,
@@ -38,4 +44,5 @@ ROUTERS: list[APIRouter] = [
     patrols.router,
     sheets.router,
     field.router,
+    admin.router,
 ]

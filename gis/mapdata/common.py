@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gis.models import Street
-from gis.resources import RESOURCE_TYPES, is_open
+from gis.reference import hours as osm_hours
+from gis.resources import RESOURCE_TYPES, open_now
 from gis.spatial import METRES_PER_DEGREE, BBox, feature_collection
 
 REACH_M = 1000.0
@@ -100,8 +101,13 @@ def resource_out(row: Any, reach_m: float, *, network: bool = False) -> dict[str
     and decides `in_reach`; without one, the straight-line `distance_m` does."""
     d = dict(row._mapping)
     d["hours"] = list(d.get("hours") or [])
+    if d.get("osm_hours"):  # this week's spans with its holidays, for the page's in-browser refresh
+        try:
+            d["hours"] = osm_hours.weekly_spans(d["osm_hours"], holidays=True)
+        except osm_hours.ParserError:
+            d["hours"] = []
     d["type_label"] = RESOURCE_TYPES.get(d["type"], d["type"])
-    d["open_now"] = is_open(d["hours"])
+    d["open_now"] = open_now(d.get("osm_hours"), d["hours"])
     d["distance_m"] = round(float(d["distance_m"]))
     walk = d.get("walk_m")
     d["walk_m"] = None if walk is None else round(float(walk))

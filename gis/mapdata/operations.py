@@ -20,7 +20,6 @@ from gis.errors import InvalidInput
 from gis.features import FeatureQuery, feature_page
 from gis.mapdata.tickets import TicketScope, counts_by_cell
 from gis.models import AdminArea, Building, GridCell
-from gis.resources import is_open
 from gis.spatial import METRES_PER_DEGREE, BBox, bbox_envelope, feature_collection, feature_expr, geojson
 from gis.tickets.models import Ticket
 from gis.tickets.queries import overdue_clause
@@ -143,7 +142,8 @@ def resource_points(session: Session, *, bbox: BBox, types: list[str], limit: in
     page = feature_page(session, "resources", FeatureQuery(bbox=bbox, types=types, limit=limit))
     for f in page["features"]:
         p = f["properties"]
-        p["open_now"] = is_open(p.pop("hours") or [])
+        p.pop("hours", None)  # open_now is computed by feature_page (holidays included)
+        p.pop("osm_hours", None)
         p.pop("photo_url", None)
     return feature_collection(page["features"], truncated=page["numberMatched"] > page["numberReturned"])
 

@@ -121,7 +121,8 @@ def _cell(session: Session, cell_code: str | None) -> dict[str, object] | None:
 _COMMUNITY_RESOURCES_SQL = text(
     """
     WITH a AS (SELECT geom FROM admin_areas WHERE id = :aid)
-    SELECT r.code, r.type, r.name, r.address, r.phone, r.opening_hours, r.hours, r.features, r.photo_url,
+    SELECT r.code, r.type, r.name, r.address, r.phone, r.opening_hours, r.hours, r.osm_hours, r.features,
+           r.photo_url,
            ST_X(r.geom) AS lon, ST_Y(r.geom) AS lat,
            ST_Distance(a.geom::geography, r.geom::geography) AS distance_m, NULL::float8 AS walk_m
     FROM service_resources r CROSS JOIN a

@@ -96,7 +96,8 @@ _RESOURCES_SQL = text(
     """
     WITH c AS (SELECT geom FROM compounds WHERE id = :cid),
     cost AS (SELECT key::bigint AS node, value::float8 AS cost FROM jsonb_each_text(CAST(:costs AS jsonb)))
-    SELECT r.code, r.type, r.name, r.address, r.phone, r.opening_hours, r.hours, r.features, r.photo_url,
+    SELECT r.code, r.type, r.name, r.address, r.phone, r.opening_hours, r.hours, r.osm_hours, r.features,
+           r.photo_url,
            ST_X(r.geom) AS lon, ST_Y(r.geom) AS lat,
            ST_Distance(c.geom::geography, r.geom::geography) AS distance_m,
            CASE WHEN ST_Covers(c.geom, r.geom) THEN 0

@@ -82,7 +82,7 @@ LEFT JOIN LATERAL ({covering_sql("compounds", "p.pt")}) AS cp ON true
 LEFT JOIN organizations AS pc ON :want_property AND pc.id = cp.property_company_id
 LEFT JOIN LATERAL (
     SELECT o.id, o.name, o.code, o.kind, o.unit_type FROM organizations AS o
-    WHERE o.unit_type = :unit_type AND o.kind = 'department'
+    WHERE o.unit_type = :unit_type AND o.kind = 'department' AND o.is_active
     ORDER BY o.code LIMIT 1
 ) AS d ON true
 LEFT JOIN LATERAL (

@@ -15,6 +15,7 @@ import hmac
 import io
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,8 @@ def exif_lonlat(img: Image.Image) -> tuple[float, float] | None:
 _NEW_FILES = "gridgov.new_files"  # session.info key: files written in the current transaction
 
 
-def _write_once(session: Session, path: Path, data: bytes) -> None:
+def write_once(session: Session, path: Path, data: bytes) -> None:
+    """Write a content-addressed file (atomically, once); removed again if the transaction rolls back."""
     if path.exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -196,9 +198,29 @@ def store_photo(
     return att
 
 
-def _store(
-    session: Session, media_dir: Path, data: bytes, *, filename: str | None, user: User | None, ticket_id: int | None
-) -> Attachment:
+@dataclass(frozen=True)
+class CleanImage:
+    """An uploaded image after the checks: re-encoded without metadata, its thumbnail and EXIF position."""
+
+    content_type: str
+    data: bytes
+    thumb: bytes
+    width: int
+    height: int
+    lonlat: tuple[float, float] | None
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def extension(self) -> str:
+        return FORMATS[self.content_type][1]
+
+
+def clean_image(data: bytes) -> CleanImage:
+    """The one image check of the product (ticket photos, 责任公示牌 portraits): size, sniffed type (JPEG, PNG,
+    WebP), pixel count, readable; EXIF orientation applied, then every metadata block dropped."""
     rules = load_config().photos
     if len(data) > rules.max_bytes:
         raise PhotoTooLarge(
@@ -222,21 +244,27 @@ def _store(
             thumb = _encode(img, "JPEG")
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise UnsupportedMedia(f"无法读取图片 / the file is not a readable image: {exc}") from exc
-    sha = hashlib.sha256(clean).hexdigest()
+    return CleanImage(content_type, clean, thumb, width, height, lonlat)
+
+
+def _store(
+    session: Session, media_dir: Path, data: bytes, *, filename: str | None, user: User | None, ticket_id: int | None
+) -> Attachment:
+    image = clean_image(data)
     att = Attachment(
         ticket_id=ticket_id,
-        sha256=sha,
-        content_type=content_type,
-        size_bytes=len(clean),
-        width=width,
-        height=height,
-        exif_lon=lonlat[0] if lonlat else None,
-        exif_lat=lonlat[1] if lonlat else None,
+        sha256=image.sha256,
+        content_type=image.content_type,
+        size_bytes=len(image.data),
+        width=image.width,
+        height=image.height,
+        exif_lon=image.lonlat[0] if image.lonlat else None,
+        exif_lat=image.lonlat[1] if image.lonlat else None,
         filename=(filename or "")[:200] or None,
         uploaded_by_id=user.id if user else None,
     )
-    _write_once(session, path_for(media_dir, att), clean)
-    _write_once(session, thumb_for(media_dir, att), thumb)
+    write_once(session, path_for(media_dir, att), image.data)
+    write_once(session, thumb_for(media_dir, att), image.thumb)
     session.add(att)
     session.flush()
     if ticket_id is not None:

@@ -87,10 +87,10 @@ class OrgRef:
 
 
 def department_for(session: Session, unit_type: str) -> Organization | None:
-    """The department handling `unit_type` (lowest code first)."""
+    """The active department handling `unit_type` (lowest code first)."""
     return session.scalar(
         select(Organization)
-        .where(Organization.unit_type == unit_type, Organization.kind == "department")
+        .where(Organization.unit_type == unit_type, Organization.kind == "department", Organization.is_active)
         .order_by(Organization.code)
         .limit(1)
     )

@@ -62,9 +62,12 @@ def test_admin_disables_an_account_its_tokens_stop_and_it_cannot_log_in(client: 
 
 
 def test_only_admins_manage_accounts(client: TestClient, make_user: Maker) -> None:
+    # managers manage the grid workers of their community only (tests/reference/test_api.py)
     user, h = make_user("manager", jurisdiction=["370102010001"])
-    assert client.get("/v1/users", headers=h).status_code == 403
-    assert client.post(f"/v1/users/{user.username}/disable", headers=h).status_code == 403
+    assert all(a["role"] == "grid_worker" for a in client.get("/v1/users", headers=h).json())
+    assert client.post(f"/v1/users/{user.username}/disable", headers=h).status_code == 404
+    _, worker = make_user("grid_worker", jurisdiction=["370102010001"])
+    assert client.get("/v1/users", headers=worker).status_code == 403
     assert client.post("/v1/users/admin/password", json={"new_password": "x" * 12}).status_code == 401
     me, admin = make_user("admin")
     assert client.post(f"/v1/users/{me.username}/disable", headers=admin).status_code == 403  # not yourself
