@@ -8,9 +8,10 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import ORJSONResponse, PlainTextResponse, Response
 
-from api.deps import CurrentUser, SessionDep, current_user
+from api.deps import BearerCredentials, CurrentUser, OpenSession, SessionDep, current_user
 from api.paging import GEOJSON
 from api.schemas.common import FeatureCollectionPublic, error_responses
 from api.schemas.patrols import (
@@ -67,10 +68,17 @@ def start_patrol(session: SessionDep, user: CurrentUser, body: PatrolCreate) -> 
 
 
 @router.post("/patrols/{patrol_id}/fixes", response_model=FixBatchResult)
-def post_fixes(session: SessionDep, user: CurrentUser, patrol_id: int, body: FixBatch) -> Any:
+async def post_fixes(open_session: OpenSession, creds: BearerCredentials, patrol_id: int, body: FixBatch) -> Any:
     """A batch of GPS fixes (≤ 1000); idempotent on batch_key, deduplicated on time, bad fixes flagged."""
+    # the hot ingest path: session, user, batch and commit in one worker-thread hop (see POST /v1/tickets)
+    return await run_in_threadpool(_post_fixes, open_session, creds, patrol_id, body)
+
+
+def _post_fixes(open_session: OpenSession, creds: BearerCredentials, patrol_id: int, body: FixBatch) -> Any:
     fixes = [patrols.Fix(f.t, f.lon, f.lat, f.crs, f.accuracy_m, f.speed_mps, f.heading_deg) for f in body.fixes]
-    return patrols.add_fixes(session, user, patrol_id, batch_key=body.batch_key, fixes=fixes)
+    with open_session() as session:  # commits on success, rolls back on error
+        user = current_user(session, creds)
+        return patrols.add_fixes(session, user, patrol_id, batch_key=body.batch_key, fixes=fixes)
 
 
 @router.post("/patrols/{patrol_id}/checkins", response_model=CheckinPublic, status_code=201)
