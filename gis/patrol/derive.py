@@ -36,6 +36,7 @@ from gis.auth import require_role
 from gis.errors import Forbidden
 from gis.models import AdminArea, Compound, User, utcnow
 from gis.patrol import access
+from gis.patrol.assignments import in_force
 from gis.patrol.config import Rule, load_config
 from gis.patrol.models import PatrolAssignment, PatrolSiteDay
 from gis.spatial import CELL_VERSION_SQL, at_param
@@ -169,11 +170,14 @@ def distance_m(session: Session, day: date, *, user_ids: list[int] | None = None
     return {int(u): round(float(m), 1) for u, m in rows}
 
 
-def _community_assignments(session: Session, community: str | None) -> list[tuple[int, str, str, str]]:
+def _community_assignments(session: Session, community: str | None, day: date) -> list[tuple[int, str, str, str]]:
+    """The assignments in force at the day's last instant (a worker replaced that day is judged no more)."""
+    _, end = access.day_bounds(day)
     stmt = (
         select(PatrolAssignment.user_id, User.full_name, PatrolAssignment.compound_code, Compound.name)
         .join(User, User.id == PatrolAssignment.user_id)
         .join(Compound, Compound.code == PatrolAssignment.compound_code)
+        .where(in_force(end - timedelta(microseconds=1)))
         .order_by(PatrolAssignment.compound_code, PatrolAssignment.user_id)
     )
     if community is not None:
@@ -185,7 +189,7 @@ def rule_report(session: Session, user: User, *, day: date, community: str | Non
     """定岗 rule per assigned worker × compound on a day: minutes on site, required, met."""
     access.require_reader(session, user, community)
     cfg = load_config()
-    rows = _community_assignments(session, community)
+    rows = _community_assignments(session, community, day)
     sub = None
     if community is not None:
         sub = access.subdistrict_of_community(session, access.community_id(session, community))

@@ -202,8 +202,10 @@ def add_fixes(
         orjson.dumps([(f.t, f.lon, f.lat, f.crs, f.accuracy_m, f.speed_mps, f.heading_deg) for f in fixes])
     ).hexdigest()
     payload = orjson.dumps(
-        [{"t": f.t, "x": f.lon, "y": f.lat, "a": f.accuracy_m, "s": f.speed_mps, "h": f.heading_deg, "fl": fl}
-         for f, fl in cleaned]  # fmt: skip
+        [
+            {"t": f.t, "x": f.lon, "y": f.lat, "a": f.accuracy_m, "s": f.speed_mps, "h": f.heading_deg, "fl": fl}
+            for f, fl in cleaned
+        ]  # fmt: skip
     ).decode()
     scope = f"patrol:{patrol_id}"
     claimed, accepted, flagged = session.execute(
