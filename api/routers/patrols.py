@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, status
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import ORJSONResponse, PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, ORJSONResponse, PlainTextResponse, Response
 
 from api.deps import BearerCredentials, CurrentUser, OpenSession, SessionDep, current_user
 from api.paging import GEOJSON
@@ -41,6 +41,7 @@ from gis.auth import require_role
 from gis.models import utcnow
 from gis.patrol import access, assignments, daymap, derive, mustvisit, patrols, today, visits, worklog
 from gis.patrol.config import load_config
+from maps.worklog_page import worklog_page
 
 router = APIRouter(prefix="/v1", tags=["patrols"], responses=error_responses(401, 403, 404, 409, 422))
 
@@ -167,18 +168,27 @@ def get_tracks(
     return ORJSONResponse(fc, media_type=GEOJSON)
 
 
-@router.get("/patrols/log", response_model=PatrolLogPublic)
+@router.get(
+    "/patrols/log",
+    response_model=PatrolLogPublic,
+    responses={
+        200: {"content": {"text/markdown": {}, "text/html": {}}, "description": "the log (format=json|md|html)"}
+    },
+)
 def get_log(
     session: SessionDep, user: CurrentUser, date: DateQuery, worker_id: Annotated[int | None, Query()] = None,
-    compound: Annotated[str | None, Query(max_length=20)] = None, format: Literal["json", "md"] = "json",
+    compound: Annotated[str | None, Query(max_length=20)] = None, format: Literal["json", "md", "html"] = "json",
 ) -> Any:  # fmt: skip
-    """民情工作日志 of a worker or a compound (JSON, or Markdown with format=md)."""
+    """民情工作日志 of a worker or a compound (JSON, Markdown with format=md, or with format=html the printable
+    A4 page a manager prints)."""
     require_role(user, "admin", "manager", "grid_worker")
     if worker_id is None and compound is None:
         worker_id = user.id
     entry = worklog.read_log(session, user, day=date, worker_id=worker_id, compound=compound)
     if format == "md":
         return PlainTextResponse(worklog.to_markdown(session, entry), media_type="text/markdown; charset=utf-8")
+    if format == "html":
+        return HTMLResponse(worklog_page(worklog.log_view(session, entry)), headers={"Cache-Control": "no-cache"})
     return entry
 
 

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gis.models import Compound
 from gis.patrol.models import PatrolFix, PatrolLog
 from gis.patrol.tasks import nightly_patrols
 from gis.tickets.models import Ticket
@@ -157,6 +158,17 @@ def test_the_nightly_log(client: TestClient, session: Session, parea: PatrolArea
     r = client.get("/v1/patrols/log", params={"date": "2024-05-06", "compound": COMPOUND, "format": "md"},
                    headers=parea.manager_h)  # fmt: skip
     assert r.status_code == 200 and "民情工作日志" in r.text and f"#{ticket_id}" in r.text
+    # the printable A4 page of the worker's day, as the manager prints it
+    page = client.get("/v1/patrols/log", params={"date": "2024-05-06", "worker_id": parea.worker.id, "format": "html"},
+                      headers=parea.manager_h)  # fmt: skip
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    text = page.text
+    assert "@page { size: A4" in text and '<html lang="zh-CN">' in text and "<script" not in text
+    assert "民情工作日志" in text and parea.worker.full_name in text and "2024-05-06" in text
+    compound_name = session.scalar(select(Compound.name).where(Compound.code == COMPOUND))
+    assert f"<td>{compound_name}</td>" in text and "达标" in text  # on site ≥ 120 min in that compound
+    assert "安全隐患、居民诉求" in text and "路灯不亮" in text and f"#{ticket_id}" in text
+    assert "日巡查" in text and "日记录" in text and "日反馈" in text and "社区审核" in text
     ended = client.post(f"/v1/patrols/{p.id}/end", json={}, headers=parea.worker_h).json()
     assert ended["auto_closed"] is True
 
