@@ -26,15 +26,15 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, text
+from sqlalchemy import and_, bindparam, delete, or_, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.types import DateTime, Float, Integer, String
 
 from gis.access import area_codes
 from gis.auth import require_role
 from gis.errors import Forbidden
-from gis.models import AdminArea, Compound, User, utcnow
+from gis.models import AdminArea, Compound, GridCell, User, utcnow
 from gis.patrol import access
 from gis.patrol.assignments import in_force
 from gis.patrol.config import Rule, load_config
@@ -170,23 +170,41 @@ def distance_m(session: Session, day: date, *, user_ids: list[int] | None = None
     return {int(u): round(float(m), 1) for u, m in rows}
 
 
-def _community_assignments(session: Session, community: str | None, day: date) -> list[tuple[int, str, str, str]]:
-    """The assignments in force at the day's last instant (a worker replaced that day is judged no more)."""
+def _community_assignments(session: Session, community: str | None, day: date) -> list[tuple[Any, ...]]:
+    """The assignments in force at the day's last instant (a worker replaced that day is judged no more), with
+    the worker's account and the compound's cell in the version in force then."""
     _, end = access.day_bounds(day)
+    at = end - timedelta(microseconds=1)
+    cell = aliased(GridCell)
     stmt = (
-        select(PatrolAssignment.user_id, User.full_name, PatrolAssignment.compound_code, Compound.name)
+        select(
+            PatrolAssignment.user_id,
+            User.full_name,
+            User.username,
+            PatrolAssignment.compound_code,
+            Compound.name,
+            Compound.cell_code,
+            cell.name,
+        )  # fmt: skip
         .join(User, User.id == PatrolAssignment.user_id)
         .join(Compound, Compound.code == PatrolAssignment.compound_code)
-        .where(in_force(end - timedelta(microseconds=1)))
+        .outerjoin(
+            cell,
+            and_(
+                cell.code == Compound.cell_code, cell.valid_from <= at, or_(cell.valid_to.is_(None), cell.valid_to > at)
+            ),
+        )
+        .where(in_force(at))
         .order_by(PatrolAssignment.compound_code, PatrolAssignment.user_id)
     )
     if community is not None:
         stmt = stmt.join(AdminArea, AdminArea.id == Compound.community_id).where(AdminArea.code == community)
-    return [tuple(r) for r in session.execute(stmt).tuples()]  # type: ignore[misc]
+    return [tuple(r) for r in session.execute(stmt).tuples()]
 
 
 def rule_report(session: Session, user: User, *, day: date, community: str | None) -> list[dict[str, Any]]:
-    """定岗 rule per assigned worker × compound on a day: minutes on site, required, met."""
+    """定岗 rule per assigned worker × compound on a day: minutes on site, required, met (with the worker's
+    account and the compound's cell, so that two workers of the same name are told apart)."""
     access.require_reader(session, user, community)
     cfg = load_config()
     rows = _community_assignments(session, community, day)
@@ -199,13 +217,16 @@ def rule_report(session: Session, user: User, *, day: date, community: str | Non
         {
             "worker_id": uid,
             "worker_name": name,
+            "worker_username": username,
             "compound_code": code,
             "compound_name": cname,
+            "cell_code": cell_code,
+            "cell_name": cell_name,
             "minutes": minutes.get((uid, code), 0.0),
             "required_minutes": rule.required_minutes,
             "met": minutes.get((uid, code), 0.0) >= rule.required_minutes,
         }
-        for uid, name, code, cname in rows
+        for uid, name, username, code, cname, cell_code, cell_name in rows
     ]
 
 
