@@ -72,13 +72,18 @@ _bearer = HTTPBearer(auto_error=False)
 BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def current_user(session: SessionDep, creds: BearerCredentials) -> User:
+def bearer_token(creds: HTTPAuthorizationCredentials | None) -> str:
+    """The bearer token of the request, or 401."""
     if creds is None or creds.scheme.lower() != "bearer":
         raise Unauthorized(
             "需要登录 / authentication required: send 'Authorization: Bearer <token>' "
             "(get one from POST /v1/auth/login)"
         )
-    return auth.user_for_token(session, creds.credentials)
+    return creds.credentials
+
+
+def current_user(session: SessionDep, creds: BearerCredentials) -> User:
+    return auth.user_for_token(session, bearer_token(creds))
 
 
 def optional_user(session: SessionDep, creds: BearerCredentials) -> User | None:

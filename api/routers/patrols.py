@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, ORJSONResponse, PlainTextResponse, Response
 
-from api.deps import BearerCredentials, CurrentUser, OpenSession, SessionDep, current_user
+from api.deps import BearerCredentials, CurrentUser, OpenSession, SessionDep, bearer_token, current_user
 from api.paging import GEOJSON
 from api.schemas.common import FeatureCollectionPublic, error_responses
 from api.schemas.patrols import (
@@ -77,9 +77,9 @@ async def post_fixes(open_session: OpenSession, creds: BearerCredentials, patrol
 
 def _post_fixes(open_session: OpenSession, creds: BearerCredentials, patrol_id: int, body: FixBatch) -> Any:
     fixes = [patrols.Fix(f.t, f.lon, f.lat, f.crs, f.accuracy_m, f.speed_mps, f.heading_deg) for f in body.fixes]
+    token = bearer_token(creds)
     with open_session() as session:  # commits on success, rolls back on error
-        user = current_user(session, creds)
-        return patrols.add_fixes(session, user, patrol_id, batch_key=body.batch_key, fixes=fixes)
+        return patrols.add_fixes_for_token(session, token, patrol_id, batch_key=body.batch_key, fixes=fixes)
 
 
 @router.post("/patrols/{patrol_id}/checkins", response_model=CheckinPublic, status_code=201)

@@ -16,12 +16,12 @@ from operator import attrgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, column, select, text, true, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Boolean, DateTime, Float, Integer, String
 
-from gis.auth import require_role
+from gis.auth import checked_token_user, require_role, token_query
 from gis.crs import check_lonlat, to_wgs84
 from gis.errors import Forbidden, InvalidInput, NotFound
 from gis.models import User, utcnow
@@ -115,7 +115,7 @@ SELECT (SELECT count(*) FROM claim), count(*), count(*) FILTER (WHERE flags <> 0
 # The patrol's owner and the last good fix stored before the batch (for the speed-jump check), in one trip.
 _PATROL_CONTEXT = text(
     """
-SELECT p.user_id, g.t, ST_X(g.geom), ST_Y(g.geom)
+SELECT p.user_id AS owner, g.t AS t, ST_X(g.geom) AS x, ST_Y(g.geom) AS y
 FROM patrols AS p LEFT JOIN LATERAL (
     SELECT x.t, x.geom FROM patrol_fixes AS x
     WHERE x.patrol_id = p.id AND x.t < :before AND x.flags = 0 ORDER BY x.t DESC LIMIT 1
@@ -177,20 +177,47 @@ def _check_times(fixes: list[Fix], horizon: datetime, now: datetime) -> None:
             )
 
 
-def add_fixes(
-    session: Session, user: User, patrol_id: int, *, batch_key: str, fixes: list[Fix], now: datetime | None = None
+def _first(fixes: list[Fix], now: datetime) -> datetime:
+    return min((f.t for f in fixes if f.t.tzinfo is not None), default=now)
+
+
+def add_fixes_for_token(
+    session: Session, token: str, patrol_id: int, *, batch_key: str, fixes: list[Fix], now: datetime | None = None
 ) -> dict[str, int]:
+    """`add_fixes` for the bearer of `token` (the API's hot path): the token check and the patrol context
+    (owner, last good fix) in one round trip; 401 for a bad token before anything else."""
+    now = now or utcnow()
+    ctx = (
+        _PATROL_CONTEXT.columns(
+            column("owner", Integer()), column("t", DateTime(timezone=True)), column("x", Float()), column("y", Float())
+        )
+        .subquery("ctx")
+    )  # fmt: skip
+    stmt = token_query(token).add_columns(ctx.c.owner, ctx.c.t, ctx.c.x, ctx.c.y).outerjoin(ctx, true())
+    row = session.execute(stmt, {"pid": patrol_id, "before": _first(fixes, now)}).first()
+    user = checked_token_user(row)
+    assert row is not None
+    return add_fixes(session, user, patrol_id, batch_key=batch_key, fixes=fixes, now=now, context=tuple(row[2:]))
+
+
+def add_fixes(
+    session: Session, user: User, patrol_id: int, *, batch_key: str, fixes: list[Fix], now: datetime | None = None,
+    context: tuple[Any, ...] | None = None,
+) -> dict[str, int]:  # fmt: skip
     """Store a batch of fixes → {"accepted", "duplicates", "flagged"}; a replayed batch_key stores nothing.
 
-    Three round trips: the patrol's owner with the last good fix before the batch; the batch (key claim and
-    insert in one statement); on a replay only, the stored key's body hash (same body: nothing; else 409)."""
+    Three round trips: the patrol's owner with the last good fix before the batch (`context`, when the caller
+    read it with the token: `add_fixes_for_token`); the batch (key claim and insert in one statement); on a
+    replay only, the stored key's body hash (same body: nothing; else 409)."""
     limits = load_config().fixes
     now = now or utcnow()
     if not batch_key or len(batch_key) > idempotency.MAX_KEY_LEN:
         raise InvalidInput(f"batch_key must be 1–{idempotency.MAX_KEY_LEN} characters")
     _check_times(fixes, now + timedelta(seconds=limits.future_skew_s), now)
-    row = session.execute(_PATROL_CONTEXT, {"pid": patrol_id, "before": min((f.t for f in fixes), default=now)}).first()
-    if row is None:
+    if context is None:
+        context = session.execute(_PATROL_CONTEXT, {"pid": patrol_id, "before": _first(fixes, now)}).first()
+    row = context
+    if row is None or row[0] is None:
         raise NotFound(f"没有巡查 {patrol_id} / no patrol {patrol_id}")
     if row[0] != user.id:
         raise Forbidden("这不是您的巡查 / this patrol belongs to someone else")

@@ -87,6 +87,24 @@ def test_someone_elses_patrol_is_403(client: TestClient, parea: PatrolArea) -> N
     assert client.post(f"/v1/patrols/{pid}/end", json={}, headers=parea.other_h).status_code == 403
 
 
+def test_a_fix_batch_is_checked_in_order_token_patrol_key(client: TestClient, session: Session, parea: PatrolArea
+                                                          ) -> None:  # fmt: skip
+    """The hot path reads the token and the patrol in one query: each refusal still says the right thing, and a
+    batch key reused with another body is a 409 that writes nothing."""
+    pid = _start(client, parea.worker_h)
+    body = {"batch_key": "k1", "fixes": [_fix(datetime.now(UTC) - timedelta(minutes=5))]}
+    assert client.post(f"/v1/patrols/{pid}/fixes", json=body).status_code == 401
+    bad = client.post(f"/v1/patrols/{pid}/fixes", json=body, headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401 and "log in again" in bad.json()["message"]
+    missing = client.post("/v1/patrols/999999999/fixes", json=body, headers=parea.worker_h)
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+    assert client.post(f"/v1/patrols/{pid}/fixes", json=body, headers=parea.worker_h).json()["accepted"] == 1
+    other = {"batch_key": "k1", "fixes": [_fix(datetime.now(UTC) - timedelta(minutes=4))]}
+    clash = client.post(f"/v1/patrols/{pid}/fixes", json=other, headers=parea.worker_h)
+    assert clash.status_code == 409 and "k1" in clash.json()["message"]
+    assert _fix_count(session, pid) == 1
+
+
 def test_a_problem_answer_becomes_exactly_one_ticket(client: TestClient, session: Session, parea: PatrolArea
                                                      ) -> None:  # fmt: skip
     pid = _start(client, parea.worker_h)
