@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, ORJSONResponse, PlainTextResponse, Response
 
-from api.deps import BearerCredentials, CurrentUser, OpenSession, SessionDep, bearer_token, current_user
+from api.deps import BearerToken, CurrentUser, OpenSession, SessionDep, current_user
 from api.paging import GEOJSON
 from api.schemas.common import FeatureCollectionPublic, error_responses
 from api.schemas.patrols import (
@@ -69,15 +69,14 @@ def start_patrol(session: SessionDep, user: CurrentUser, body: PatrolCreate) -> 
 
 
 @router.post("/patrols/{patrol_id}/fixes", response_model=FixBatchResult)
-async def post_fixes(open_session: OpenSession, creds: BearerCredentials, patrol_id: int, body: FixBatch) -> Any:
+async def post_fixes(open_session: OpenSession, token: BearerToken, patrol_id: int, body: FixBatch) -> Any:
     """A batch of GPS fixes (≤ 1000); idempotent on batch_key, deduplicated on time, bad fixes flagged."""
     # the hot ingest path: session, user, batch and commit in one worker-thread hop (see POST /v1/tickets)
-    return await run_in_threadpool(_post_fixes, open_session, creds, patrol_id, body)
+    return await run_in_threadpool(_post_fixes, open_session, token, patrol_id, body)
 
 
-def _post_fixes(open_session: OpenSession, creds: BearerCredentials, patrol_id: int, body: FixBatch) -> Any:
+def _post_fixes(open_session: OpenSession, token: str, patrol_id: int, body: FixBatch) -> Any:
     fixes = [patrols.Fix(f.t, f.lon, f.lat, f.crs, f.accuracy_m, f.speed_mps, f.heading_deg) for f in body.fixes]
-    token = bearer_token(creds)
     with open_session() as session:  # commits on success, rolls back on error
         return patrols.add_fixes_for_token(session, token, patrol_id, batch_key=body.batch_key, fixes=fixes)
 
