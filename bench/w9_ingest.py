@@ -2,7 +2,7 @@
 Debian's `wrk` (a Lua script builds each batch with fresh timestamps and batch key) — against a bare COPY of
 the same number of rows into patrol_fixes, same run, same machine (client, server, PostgreSQL share 2 cores).
 
-    .venv/bin/python -m bench.w9_ingest [--seconds 20] [--servers 1]
+    .venv/bin/python -m bench.w9_ingest [--seconds 20] [--servers 1]   (needs Debian's wrk: apt-get install wrk)
 
 Each request does the full work: auth, patrol owner and last good fix, sort/dedupe/flag in Python, one
 statement claiming the batch key and inserting the fixes with the far-outside check against the worker's
