@@ -1,4 +1,4 @@
-"""Patrol commands for the `gridgov` CLI: `gridgov patrols log --date D [--compound C | --worker ID] [--md]`
+"""Patrol commands for the `gridgov` CLI: `gridgov patrols log --date D [--compound C | --worker ID] [--md | --html]`
 and `gridgov patrols nightly [--date D]`. Domain imports happen inside the commands."""
 
 from __future__ import annotations
@@ -27,9 +27,14 @@ def log_cmd(
     compound: Annotated[str | None, typer.Option(help="compound code (default: every log of the day)")] = None,
     worker: Annotated[int | None, typer.Option(help="worker user id")] = None,
     md: Annotated[bool, typer.Option("--md", help="Markdown instead of JSON")] = False,
+    html: Annotated[bool, typer.Option("--html", help="the printable A4 page (with --compound or --worker)")] = False,
 ) -> None:
     """Print the 民情工作日志 of a day (stored, or built now if the nightly job has not run)."""
     from gis.patrol import worklog
+    from maps.worklog_page import worklog_page
+
+    if html and compound is None and worker is None:
+        raise typer.BadParameter("--html prints one log: give --compound CODE or --worker ID")
 
     d = _day(day) or date.today()  # --date is required; never empty here
     with cli_session() as session:
@@ -41,7 +46,9 @@ def log_cmd(
             keys = [("worker", str(worker))]
         for key in keys:
             entry = logs.get(key) or worklog.empty_log(d, *key)
-            if md:
+            if html:
+                typer.echo(worklog_page(worklog.log_view(session, entry)))
+            elif md:
                 typer.echo(worklog.to_markdown(session, entry))
             else:
                 typer.echo(json.dumps(entry, ensure_ascii=False, default=str))

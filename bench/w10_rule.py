@@ -114,6 +114,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--workers", type=int, default=700)
     ap.add_argument("--fixes", type=int, default=2880)
+    ap.add_argument("--keep", action="store_true", help="leave the synthetic 街道 in the bench database")
     args = ap.parse_args()
     url = bench_url()
     ensure_database(url)
@@ -179,8 +180,9 @@ def main() -> None:
         diffs = [abs(got.get(k, 0) - ref.get(k, 0)) for k in keys]
         met_sql = {k for k, m in got.items() if m >= rule.required_minutes}
         met_ref = {k for k, m in ref.items() if m >= rule.required_minutes}
-        _cleanup(s)
-        s.commit()
+        if not args.keep:
+            _cleanup(s)
+            s.commit()
     result = {
         "workers": args.workers,
         "fixes": n,

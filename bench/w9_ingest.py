@@ -2,10 +2,11 @@
 Debian's `wrk` (a Lua script builds each batch with fresh timestamps and batch key) — against a bare COPY of
 the same number of rows into patrol_fixes, same run, same machine (client, server, PostgreSQL share 2 cores).
 
-    .venv/bin/python -m bench.w9_ingest [--seconds 20] [--workers 1]
+    .venv/bin/python -m bench.w9_ingest [--seconds 20] [--servers 1]   (needs Debian's wrk: apt-get install wrk)
 
-Each request does the full work: auth, idempotency key, sort/dedupe/flag in Python, one INSERT … SELECT
-FROM unnest(…) with the far-outside check. Runs in the bench database on its own users; removed afterwards.
+Each request does the full work: auth, patrol owner and last good fix, sort/dedupe/flag in Python, one
+statement claiming the batch key and inserting the fixes with the far-outside check against the worker's
+cell. Runs in the bench database on its own users; removed afterwards.
 """
 
 from __future__ import annotations
@@ -32,14 +33,14 @@ local token = "%(token)s"
 local counter = 0
 function setup(thread)
   counter = counter + 1
-  thread:set("tid", counter)
+  thread:set("tid", %(off)d + counter)  -- distinct across the wrk processes of one run
 end
 function init(args)
   tid = tonumber(tid) or 0  -- the global wrk's setup() gave this thread
 end
 request = function()
   n = n + 1
-  local base = %(t0)d + tid * 10000000 + n * 100  -- 115 days apart per thread, all in the past
+  local base = %(t0)d + tid * 1000000 + n * 100  -- 11.6 days (10,000 batches) apart per thread, all in the past
   local parts = {}
   for i = 0, 99 do
     parts[#parts + 1] = string.format('{"t":"%%s","lon":%%.6f,"lat":%%.6f,"accuracy_m":6}',
@@ -56,6 +57,7 @@ end
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=20)
+    ap.add_argument("--servers", type=int, choices=(1, 2, 4, 8), default=1, help="uvicorn processes (8 clients split)")
     args = ap.parse_args()
     url = bench_url()
     ensure_database(url)
@@ -66,26 +68,39 @@ def main() -> None:
         user = create_user(s, username="w9-worker", password="w9-password", full_name="W9", role="grid_worker")
         token, _ = login(s, username="w9-worker", password="w9-password")
         uid = user.id
+        # the worker staffs one cell around the fixes, so every fix goes through the far-outside check
+        area = s.execute(text(
+            "INSERT INTO admin_areas (code, name, level, geom) VALUES ('W9C', 'W9', 'community', "
+            "ST_Multi(ST_MakeEnvelope(116.29, 39.89, 116.31, 39.91, 4326))) RETURNING id")).scalar_one()  # fmt: skip
+        s.execute(text(
+            "INSERT INTO grid_cells (code, name, community_id, valid_from, geom) VALUES ('999999999009001', 'W9', :a, "
+            "now() - interval '400 days', ST_Multi(ST_MakeEnvelope(116.2995, 39.8995, 116.3015, 39.9015, 4326)))"),
+            {"a": area})  # fmt: skip
+        s.execute(
+            text("INSERT INTO cell_staff (cell_code, user_id, duty) VALUES ('999999999009001', :u, 'worker')"),
+            {"u": uid},
+        )
         pids = s.execute(text(
             "INSERT INTO patrols (user_id, client_key, started_at) SELECT :u, 'w9-' || g, now() "
             "FROM generate_series(1, 8) AS g RETURNING id"), {"u": user.id}).scalars().all()  # fmt: skip
         s.commit()
-    with uvicorn_servers("api.app:app_factory", url) as (port,):
+    conns = 8 // args.servers
+    with uvicorn_servers("api.app:app_factory", url, count=args.servers) as ports:
         t0 = int((datetime.now(UTC) - timedelta(days=300)).timestamp())
-        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-            f.write(LUA % {"pids": ",".join(map(str, pids)), "token": token, "t0": t0})
-        out = subprocess.run(
-            ["wrk", "-t2", "-c8", f"-d{args.seconds}s", "-s", f.name, "--latency", f"http://127.0.0.1:{port}"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        runs = []
+        for k, port in enumerate(ports):  # one wrk per server process (as clients spread behind a proxy)
+            with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+                f.write(LUA % {"pids": ",".join(map(str, pids)), "token": token, "t0": t0, "off": 3 * k})
+            runs.append(subprocess.Popen(
+                ["wrk", "-t2" if conns > 1 else "-t1", f"-c{conns}", f"-d{args.seconds}s", "-s", f.name, "--latency",
+                 f"http://127.0.0.1:{port}"], stdout=subprocess.PIPE, text=True))  # fmt: skip
+        outs = [r.communicate()[0] for r in runs]
     with Session(eng) as s:
         stored = s.execute(text("SELECT count(*) FROM patrol_fixes WHERE patrol_id = ANY(:p)"), {"p": list(pids)}
                            ).scalar_one()  # fmt: skip
-        non2xx = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
-        reqs = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-        p99 = re.search(r"99%\s+(\S+)", out)
+        non2xx = sum(int(m.group(1)) for out in outs if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)))
+        reqs = sum(float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)) for out in outs)  # type: ignore[union-attr]
+        p99 = [m.group(1) for out in outs if (m := re.search(r"99%\s+(\S+)", out))]
         # the same number of rows by a bare COPY into the same table (one more patrol of the same user)
         pid = s.execute(text("INSERT INTO patrols (user_id, client_key, started_at) VALUES (:u, 'w9-copy', now()) "
                              "RETURNING id"), {"u": uid}).scalar_one()  # fmt: skip
@@ -106,16 +121,17 @@ def main() -> None:
     http_fixes_s = stored / args.seconds
     result = {
         "seconds": args.seconds,
-        "connections": 8,
+        "connections": conns * args.servers,
+        "server_processes": args.servers,
         "batch": 100,
         "requests_per_s": reqs,
         "non_2xx": non2xx,
-        "p99_latency": p99.group(1) if p99 else None,
+        "p99_latency": p99,
         "fixes_stored": stored,
         "http_fixes_per_s": round(http_fixes_s),
         "copy_fixes_per_s": round(stored / copy_s),
         "ratio_http_over_copy": round(http_fixes_s / (stored / copy_s), 3),
-        "wrk": out,
+        "wrk": outs,
     }
     print(write_result("w9", result), {k: v for k, v in result.items() if k != "wrk"})
 
@@ -125,6 +141,8 @@ def _cleanup(s: Session) -> None:
     s.execute(text("DELETE FROM idempotency_keys WHERE scope LIKE 'patrol:%'"))
     s.execute(text("DELETE FROM api_tokens WHERE user_id IN (SELECT id FROM users WHERE username = 'w9-worker')"))
     s.execute(text("DELETE FROM users WHERE username = 'w9-worker'"))
+    s.execute(text("DELETE FROM grid_cells WHERE code = '999999999009001'"))
+    s.execute(text("DELETE FROM admin_areas WHERE code = 'W9C'"))
 
 
 if __name__ == "__main__":

@@ -100,13 +100,15 @@ def load_demo_patrols(session: Session, *, seed: int = 42, now: datetime | None 
         for code, _ in cells
     }
     codes = [c for c, _ in cells]
-    # 定岗: each compound gets its cell's workers, plus the next cell's first worker when it has only one
+    # 定岗: each compound gets its cell's workers, plus the next cell's first worker when it has only one;
+    # in force since before the demo week, so every past day of it is judged against them
+    since, _ = access.day_bounds(access.local_day(now) - timedelta(days=DAYS + 1))
     rows = []
     for i, code in enumerate(codes):
         team = workers[code][:2]
         if len(team) < 2 and workers[codes[(i + 1) % len(codes)]]:
             team.append(workers[codes[(i + 1) % len(codes)]][0])
-        rows += [{"compound_code": k, "user_id": u.id} for k, _ in compounds[code] for u in team]
+        rows += [{"compound_code": k, "user_id": u.id, "valid_from": since} for k, _ in compounds[code] for u in team]
     if rows:
         session.execute(insert(PatrolAssignment).values(rows).on_conflict_do_nothing())
     # 四必到: two households per cell

@@ -8,10 +8,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from gis.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts, Unauthorized
@@ -140,16 +141,26 @@ def login(
     return token, user
 
 
-def user_for_token(session: Session, token: str) -> User:
-    row = session.execute(
+def token_query(token: str) -> Select[User, ApiToken]:
+    """The user and token row of a bearer token (a hot path may add columns to it: one round trip)."""
+    return (
         select(User, ApiToken).join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.token_sha256 == _sha(token))
-    ).first()
+    )
+
+
+def checked_token_user(row: Any) -> User:
+    """The user of a `token_query` row (its first two columns), or 401 for none, an expired or revoked token."""
     if row is None:
         raise Unauthorized("invalid token: log in again at POST /v1/auth/login")
-    user, tok = row
+    user, tok = row[0], row[1]
     if tok.revoked or tok.expires_at <= datetime.now(UTC) or not user.is_active:
         raise Unauthorized("token expired or revoked: log in again at POST /v1/auth/login")
+    assert isinstance(user, User)
     return user
+
+
+def user_for_token(session: Session, token: str) -> User:
+    return checked_token_user(session.execute(token_query(token)).first())
 
 
 def revoke_token(session: Session, token: str) -> None:

@@ -8,9 +8,10 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, status
-from fastapi.responses import ORJSONResponse, PlainTextResponse, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, ORJSONResponse, PlainTextResponse, Response
 
-from api.deps import CurrentUser, SessionDep, current_user
+from api.deps import BearerToken, CurrentUser, OpenSession, SessionDep, current_user
 from api.paging import GEOJSON
 from api.schemas.common import FeatureCollectionPublic, error_responses
 from api.schemas.patrols import (
@@ -40,6 +41,7 @@ from gis.auth import require_role
 from gis.models import utcnow
 from gis.patrol import access, assignments, daymap, derive, mustvisit, patrols, today, visits, worklog
 from gis.patrol.config import load_config
+from maps.worklog_page import worklog_page
 
 router = APIRouter(prefix="/v1", tags=["patrols"], responses=error_responses(401, 403, 404, 409, 422))
 
@@ -67,10 +69,16 @@ def start_patrol(session: SessionDep, user: CurrentUser, body: PatrolCreate) -> 
 
 
 @router.post("/patrols/{patrol_id}/fixes", response_model=FixBatchResult)
-def post_fixes(session: SessionDep, user: CurrentUser, patrol_id: int, body: FixBatch) -> Any:
+async def post_fixes(open_session: OpenSession, token: BearerToken, patrol_id: int, body: FixBatch) -> Any:
     """A batch of GPS fixes (≤ 1000); idempotent on batch_key, deduplicated on time, bad fixes flagged."""
+    # the hot ingest path: session, user, batch and commit in one worker-thread hop (see POST /v1/tickets)
+    return await run_in_threadpool(_post_fixes, open_session, token, patrol_id, body)
+
+
+def _post_fixes(open_session: OpenSession, token: str, patrol_id: int, body: FixBatch) -> Any:
     fixes = [patrols.Fix(f.t, f.lon, f.lat, f.crs, f.accuracy_m, f.speed_mps, f.heading_deg) for f in body.fixes]
-    return patrols.add_fixes(session, user, patrol_id, batch_key=body.batch_key, fixes=fixes)
+    with open_session() as session:  # commits on success, rolls back on error
+        return patrols.add_fixes_for_token(session, token, patrol_id, batch_key=body.batch_key, fixes=fixes)
 
 
 @router.post("/patrols/{patrol_id}/checkins", response_model=CheckinPublic, status_code=201)
@@ -159,18 +167,27 @@ def get_tracks(
     return ORJSONResponse(fc, media_type=GEOJSON)
 
 
-@router.get("/patrols/log", response_model=PatrolLogPublic)
+@router.get(
+    "/patrols/log",
+    response_model=PatrolLogPublic,
+    responses={
+        200: {"content": {"text/markdown": {}, "text/html": {}}, "description": "the log (format=json|md|html)"}
+    },
+)
 def get_log(
     session: SessionDep, user: CurrentUser, date: DateQuery, worker_id: Annotated[int | None, Query()] = None,
-    compound: Annotated[str | None, Query(max_length=20)] = None, format: Literal["json", "md"] = "json",
+    compound: Annotated[str | None, Query(max_length=20)] = None, format: Literal["json", "md", "html"] = "json",
 ) -> Any:  # fmt: skip
-    """民情工作日志 of a worker or a compound (JSON, or Markdown with format=md)."""
+    """民情工作日志 of a worker or a compound (JSON, Markdown with format=md, or with format=html the printable
+    A4 page a manager prints)."""
     require_role(user, "admin", "manager", "grid_worker")
     if worker_id is None and compound is None:
         worker_id = user.id
     entry = worklog.read_log(session, user, day=date, worker_id=worker_id, compound=compound)
     if format == "md":
         return PlainTextResponse(worklog.to_markdown(session, entry), media_type="text/markdown; charset=utf-8")
+    if format == "html":
+        return HTMLResponse(worklog_page(worklog.log_view(session, entry)), headers={"Cache-Control": "no-cache"})
     return entry
 
 

@@ -141,8 +141,11 @@ class TodayPublic(BaseModel):
 class RuleRow(BaseModel):
     worker_id: int
     worker_name: str
+    worker_username: str
     compound_code: str
     compound_name: str
+    cell_code: str | None = None
+    cell_name: str | None = None
     minutes: float
     required_minutes: int
     met: bool

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from gis.auth import require_role
 from gis.errors import InvalidInput
-from gis.models import Compound, User
+from gis.models import Compound, User, utcnow
 from gis.patrol import access
 from gis.patrol.config import PatrolConfig, load_config
 from gis.patrol.models import PatrolAssignment
@@ -27,7 +28,7 @@ def list_assignments(session: Session, user: User, *, community: str) -> list[di
         select(PatrolAssignment.compound_code, User.id, User.full_name, User.username)
         .join(User, User.id == PatrolAssignment.user_id)
         .join(Compound, Compound.code == PatrolAssignment.compound_code)
-        .where(Compound.community_id == cid)
+        .where(Compound.community_id == cid, PatrolAssignment.valid_to.is_(None))
         .order_by(PatrolAssignment.compound_code, User.id)
     ).all()
     by_code: dict[str, list[dict[str, Any]]] = {}
@@ -64,7 +65,27 @@ def set_assignments(
     bad = [i for i in ids if found.get(i) not in access.PATROL_ROLES]
     if bad:
         raise InvalidInput(f"not active grid workers or managers: {bad}", detail={"worker_ids": bad})
-    session.execute(delete(PatrolAssignment).where(PatrolAssignment.compound_code == code))
-    session.add_all(PatrolAssignment(compound_code=code, user_id=i, assigned_by_id=user.id) for i in ids)
+    # history: workers who leave get their row closed, newcomers a new row, the others keep theirs
+    now = utcnow()
+    current = set(session.scalars(select(PatrolAssignment.user_id).where(*_open(code))))
+    session.execute(
+        update(PatrolAssignment).where(*_open(code), PatrolAssignment.user_id.not_in(ids)).values(valid_to=now)
+    )
+    session.add_all(
+        PatrolAssignment(compound_code=code, user_id=i, assigned_by_id=user.id, assigned_at=now, valid_from=now)
+        for i in ids
+        if i not in current
+    )
     session.flush()
     return ids
+
+
+def _open(code: str) -> tuple[ColumnElement[bool], ...]:
+    return PatrolAssignment.compound_code == code, PatrolAssignment.valid_to.is_(None)
+
+
+def in_force(at: datetime) -> ColumnElement[bool]:
+    """The assignments in force at an instant (for a day: its last instant, as for cells)."""
+    return and_(
+        PatrolAssignment.valid_from <= at, or_(PatrolAssignment.valid_to.is_(None), PatrolAssignment.valid_to > at)
+    )

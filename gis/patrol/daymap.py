@@ -158,8 +158,11 @@ def patrol_day_map(
 
 RULE_COLUMNS = (
     ("worker_name", "网格员"),
-    ("compound_code", "小区编码"),
+    ("worker_username", "账号"),
+    ("cell_name", "网格"),
+    ("cell_code", "网格编码"),
     ("compound_name", "小区"),
+    ("compound_code", "小区编码"),
     ("minutes", "在岗分钟"),
     ("required_minutes", "要求分钟"),
     ("met", "是否达标"),
@@ -172,7 +175,7 @@ def rule_workbook(rows: list[dict[str, Any]], day: date) -> bytes:
     ws = wb.create_sheet(f"定岗 {day.isoformat()}")
     ws.append(["日期", *(label for _, label in RULE_COLUMNS)])
     for r in rows:
-        values = [round(r[k], 1) if k == "minutes" else ("达标" if r[k] else "未达标") if k == "met" else r[k]
+        values = [round(r[k], 1) if k == "minutes" else ("达标" if r[k] else "未达标") if k == "met" else r[k] or ""
                   for k, _ in RULE_COLUMNS]  # fmt: skip
         ws.append([day.isoformat(), *values])
     out = io.BytesIO()

@@ -44,16 +44,28 @@ FLAG_NAMES = {FLAG_ACCURACY: "accuracy", FLAG_SPEED: "speed", FLAG_OUTSIDE: "out
 
 
 class PatrolAssignment(Base):
-    """定岗: a worker assigned to a compound (2–3 per compound)."""
+    """定岗: a worker assigned to a compound (2–3 per compound), with its period: replacing the workers closes
+    the old rows (valid_to) so a past day is judged against the assignments in force that day."""
 
     __tablename__ = "patrol_assignments"
-    __table_args__ = (UniqueConstraint("compound_code", "user_id", name="uq_patrol_assignment"),)
+    __table_args__ = (
+        Index(
+            "uq_patrol_assignment_open",
+            "compound_code",
+            "user_id",
+            unique=True,
+            postgresql_where=text("valid_to IS NULL"),
+        ),  # fmt: skip
+        CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="ck_patrol_assignment_period"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     compound_code: Mapped[str] = mapped_column(String(20), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     assigned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=text("now()"))
+    valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Patrol(Base):

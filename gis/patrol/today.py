@@ -30,7 +30,7 @@ def my_day(session: Session, user: User, *, now: datetime | None = None) -> dict
     assigned = session.execute(
         select(Compound.code, Compound.name)
         .join(PatrolAssignment, PatrolAssignment.compound_code == Compound.code)
-        .where(PatrolAssignment.user_id == user.id)
+        .where(PatrolAssignment.user_id == user.id, PatrolAssignment.valid_to.is_(None))
         .order_by(Compound.code)
     ).all()
     minutes = derive.site_minutes(session, day, user_ids=[user.id], rule=rule)

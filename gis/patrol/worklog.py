@@ -1,7 +1,8 @@
 """民情工作日志 (日巡查、日记录、日反馈): per worker and per compound each night — what was checked, found,
 ticketed, solved, and the households visited. Stored in patrol_logs (re-running a day replaces it); JSON
-and Markdown views; `hand_to_outbox` is the hook where the notification outbox (C2: the compound's group)
-will take the compound logs once it exists."""
+and Markdown views, and the view with names the printable A4 page is drawn from (`log_view`);
+`hand_to_outbox` is the hook where the notification outbox (C2: the compound's group) will take the
+compound logs once it exists."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from gis.errors import InvalidInput
 from gis.models import Compound, User, utcnow
 from gis.patrol import access, derive
 from gis.patrol.config import load_config
-from gis.patrol.models import HouseholdVisit, PatrolAnswer, PatrolLog, PatrolVisit
+from gis.patrol.models import HouseholdVisit, MustVisitHousehold, PatrolAnswer, PatrolLog, PatrolVisit
 from gis.tickets.models import Ticket
+from gis.tickets.workflow import STATE_LABELS
 
 log = logging.getLogger(__name__)
 
@@ -139,12 +141,65 @@ def read_log(session: Session, user: User, *, day: date, worker_id: int | None, 
     return built or empty_log(day, kind, subject)
 
 
+def _subject_name(session: Session, entry: dict[str, Any]) -> str:
+    if entry["kind"] == "worker":
+        return session.scalar(select(User.full_name).where(User.id == int(entry["subject"]))) or entry["subject"]
+    return session.scalar(select(Compound.name).where(Compound.code == entry["subject"])) or entry["subject"]
+
+
+def log_view(session: Session, entry: dict[str, Any]) -> dict[str, Any]:
+    """The log with names instead of codes and ids, for the printable page (maps/worklog_page.py): who or which
+    compound, minutes on site per compound (a worker's log) or per worker (a compound's), the problems found
+    with their compound's name, the tickets with their state, and the households visited (building, unit, kind)."""
+    cfg = load_config()
+    by_worker = entry["kind"] == "compound"
+    keys = list(entry["minutes_on_site"])
+    codes = {f.get("compound_code") for f in entry["found"]} | (set() if by_worker else set(keys))
+    compounds = dict(
+        session.execute(select(Compound.code, Compound.name).where(Compound.code.in_(codes))).tuples().all()
+    )
+    workers = dict(
+        session.execute(select(User.id, User.full_name).where(User.id.in_([int(k) for k in keys] if by_worker else [])))
+        .tuples()
+        .all()
+    )
+    tickets = sorted(set(entry["ticketed"]) | set(entry["solved"]))
+    states = dict(session.execute(select(Ticket.id, Ticket.state).where(Ticket.id.in_(tickets))).tuples().all())
+    households = session.execute(
+        select(MustVisitHousehold.id, MustVisitHousehold.building, MustVisitHousehold.unit, MustVisitHousehold.kind)
+        .where(MustVisitHousehold.id.in_(entry["households_visited"]))
+        .order_by(MustVisitHousehold.id)
+    ).all()
+    return {
+        **entry,
+        "name": _subject_name(session, entry),
+        "minutes": [
+            {
+                "name": workers.get(int(k), k) if by_worker else compounds.get(k, k),
+                "minutes": m,
+                "met": m >= cfg.rule.required_minutes,
+            }
+            for k, m in sorted(entry["minutes_on_site"].items())
+        ],  # fmt: skip
+        "required_minutes": cfg.rule.required_minutes,
+        "found": [
+            {**f, "compound_name": compounds.get(f.get("compound_code"), f.get("compound_code") or "")}
+            for f in entry["found"]
+        ],  # fmt: skip
+        "tickets": [
+            {"id": t, "state": STATE_LABELS.get(states.get(t, ""), states.get(t, "")), "solved": t in entry["solved"]}
+            for t in tickets
+        ],  # fmt: skip
+        "households": [
+            {"building": b, "unit": u, "kind": cfg.households[k].label if k in cfg.households else k}
+            for _, b, u, k in households
+        ],
+    }
+
+
 def to_markdown(session: Session, entry: dict[str, Any]) -> str:
     """The log as Markdown (for printing or pasting into the group)."""
-    if entry["kind"] == "worker":
-        name = session.scalar(select(User.full_name).where(User.id == int(entry["subject"]))) or entry["subject"]
-    else:
-        name = session.scalar(select(Compound.name).where(Compound.code == entry["subject"])) or entry["subject"]
+    name = _subject_name(session, entry)
     lines = [
         f"# 民情工作日志 {entry['date']} · {name}",
         "",

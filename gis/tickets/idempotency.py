@@ -40,6 +40,11 @@ def claim_key(session: Session, scope: str, key: str, body: Any) -> dict[str, An
     )
     if session.execute(stmt).scalar() is not None:
         return None
+    return check_replay(session, scope, key, sha)
+
+
+def check_replay(session: Session, scope: str, key: str, sha: str) -> dict[str, Any]:
+    """A key already used: its stored answer when the body (`sha`) is the same, else 409."""
     row = session.execute(
         select(IdempotencyKey.request_sha256, IdempotencyKey.response).where(
             IdempotencyKey.scope == scope[:SCOPE_LEN], IdempotencyKey.key == key

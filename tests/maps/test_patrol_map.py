@@ -107,10 +107,26 @@ def test_rule_table_exports_to_excel(
     sheet = load_workbook(io.BytesIO(r.content)).active
     assert sheet is not None
     table = list(sheet.iter_rows(values_only=True))
-    assert table[0] == ("日期", "网格员", "小区编码", "小区", "在岗分钟", "要求分钟", "是否达标")
+    assert table[0] == (
+        "日期",
+        "网格员",
+        "账号",
+        "网格",
+        "网格编码",
+        "小区",
+        "小区编码",
+        "在岗分钟",
+        "要求分钟",
+        "是否达标",
+    )
     assert len(table) - 1 == len(rule) > 0
-    assert [row[6] for row in table[1:]] == ["达标" if x["met"] else "未达标" for x in rule]
-    assert [row[1] for row in table[1:]] == [x["worker_name"] for x in rule]
+    assert [row[9] for row in table[1:]] == ["达标" if x["met"] else "未达标" for x in rule]
+    # a name with its account, cell and compound: two workers of the same name are told apart
+    assert [row[1:7] for row in table[1:]] == [
+        (x["worker_name"], x["worker_username"], x["cell_name"], x["cell_code"], x["compound_name"], x["compound_code"])
+        for x in rule
+    ]
+    assert all(row[3] and row[4] for row in table[1:]), "every demo compound lies in a cell"
 
 
 @pytest.fixture()

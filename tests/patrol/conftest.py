@@ -54,7 +54,8 @@ def parea(session: Session, tiny_area: dict[str, Any], make_user: Maker) -> Patr
     manager, manager_h = make_user("manager", jurisdiction=[community])
     _, admin_h = make_user("admin")
     _, resident_h = make_user("resident", phone="13800000009")
-    session.add_all([PatrolAssignment(compound_code=COMPOUND, user_id=u.id) for u in (worker, other)])
+    session.add_all([PatrolAssignment(compound_code=COMPOUND, user_id=u.id, valid_from=local(2024, 1, 1, 0))
+                     for u in (worker, other)])  # fmt: skip
     # the synthetic cells were drawn "now": date them back so that the past days of the tests have them
     session.execute(update(GridCell).where(GridCell.code.in_([left, right])).values(valid_from=local(2024, 1, 1, 0)))
     session.commit()

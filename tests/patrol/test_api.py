@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gis.models import Compound
 from gis.patrol.models import PatrolFix, PatrolLog
 from gis.patrol.tasks import nightly_patrols
 from gis.tickets.models import Ticket
@@ -86,6 +87,24 @@ def test_someone_elses_patrol_is_403(client: TestClient, parea: PatrolArea) -> N
     assert client.post(f"/v1/patrols/{pid}/end", json={}, headers=parea.other_h).status_code == 403
 
 
+def test_a_fix_batch_is_checked_in_order_token_patrol_key(client: TestClient, session: Session, parea: PatrolArea
+                                                          ) -> None:  # fmt: skip
+    """The hot path reads the token and the patrol in one query: each refusal still says the right thing, and a
+    batch key reused with another body is a 409 that writes nothing."""
+    pid = _start(client, parea.worker_h)
+    body = {"batch_key": "k1", "fixes": [_fix(datetime.now(UTC) - timedelta(minutes=5))]}
+    assert client.post(f"/v1/patrols/{pid}/fixes", json=body).status_code == 401
+    bad = client.post(f"/v1/patrols/{pid}/fixes", json=body, headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401 and "log in again" in bad.json()["message"]
+    missing = client.post("/v1/patrols/999999999/fixes", json=body, headers=parea.worker_h)
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+    assert client.post(f"/v1/patrols/{pid}/fixes", json=body, headers=parea.worker_h).json()["accepted"] == 1
+    other = {"batch_key": "k1", "fixes": [_fix(datetime.now(UTC) - timedelta(minutes=4))]}
+    clash = client.post(f"/v1/patrols/{pid}/fixes", json=other, headers=parea.worker_h)
+    assert clash.status_code == 409 and "k1" in clash.json()["message"]
+    assert _fix_count(session, pid) == 1
+
+
 def test_a_problem_answer_becomes_exactly_one_ticket(client: TestClient, session: Session, parea: PatrolArea
                                                      ) -> None:  # fmt: skip
     pid = _start(client, parea.worker_h)
@@ -157,6 +176,17 @@ def test_the_nightly_log(client: TestClient, session: Session, parea: PatrolArea
     r = client.get("/v1/patrols/log", params={"date": "2024-05-06", "compound": COMPOUND, "format": "md"},
                    headers=parea.manager_h)  # fmt: skip
     assert r.status_code == 200 and "民情工作日志" in r.text and f"#{ticket_id}" in r.text
+    # the printable A4 page of the worker's day, as the manager prints it
+    page = client.get("/v1/patrols/log", params={"date": "2024-05-06", "worker_id": parea.worker.id, "format": "html"},
+                      headers=parea.manager_h)  # fmt: skip
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    text = page.text
+    assert "@page { size: A4" in text and '<html lang="zh-CN">' in text and "<script" not in text
+    assert "民情工作日志" in text and parea.worker.full_name in text and "2024-05-06" in text
+    compound_name = session.scalar(select(Compound.name).where(Compound.code == COMPOUND))
+    assert f"<td>{compound_name}</td>" in text and "达标" in text  # on site ≥ 120 min in that compound
+    assert "安全隐患、居民诉求" in text and "路灯不亮" in text and f"#{ticket_id}" in text
+    assert "日巡查" in text and "日记录" in text and "日反馈" in text and "社区审核" in text
     ended = client.post(f"/v1/patrols/{p.id}/end", json={}, headers=parea.worker_h).json()
     assert ended["auto_closed"] is True
 

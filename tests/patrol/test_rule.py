@@ -4,15 +4,28 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import pytest
 from shapely.geometry import box
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from gis.models import GridCell
-from gis.patrol import derive
+from gis.patrol import assignments, derive
+from gis.patrol.models import PatrolAssignment
 from gis.patrol.patrols import Fix, add_fixes, start_patrol
 from tests.conftest import ewkt
-from tests.patrol.conftest import COMPOUND, GATE, OUTSIDE, PatrolArea, batches, line_walk, local, ring_walk, standing
+from tests.patrol.conftest import (
+    COMPOUND,
+    GATE,
+    OUTSIDE,
+    Maker,
+    PatrolArea,
+    batches,
+    line_walk,
+    local,
+    ring_walk,
+    standing,
+)
 
 DAY = date(2024, 5, 6)
 
@@ -91,3 +104,32 @@ def test_unvisited_lists_compounds_without_visits(session: Session, parea: Patro
     derive.store_site_days(session, DAY)
     rows = derive.unvisited(session, parea.manager, days=7, community=parea.community, now=local(2024, 5, 7, 8))
     assert rows == []
+
+
+def test_a_past_day_is_judged_against_the_assignments_in_force_that_day(
+    session: Session, parea: PatrolArea, make_user: Maker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A manager replaces a worker after DAY: DAY still judges the replaced worker (who walked 2 h 5 min), the
+    newcomer only from the day they were assigned; the history row is closed, not deleted."""
+    _walk(session, parea.other, "hist", ring_walk(local(2024, 5, 6, 9), 125))
+    newcomer, _ = make_user("grid_worker", jurisdiction=[parea.left])
+    monkeypatch.setattr(assignments, "utcnow", lambda: local(2024, 5, 8, 10))  # the manager acts on May 8
+    assignments.set_assignments(session, parea.manager, COMPOUND, [parea.worker.id, newcomer.id])
+    session.commit()
+
+    def judged(day: date) -> dict[int, bool]:
+        rows = derive.rule_report(session, parea.manager, day=day, community=parea.community)
+        return {r["worker_id"]: r["met"] for r in rows if r["compound_code"] == COMPOUND}
+
+    assert judged(DAY) == {parea.worker.id: False, parea.other.id: True}
+    assert judged(date(2024, 5, 8)) == {parea.worker.id: False, newcomer.id: False}
+    rows = session.execute(
+        select(PatrolAssignment.user_id, PatrolAssignment.valid_to).where(PatrolAssignment.compound_code == COMPOUND)
+    ).all()
+    assert sorted((u, t is None) for u, t in rows) == sorted(
+        [(parea.worker.id, True), (parea.other.id, False), (newcomer.id, True)]
+    )
+    # the current assignment list shows only the open rows
+    listed = assignments.list_assignments(session, parea.manager, community=parea.community)
+    assert {w["id"] for c in listed if c["compound_code"] == COMPOUND for w in c["workers"]} == {
+        parea.worker.id, newcomer.id}  # fmt: skip
