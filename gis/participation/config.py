@@ -46,7 +46,7 @@ class ParticipationConfig:
     service_kinds: dict[str, str]
     skills: tuple[str, ...]
     sign_in: SignIn
-    volunteer_categories: tuple[str, ...]
+    volunteer_categories: dict[str, str]  # ticket category -> service kind
     points: dict[str, Any]
     rating_items: dict[str, str]
     communities: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -72,9 +72,10 @@ class ParticipationConfig:
         if missing or extra:
             items = ", ".join(f"{k} ({v})" for k, v in self.rating_items.items())
             raise InvalidInput(
-                f"评分项不符 / rate exactly the items {items}" + (f"; missing {missing}" if missing else "")
+                f"评分项不符 / rate exactly the items {items}"
+                + (f"; missing {missing}" if missing else "")
                 + (f"; unknown {extra}" if extra else "")
-            )  # fmt: skip
+            )
         bad = sorted(k for k, v in scores.items() if not 1 <= v <= 5)
         if bad:
             raise InvalidInput(f"每项评分为1–5分 / each score is 1–5; out of range: {bad}")
@@ -86,7 +87,7 @@ def parse_config(raw: dict[str, Any]) -> ParticipationConfig:
             service_kinds={k["code"]: k["label"] for k in raw.get("service_kinds") or []},
             skills=tuple(raw.get("skills") or ()),
             sign_in=SignIn(**(raw.get("sign_in") or {})),
-            volunteer_categories=tuple(raw.get("volunteer_categories") or ()),
+            volunteer_categories={str(k): str(v) for k, v in (raw.get("volunteer_categories") or {}).items()},
             points=dict(raw.get("points") or {}),
             rating_items={k["code"]: k["label"] for k in raw.get("rating_items") or []},
             communities={str(k): v for k, v in (raw.get("communities") or {}).items()},
