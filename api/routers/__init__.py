@@ -13,6 +13,8 @@ from api.routers import (
     maps,
     ogc,
     open311,
+    participation,
+    participation_points,
     patrols,
     plans,
     tickets,
@@ -36,4 +38,6 @@ ROUTERS: list[APIRouter] = [
     plans.router,
     patrols.router,
     field.router,
+    participation.router,
+    participation_points.router,
 ]

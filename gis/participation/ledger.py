@@ -264,7 +264,7 @@ def history(
         .offset(offset)
     )
     balances = session.execute(select(PointsBalance.community_code, PointsBalance.balance).where(*bal_where)).tuples()
-    return {"user_id": who, "balances": dict(balances), "entries": [entry_public(e) for e in entries]}
+    return {"user_id": who, "balances": dict(balances.all()), "entries": [entry_public(e) for e in entries]}
 
 
 def balances(
