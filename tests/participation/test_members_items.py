@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from gis.participation import items
-from gis.participation.models import Claim, Member, PointsBalance
+from gis.participation.models import Claim, PointsBalance
 from tests.participation.conftest import COMMUNITY, COMPOUND, FAR, INSIDE, Area, Maker, publish
 
 P = "/v1/participation"
