@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from datetime import UTC, date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -282,15 +283,28 @@ def balances(
     return [{"user_id": u, "name": n, "balance": b} for u, n, b in rows]
 
 
+def _entries_in_order(session: Session, community: str | None, batch: int = 2000) -> Iterator[PointsEntry]:
+    """Entries by (community, seq), read in keyset pages (no cursor left open on the connection)."""
+    after: tuple[str, int] = ("", 0)
+    while True:
+        stmt = select(PointsEntry).where(tuple_(PointsEntry.community_code, PointsEntry.seq) > after)
+        if community is not None:
+            stmt = stmt.where(PointsEntry.community_code == community)
+        stmt = stmt.order_by(PointsEntry.community_code, PointsEntry.seq).limit(batch)
+        # populate_existing: check what the database holds, not entries this session loaded before
+        rows = list(session.scalars(stmt.execution_options(populate_existing=True)))
+        yield from rows
+        if len(rows) < batch:
+            return
+        after = (rows[-1].community_code, rows[-1].seq)
+
+
 def verify(session: Session, *, community: str | None = None) -> dict[str, Any]:
     """Walk the chains (one community or all) and find the first broken link: an entry whose content no longer
     matches its hash, whose prev_hash is not its predecessor's hash, or a gap in the sequence."""
-    stmt = select(PointsEntry).order_by(PointsEntry.community_code, PointsEntry.seq)
-    if community is not None:
-        stmt = stmt.where(PointsEntry.community_code == community)
     checked, chains = 0, 0
     prev: dict[str, tuple[int, str]] = {}
-    for e in session.scalars(stmt.execution_options(yield_per=2000)):
+    for e in _entries_in_order(session, community):
         want_seq, want_prev = prev.get(e.community_code, (1, GENESIS))
         if e.community_code not in prev:
             chains += 1

@@ -28,14 +28,19 @@ CREATE TRIGGER points_entries_append_only BEFORE UPDATE OR DELETE ON points_entr
     FOR EACH ROW EXECUTE FUNCTION points_entries_append_only();
 """
 
-# balances follow the ledger in the same statement; the CHECK (balance >= 0) refuses an overdraft, and the
-# row lock of ON CONFLICT DO UPDATE serialises two redemptions of one resident
+# balances follow the ledger in the same statement; the CHECK (balance >= 0) refuses an overdraft, and the row
+# lock of the UPDATE serialises two redemptions of one resident. UPDATE first: an INSERT … ON CONFLICT would check
+# the proposed row (a negative first value) before finding the existing one
 BALANCE = """
 CREATE FUNCTION points_balance_follow() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO points_balances (community_code, user_id, balance)
-    VALUES (NEW.community_code, NEW.user_id, NEW.points)
-    ON CONFLICT (community_code, user_id) DO UPDATE SET balance = points_balances.balance + EXCLUDED.balance;
+    UPDATE points_balances SET balance = balance + NEW.points
+    WHERE community_code = NEW.community_code AND user_id = NEW.user_id;
+    IF NOT FOUND THEN
+        INSERT INTO points_balances (community_code, user_id, balance)
+        VALUES (NEW.community_code, NEW.user_id, NEW.points)
+        ON CONFLICT (community_code, user_id) DO UPDATE SET balance = points_balances.balance + EXCLUDED.balance;
+    END IF;
     RETURN NEW;
 END
 $$;
