@@ -14,7 +14,7 @@ import random
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import any_, delete, literal, select, text
 from sqlalchemy.orm import Session
 
 from data import names
@@ -160,7 +160,7 @@ def _community(
     supervisor: User | None,
     now: datetime,
 ) -> None:
-    manager = session.scalar(select(User).where(User.role == "manager", User.jurisdiction.contains([community])))
+    manager = session.scalar(select(User).where(User.role == "manager", literal(community) == any_(User.jurisdiction)))
     if manager is None:
         return
     members = _members(session, rng, community, index, password_hash, first)
