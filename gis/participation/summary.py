@@ -13,16 +13,18 @@ from gis.models import utcnow
 from gis.participation.members import month_start
 
 _SQL = """
+WITH p AS (SELECT CAST(:community AS text) AS community, CAST(:compound AS text) AS compound)
 SELECT
-  (SELECT count(*) FROM participation_members m WHERE m.status = 'confirmed' AND m.community_code = :community
-     AND (CAST(:compound AS text) IS NULL OR EXISTS (SELECT 1 FROM service_claims c JOIN service_items i ON i.id = c.item_id
-                                       WHERE c.member_id = m.id AND i.place_code = :compound))) AS members,
-  (SELECT count(*) FROM participation_teams t WHERE t.community_code = :community) AS teams,
+  (SELECT count(*) FROM participation_members m WHERE m.status = 'confirmed' AND m.community_code = p.community
+     AND (p.compound IS NULL OR EXISTS (SELECT 1 FROM service_claims c JOIN service_items i ON i.id = c.item_id
+                                        WHERE c.member_id = m.id AND i.place_code = p.compound))) AS members,
+  (SELECT count(*) FROM participation_teams t WHERE t.community_code = p.community) AS teams,
   (SELECT coalesce(sum(c.confirmed_minutes), 0) FROM service_claims c JOIN service_items i ON i.id = c.item_id
-     WHERE i.community_code = :community AND (CAST(:compound AS text) IS NULL OR i.place_code = :compound)
+     WHERE i.community_code = p.community AND (p.compound IS NULL OR i.place_code = p.compound)
        AND c.starts_at >= :month AND c.confirmed_minutes IS NOT NULL) AS minutes,
-  (SELECT count(*) FROM service_items i WHERE i.community_code = :community AND i.status = 'open'
-     AND i.ends_at > :now AND i.claimed < i.capacity AND (CAST(:compound AS text) IS NULL OR i.place_code = :compound)) AS open_items
+  (SELECT count(*) FROM service_items i WHERE i.community_code = p.community AND i.status = 'open'
+     AND i.ends_at > :now AND i.claimed < i.capacity AND (p.compound IS NULL OR i.place_code = p.compound)) AS open_items
+FROM p
 """
 
 
