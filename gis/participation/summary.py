@@ -23,7 +23,8 @@ SELECT
      WHERE i.community_code = p.community AND (p.compound IS NULL OR i.place_code = p.compound)
        AND c.starts_at >= :month AND c.confirmed_minutes IS NOT NULL) AS minutes,
   (SELECT count(*) FROM service_items i WHERE i.community_code = p.community AND i.status = 'open'
-     AND i.ends_at > :now AND i.claimed < i.capacity AND (p.compound IS NULL OR i.place_code = p.compound)) AS open_items
+     AND i.ends_at > :now AND i.claimed < i.capacity
+     AND (p.compound IS NULL OR i.place_code = p.compound)) AS open_items
 FROM p
 """
 
