@@ -36,7 +36,7 @@ MAP_SCRIPTS = ("gg_auth.js", "gg_page.js", "gg_remote.js", "gg_tickets.js")
 # The plan editor's scripts, in loading order: the first holds the state and the map the others build on.
 EDITOR_SCRIPTS = ("gg_auth.js", "plan_editor.js", "plan_cells.js", "plan_areas.js", "plan_panels.js")
 # The field app (/field): gg_auth.js, then the offline queue (IndexedDB through idb), then the page.
-FIELD_SCRIPTS = ("gg_auth.js", "field_queue.js", "field.js")
+FIELD_SCRIPTS = ("gg_auth.js", "field_queue.js", "field_volunteer.js", "field.js")
 PATROL_MAP_SCRIPTS = ("gg_auth.js", "patrol_map.js")
 PAGE_FILES = (*MAP_SCRIPTS, "gg_plan_shell.js", "maps.css", *EDITOR_SCRIPTS)
 OWN_FILES = tuple(dict.fromkeys((*PAGE_FILES, *FIELD_SCRIPTS, "field.css", *PATROL_MAP_SCRIPTS)))  # "gridgov"
