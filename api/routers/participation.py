@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Path, Query, status
 
 from api.deps import CurrentUser, NearQuery, PageQuery, SessionDep
 from api.schemas.common import error_responses
@@ -33,6 +33,7 @@ router = APIRouter(
     prefix="/v1/participation", tags=["participation"], responses=error_responses(401, 403, 404, 409, 422)
 )
 
+IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
 CommunityQuery = Annotated[str | None, Query(max_length=20, description="community code")]
 
 
@@ -75,7 +76,7 @@ def list_members(
 
 
 @router.post("/members/{member_id}/decision", response_model=MemberPublic)
-def decide_member(session: SessionDep, user: CurrentUser, member_id: int, body: MemberDecision) -> Any:
+def decide_member(session: SessionDep, user: CurrentUser, member_id: IdPath, body: MemberDecision) -> Any:
     """The home community confirms (or turns down) a registration."""
     member = members.confirm(session, user, member_id, accept=body.decision == "confirm", note=body.note)
     return members.member_public(session, member)
@@ -98,7 +99,7 @@ def list_teams(session: SessionDep, user: CurrentUser, community: CommunityQuery
 
 
 @router.get("/teams/{team_id}", response_model=TeamPublic)
-def read_team(session: SessionDep, user: CurrentUser, team_id: int) -> Any:
+def read_team(session: SessionDep, user: CurrentUser, team_id: IdPath) -> Any:
     """A team's roster with each member's hours: its leader and its community."""
     return members.read_team(session, user, team_id)
 
@@ -131,47 +132,47 @@ def list_items(
 
 
 @router.get("/items/{item_id}", response_model=ItemPublic)
-def read_item(session: SessionDep, item_id: int) -> Any:
+def read_item(session: SessionDep, item_id: IdPath) -> Any:
     """One published item (public)."""
     return items.read_item(session, item_id)
 
 
 @router.post("/items/{item_id}/claims", response_model=list[ClaimPublic], status_code=status.HTTP_201_CREATED)
-def claim_item(session: SessionDep, user: CurrentUser, item_id: int, body: ClaimCreate | None = None) -> Any:
+def claim_item(session: SessionDep, user: CurrentUser, item_id: IdPath, body: ClaimCreate | None = None) -> Any:
     """Claim a place (first come, within capacity, no overlapping claims); a team leader may claim for members."""
     claims = items.claim(session, user, item_id, member_ids=body.member_ids if body else None)
     return [_claim_out(session, c) for c in claims]
 
 
 @router.post("/claims/{claim_id}/release", response_model=ClaimPublic)
-def release_claim(session: SessionDep, user: CurrentUser, claim_id: int) -> Any:
+def release_claim(session: SessionDep, user: CurrentUser, claim_id: IdPath) -> Any:
     """Give the place back (before the window starts)."""
     return _claim_out(session, items.release(session, user, claim_id))
 
 
 @router.post("/claims/{claim_id}/sign-in", response_model=ClaimPublic)
-def sign_in(session: SessionDep, user: CurrentUser, claim_id: int, body: Position) -> Any:
+def sign_in(session: SessionDep, user: CurrentUser, claim_id: IdPath, body: Position) -> Any:
     """Sign in on site from the phone: near the place (PostGIS metres, configurable radius) and in the window."""
     c = items.sign_in(session, user, claim_id, **body.model_dump())
     return _claim_out(session, c)
 
 
 @router.post("/claims/{claim_id}/sign-out", response_model=ClaimPublic)
-def sign_out(session: SessionDep, user: CurrentUser, claim_id: int, body: Position) -> Any:
+def sign_out(session: SessionDep, user: CurrentUser, claim_id: IdPath, body: Position) -> Any:
     """Sign out on site: the minutes within the window are recorded, for the community to confirm."""
     c = items.sign_out(session, user, claim_id, **body.model_dump())
     return _claim_out(session, c)
 
 
 @router.post("/claims/{claim_id}/confirm", response_model=ClaimPublic)
-def confirm_hours(session: SessionDep, user: CurrentUser, claim_id: int, body: HoursConfirm | None = None) -> Any:
+def confirm_hours(session: SessionDep, user: CurrentUser, claim_id: IdPath, body: HoursConfirm | None = None) -> Any:
     """The community confirms the hours (and credits volunteer-hour points where its rules have them)."""
     c = items.confirm_hours(session, user, claim_id, minutes=body.minutes if body else None)
     return _claim_out(session, c)
 
 
 @router.post("/tickets/{ticket_id}/handover", response_model=ItemPublic, status_code=status.HTTP_201_CREATED)
-def hand_ticket_to_team(session: SessionDep, user: CurrentUser, ticket_id: int, body: TicketHandover) -> Any:
+def hand_ticket_to_team(session: SessionDep, user: CurrentUser, ticket_id: IdPath, body: TicketHandover) -> Any:
     """Hand a ticket of a volunteer-suitable category to a team: an item reserved for it, at the ticket's point."""
     item = items.hand_ticket_to_team(session, user, ticket_id, **body.model_dump())
     return items.read_item(session, item.id)

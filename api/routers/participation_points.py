@@ -77,7 +77,9 @@ def points_history(
     user: CurrentUser,
     page: PageQuery,
     community: CommunityQuery = None,
-    user_id: Annotated[int | None, Query(description="a resident (the community's staff); default: me")] = None,
+    user_id: Annotated[
+        int | None, Query(ge=1, le=2**31 - 1, description="a resident (the community's staff); default: me")
+    ] = None,
 ) -> Any:
     """My balances and history (newest first); a community's staff may read one of its residents'."""
     return ledger.history(session, user, resident_id=user_id, community=community, limit=page.limit, offset=page.offset)
@@ -186,7 +188,9 @@ def list_meetings(
     session: SessionDep,
     user: CurrentUser,
     community: CommunityQuery = None,
-    ticket_id: Annotated[int | None, Query(description="the meetings that decided this ticket")] = None,
+    ticket_id: Annotated[
+        int | None, Query(ge=1, le=2**31 - 1, description="the meetings that decided this ticket")
+    ] = None,
 ) -> Any:
     """The 联席会议 of my communities, newest first."""
     return meetings.list_meetings(session, user, community=community, ticket_id=ticket_id)

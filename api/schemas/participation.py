@@ -4,13 +4,14 @@ exchange goods, compound bodies and 监督员 ratings, 联席会议 records."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from api.schemas.common import NAIVE_IS_BEIJING, LocalDatetime
 
 CRS = Literal["wgs84", "gcj02", "bd09", "cgcs2000"]
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]  # a row id (an integer column)
 
 
 # ---- members and teams ----
@@ -74,8 +75,8 @@ class MePublic(BaseModel):
 class TeamCreate(BaseModel):
     community_code: str = Field(min_length=1, max_length=20)
     name: str = Field(min_length=1, max_length=80)
-    leader_id: int
-    member_ids: list[int] = Field(default=[], max_length=500)
+    leader_id: Id
+    member_ids: list[Id] = Field(default=[], max_length=500)
 
 
 class TeamPublic(BaseModel):
@@ -109,7 +110,7 @@ class ItemCreate(BaseModel):
     ends_at: LocalDatetime = Field(description=NAIVE_IS_BEIJING)
     capacity: int = Field(ge=1, le=10_000)
     skills: list[str] = Field(default=[], max_length=20)
-    team_id: int | None = None
+    team_id: Id | None = None
 
 
 class ItemPublic(BaseModel):
@@ -137,7 +138,7 @@ class ItemPublic(BaseModel):
 
 
 class ClaimCreate(BaseModel):
-    member_ids: list[int] | None = Field(
+    member_ids: list[Id] | None = Field(
         default=None, max_length=200, description="a team leader claims for members of their team; default: myself"
     )
 
@@ -146,15 +147,15 @@ class Position(BaseModel):
     lon: float = Field(ge=-180, le=180)
     lat: float = Field(ge=-90, le=90)
     crs: CRS = "wgs84"
-    accuracy_m: float | None = Field(default=None, ge=0)
+    accuracy_m: float | None = Field(default=None, ge=0, le=1_000_000)
 
 
 class HoursConfirm(BaseModel):
-    minutes: float | None = Field(default=None, ge=0, description="default: the minutes signed on site")
+    minutes: float | None = Field(default=None, ge=0, le=100_000, description="default: the minutes signed on site")
 
 
 class TicketHandover(BaseModel):
-    team_id: int
+    team_id: Id
     starts_at: LocalDatetime = Field(description=NAIVE_IS_BEIJING)
     ends_at: LocalDatetime = Field(description=NAIVE_IS_BEIJING)
     title: str | None = Field(default=None, max_length=120)
@@ -165,7 +166,7 @@ class TicketHandover(BaseModel):
 
 class PointsEarn(BaseModel):
     community_code: str = Field(min_length=1, max_length=20)
-    user_id: int = Field(description="the resident")
+    user_id: Id = Field(description="the resident")
     rule: str = Field(min_length=1, max_length=40)
     quantity: float = Field(gt=0, le=100_000)
     note: str | None = Field(default=None, max_length=200)
@@ -173,8 +174,8 @@ class PointsEarn(BaseModel):
 
 class Redemption(BaseModel):
     community_code: str = Field(min_length=1, max_length=20)
-    user_id: int = Field(description="the resident")
-    goods_id: int
+    user_id: Id = Field(description="the resident")
+    goods_id: Id
     quantity: int = Field(default=1, ge=1, le=1000)
 
 
@@ -257,7 +258,7 @@ class GoodsPublic(BaseModel):
 
 
 class BodyCreate(BaseModel):
-    user_id: int
+    user_id: Id
     body: Literal["owners_committee", "property_committee", "supervisor"]
     title: str | None = Field(default=None, max_length=40)
     since: date
@@ -300,7 +301,7 @@ class AttendeeIn(BaseModel):
 
 class DecisionIn(BaseModel):
     text: str = Field(min_length=1, max_length=2000)
-    ticket_ids: list[int] = Field(default=[], max_length=200)
+    ticket_ids: list[Id] = Field(default=[], max_length=200)
 
 
 class MeetingCreate(BaseModel):
