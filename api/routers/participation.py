@@ -153,14 +153,14 @@ def release_claim(session: SessionDep, user: CurrentUser, claim_id: IdPath) -> A
 @router.post("/claims/{claim_id}/sign-in", response_model=ClaimPublic)
 def sign_in(session: SessionDep, user: CurrentUser, claim_id: IdPath, body: Position) -> Any:
     """Sign in on site from the phone: near the place (PostGIS metres, configurable radius) and in the window."""
-    c = items.sign_in(session, user, claim_id, **body.model_dump())
+    c = items.sign_in(session, user, claim_id, items.Fix(**body.model_dump()))
     return _claim_out(session, c)
 
 
 @router.post("/claims/{claim_id}/sign-out", response_model=ClaimPublic)
 def sign_out(session: SessionDep, user: CurrentUser, claim_id: IdPath, body: Position) -> Any:
     """Sign out on site: the minutes within the window are recorded, for the community to confirm."""
-    c = items.sign_out(session, user, claim_id, **body.model_dump())
+    c = items.sign_out(session, user, claim_id, items.Fix(**body.model_dump()))
     return _claim_out(session, c)
 
 

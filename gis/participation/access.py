@@ -12,7 +12,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
 from gis.access import community_codes
@@ -77,3 +79,12 @@ def require_member(session: Session, user: User) -> Member:
             "confirms it first"
         )
     return member
+
+
+def community_filter(session: Session, user: User, column: Any, community: str | None) -> ColumnElement[bool]:
+    """The rows of `column` (a community code) `user` reads: the named community (checked), else all of theirs."""
+    if community is not None:
+        require_community(session, user, community)
+        return column == community  # type: ignore[no-any-return]
+    codes = scope(session, user)
+    return true() if codes is None else column.in_(codes)

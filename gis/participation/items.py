@@ -28,6 +28,16 @@ from gis.tickets.models import Ticket
 
 
 @dataclass(frozen=True)
+class Fix:
+    """The phone's position at a sign-in or sign-out (lon/lat in `crs`, accuracy in metres when known)."""
+
+    lon: float
+    lat: float
+    crs: str = "wgs84"
+    accuracy_m: float | None = None
+
+
+@dataclass(frozen=True)
 class Place:
     """Where an item happens: a point (lon/lat in `crs`), a compound or a grid cell (by code)."""
 
@@ -368,16 +378,16 @@ def _distance_m(session: Session, item: ServiceItem, lon: float, lat: float) -> 
     return round(float(d or 0.0), 1)
 
 
-def _on_site(
-    session: Session, item: ServiceItem, lon: float, lat: float, crs: str, accuracy_m: float | None, what: str
-) -> float:
+def _on_site(session: Session, item: ServiceItem, fix: Fix, what: str) -> float:
+    """The distance (m) from `fix` to the item's place, refused beyond the radius or with a poor accuracy."""
     cfg = load_config().sign_in
+    accuracy_m = fix.accuracy_m
     if accuracy_m is not None and accuracy_m > cfg.max_accuracy_m:
         raise InvalidInput(
             f"定位精度不足（±{accuracy_m:.0f} 米）/ the position is too inaccurate (±{accuracy_m:.0f} m, "
             f"at most {cfg.max_accuracy_m:.0f} m): wait for GPS and try again"
         )
-    x, y = to_wgs84(lon, lat, crs)
+    x, y = to_wgs84(fix.lon, fix.lat, fix.crs)
     d = _distance_m(session, item, x, y)
     if d > cfg.radius_m:
         raise InvalidInput(
@@ -397,17 +407,7 @@ def _own(session: Session, user: User, claim_id: int) -> tuple[Claim, ServiceIte
     return c, item
 
 
-def sign_in(
-    session: Session,
-    user: User,
-    claim_id: int,
-    *,
-    lon: float,
-    lat: float,
-    crs: str = "wgs84",
-    accuracy_m: float | None = None,
-    now: datetime | None = None,
-) -> Claim:
+def sign_in(session: Session, user: User, claim_id: int, fix: Fix, *, now: datetime | None = None) -> Claim:
     """Sign in on site: within the radius of the place and from `early_minutes` before the window to its end."""
     now = now or utcnow()
     c, item = _own(session, user, claim_id)
@@ -420,23 +420,13 @@ def sign_in(
             f"{item.ends_at.isoformat()}",
             detail={"starts_at": item.starts_at.isoformat(), "ends_at": item.ends_at.isoformat()},
         )
-    c.signed_in_m = _on_site(session, item, lon, lat, crs, accuracy_m, "sign-in")
+    c.signed_in_m = _on_site(session, item, fix, "sign-in")
     c.signed_in_at = now
     session.flush()
     return c
 
 
-def sign_out(
-    session: Session,
-    user: User,
-    claim_id: int,
-    *,
-    lon: float,
-    lat: float,
-    crs: str = "wgs84",
-    accuracy_m: float | None = None,
-    now: datetime | None = None,
-) -> Claim:
+def sign_out(session: Session, user: User, claim_id: int, fix: Fix, *, now: datetime | None = None) -> Claim:
     """Sign out on site; the minutes on site within the window are recorded (to be confirmed by the community)."""
     now = now or utcnow()
     c, item = _own(session, user, claim_id)
@@ -450,7 +440,7 @@ def sign_out(
             f"签退已超时 / sign-out closed at {(item.ends_at + late).isoformat()}: ask the community "
             "to confirm your hours"
         )
-    c.signed_out_m = _on_site(session, item, lon, lat, crs, accuracy_m, "sign-out")
+    c.signed_out_m = _on_site(session, item, fix, "sign-out")
     c.signed_out_at = now
     start, end = max(c.signed_in_at, item.starts_at), min(now, item.ends_at)
     c.minutes = round(max(0.0, (end - start).total_seconds() / 60), 1)

@@ -85,13 +85,7 @@ def list_meetings(
     """The meetings of the communities `user` answers for (newest first), or those that decided a ticket."""
     if user.role not in access.COMMUNITY_ROLES:
         raise Forbidden("只有社区能查看联席会议记录 / only a community (manager) or an admin reads the meetings")
-    stmt = select(JointMeeting)
-    codes = access.scope(session, user)
-    if community is not None:
-        access.require_community(session, user, community)
-        stmt = stmt.where(JointMeeting.community_code == community)
-    elif codes is not None:
-        stmt = stmt.where(JointMeeting.community_code.in_(codes))
+    stmt = select(JointMeeting).where(access.community_filter(session, user, JointMeeting.community_code, community))
     if ticket_id is not None:
         stmt = stmt.where(
             JointMeeting.id.in_(select(MeetingTicket.meeting_id).where(MeetingTicket.ticket_id == ticket_id))

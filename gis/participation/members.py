@@ -120,13 +120,7 @@ def list_members(
     """The members of the communities `user` answers for (a manager: theirs; an admin: any)."""
     if user.role not in access.COMMUNITY_ROLES:
         raise Forbidden("只有社区能查看成员名册 / only a community (manager) or an admin reads the members")
-    codes = access.scope(session, user)
-    stmt = select(Member)
-    if community is not None:
-        access.require_community(session, user, community)
-        stmt = stmt.where(Member.community_code == community)
-    elif codes is not None:
-        stmt = stmt.where(Member.community_code.in_(codes))
+    stmt = select(Member).where(access.community_filter(session, user, Member.community_code, community))
     if status is not None:
         stmt = stmt.where(Member.status == status)
     rows = session.scalars(stmt.order_by(Member.id).limit(limit).offset(offset))
@@ -219,12 +213,7 @@ def list_teams(session: Session, user: User, *, community: str | None = None) ->
     """Teams `user` may read: a community's (manager, admin), else the teams the member belongs to."""
     stmt = select(Team).order_by(Team.id)
     if user.role in access.COMMUNITY_ROLES:
-        codes = access.scope(session, user)
-        if community is not None:
-            access.require_community(session, user, community)
-            stmt = stmt.where(Team.community_code == community)
-        elif codes is not None:
-            stmt = stmt.where(Team.community_code.in_(codes))
+        stmt = stmt.where(access.community_filter(session, user, Team.community_code, community))
     else:
         member = access.member_of(session, user)
         if member is None:

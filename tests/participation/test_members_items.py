@@ -138,7 +138,7 @@ def test_sign_in_on_site_in_the_window_and_hours_confirmed(client: TestClient, s
     claim = session.get(Claim, cid)
     assert claim is not None
     start = claim.starts_at
-    items.sign_out(session, u1, cid, lon=INSIDE[0], lat=INSIDE[1] + 0.0005, now=start + timedelta(minutes=90))
+    items.sign_out(session, u1, cid, items.Fix(INSIDE[0], INSIDE[1] + 0.0005), now=start + timedelta(minutes=90))
     assert claim.minutes == 90.0
     r = client.post(f"{P}/claims/{cid}/confirm", json={}, headers=area.manager_h)
     assert r.status_code == 200 and r.json()["confirmed_minutes"] == 90.0
