@@ -192,6 +192,8 @@ def _community(
     for k in range(8):
         spec = ITEMS[k % len(ITEMS)]
         start = _local(today - timedelta(days=2 + 2 * k), 9 if k % 2 else 19)
+        if k == 0:  # one served earlier today: "hours this month" is never empty on the demo
+            start = now.astimezone(SHANGHAI).replace(minute=0, second=0, microsecond=0) - timedelta(hours=spec[2] + 1)
         item = _item(community, places[k % len(places)], spec, start, manager)
         session.add(item)
         session.flush()
@@ -222,7 +224,7 @@ def _community(
                 c.confirmed_minutes, c.confirmed_by_id, c.confirmed_at = (
                     minutes,
                     manager.id,
-                    signed_out + timedelta(hours=3),
+                    min(signed_out + timedelta(hours=3), now),
                 )
             session.add(c)
             session.flush()

@@ -25,6 +25,7 @@ from gis.participation.members import team_member_ids
 from gis.participation.models import Claim, Member, ServiceItem, Team, TeamMember
 from gis.spatial import POINT_SQL
 from gis.tickets.models import Ticket
+from gis.tickets.sla import SHANGHAI
 
 
 @dataclass(frozen=True)
@@ -370,6 +371,11 @@ def release(session: Session, user: User, claim_id: int, *, now: datetime | None
     return c
 
 
+def _local(t: datetime) -> str:
+    """A time as the members read it: Beijing time, to the minute."""
+    return t.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
 def _distance_m(session: Session, item: ServiceItem, lon: float, lat: float) -> float:
     d = session.scalar(
         text(f"SELECT ST_Distance(geom::geography, {POINT_SQL}::geography) FROM service_items WHERE id = :i"),
@@ -416,8 +422,8 @@ def sign_in(session: Session, user: User, claim_id: int, fix: Fix, *, now: datet
     early = timedelta(minutes=load_config().sign_in.early_minutes)
     if not item.starts_at - early <= now < item.ends_at:
         raise InvalidInput(
-            f"不在服务时段内 / outside the window: sign in from {(item.starts_at - early).isoformat()} until "
-            f"{item.ends_at.isoformat()}",
+            f"不在服务时段内 / outside the window: sign in from {_local(item.starts_at - early)} until "
+            f"{_local(item.ends_at)} (Beijing time)",
             detail={"starts_at": item.starts_at.isoformat(), "ends_at": item.ends_at.isoformat()},
         )
     c.signed_in_m = _on_site(session, item, fix, "sign-in")
@@ -437,7 +443,7 @@ def sign_out(session: Session, user: User, claim_id: int, fix: Fix, *, now: date
     late = timedelta(minutes=load_config().sign_in.late_minutes)
     if now > item.ends_at + late:
         raise InvalidInput(
-            f"签退已超时 / sign-out closed at {(item.ends_at + late).isoformat()}: ask the community "
+            f"签退已超时 / sign-out closed at {_local(item.ends_at + late)} (Beijing time): ask the community "
             "to confirm your hours"
         )
     c.signed_out_m = _on_site(session, item, fix, "sign-out")
