@@ -144,6 +144,27 @@ def claim_item(session: SessionDep, user: CurrentUser, item_id: IdPath, body: Cl
     return [_claim_out(session, c) for c in claims]
 
 
+@router.get("/claims", response_model=list[ClaimPublic])
+def list_claims(
+    session: SessionDep,
+    user: CurrentUser,
+    page: PageQuery,
+    community: CommunityQuery = None,
+    item_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    to_confirm: Annotated[bool, Query(description="only claims whose hours wait for confirmation")] = False,
+) -> Any:
+    """The claims on my communities' items with the members' names (the community); `to_confirm` for the hours."""
+    return members.list_claims(
+        session,
+        user,
+        community=community,
+        item_id=item_id,
+        to_confirm=to_confirm,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
 @router.post("/claims/{claim_id}/release", response_model=ClaimPublic)
 def release_claim(session: SessionDep, user: CurrentUser, claim_id: IdPath) -> Any:
     """Give the place back (before the window starts)."""

@@ -65,6 +65,7 @@ class ClaimPublic(BaseModel):
     minutes: float | None
     confirmed_minutes: float | None
     confirmed_at: datetime | None
+    member_name: str | None = None  # in the community's lists
 
 
 class MePublic(BaseModel):

@@ -139,6 +139,34 @@ def my_tasks(session: Session, member: Member) -> list[dict[str, Any]]:
     return [claim_public(c, i) for c, i in rows]
 
 
+def list_claims(
+    session: Session,
+    user: User,
+    *,
+    community: str | None = None,
+    item_id: int | None = None,
+    to_confirm: bool = False,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """The claims on a community's items (its manager; admins any), newest window first, with each member's name;
+    `to_confirm`: signed out (or over) and not yet confirmed — the community's to-do list of hours."""
+    if user.role not in access.COMMUNITY_ROLES:
+        raise Forbidden("只有社区能查看认领名单 / only a community (manager) or an admin reads the claims")
+    stmt = (
+        select(Claim, ServiceItem, Member.name)
+        .join(ServiceItem, ServiceItem.id == Claim.item_id)
+        .join(Member, Member.id == Claim.member_id)
+        .where(access.community_filter(session, user, ServiceItem.community_code, community))
+    )
+    if item_id is not None:
+        stmt = stmt.where(Claim.item_id == item_id)
+    if to_confirm:
+        stmt = stmt.where(Claim.status == "claimed", Claim.confirmed_at.is_(None), Claim.starts_at < utcnow())
+    rows = session.execute(stmt.order_by(Claim.starts_at.desc(), Claim.id).limit(limit).offset(offset)).tuples()
+    return [{**claim_public(c, i), "member_name": name} for c, i, name in rows]
+
+
 def claim_public(c: Claim, item: ServiceItem) -> dict[str, Any]:
     return {
         "id": c.id,

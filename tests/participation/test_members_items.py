@@ -140,6 +140,9 @@ def test_sign_in_on_site_in_the_window_and_hours_confirmed(client: TestClient, s
     start = claim.starts_at
     items.sign_out(session, u1, cid, items.Fix(INSIDE[0], INSIDE[1] + 0.0005), now=start + timedelta(minutes=90))
     assert claim.minutes == 90.0
+    todo = client.get(f"{P}/claims", params={"community": COMMUNITY, "item_id": item["id"]}, headers=area.manager_h)
+    assert [(c["id"], c["member_name"], c["minutes"]) for c in todo.json()] == [(cid, "志愿者1", 90.0)]
+    assert client.get(f"{P}/claims", headers=h1).status_code == 403
     r = client.post(f"{P}/claims/{cid}/confirm", json={}, headers=area.manager_h)
     assert r.status_code == 200 and r.json()["confirmed_minutes"] == 90.0
     assert client.post(f"{P}/claims/{cid}/confirm", json={}, headers=area.manager_h).status_code == 409

@@ -48,6 +48,7 @@ ENTRIES: dict[str, Entry] = {
     f"GET {P}/items": (f"{P}/items", {}, PUBLIC),
     f"GET {P}/items/{{item_id}}": (f"{P}/items/{{item}}", {}, PUBLIC),
     f"POST {P}/items/{{item_id}}/claims": (f"{P}/items/{{item}}/claims", {"json": {}}, NOT_A_MEMBER),
+    f"GET {P}/claims": (f"{P}/claims", {"params": {"to_confirm": "true"}}, COMMUNITY_READ),
     # a demo claim of tomorrow: its community (and an admin) may release it, nobody else (the admin, first, does:
     # the manager then finds it released, a 409)
     f"POST {P}/claims/{{claim_id}}/release": (
