@@ -122,9 +122,17 @@
     gg.api("POST", P + "/members", body).then(function () { say("登记已提交，待社区确认"); load(); }, failed);
   }
 
+  function showPoints(answer) {  // my 积分 across my communities
+    var total = 0;
+    Object.keys(answer.balances).forEach(function (k) { total += answer.balances[k]; });
+    $("fv-points").textContent = "我的积分 " + total + (answer.entries.length ? "（最近：" +
+      (answer.entries[0].points > 0 ? "+" : "") + answer.entries[0].points + " " + (answer.entries[0].note || "") + "）" : "");
+  }
+
   function load() {
     if (!gg.token()) return Promise.resolve();
-    return Promise.all([gg.api("GET", P + "/me").then(showMe, failed), loadItems()]);
+    return Promise.all([gg.api("GET", P + "/me").then(showMe, failed), loadItems(),
+      gg.api("GET", P + "/points?limit=1").then(showPoints, function () {})]);
   }
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -72,6 +72,7 @@ def test_a_volunteer_claims_an_item_near_them_and_signs_in(live_server: LiveServ
         page.click("#ff-login-form button[type=submit]")
         page.wait_for_selector("#gg-who:not([hidden])")
         assert page.locator("#ff-patrol").is_hidden(), "a volunteer does not patrol"
+        wait_until(page, "document.getElementById('fv-points').textContent.indexOf('我的积分') >= 0")
         row = page.locator(f"#fv-items li[data-item='{item_id}']")
         row.wait_for()
         assert "楼道环境整治（测试）" in row.inner_text() and "米" in row.inner_text()
