@@ -56,7 +56,8 @@
       var row = li("<b>" + gg.esc(it.title) + "</b> <span class=\"ff-sub\">" + gg.esc(it.kind_label) + "</span><br>" +
         gg.esc(it.place_name || "") + ' <span class="ff-sub">约 ' + Math.round(it.distance_m) + " 米</span><br>" +
         gg.esc(window_(it.starts_at, it.ends_at)) + " · 剩余 " + gg.esc(it.places_left) + "/" + gg.esc(it.capacity) +
-        (it.skills.length ? ' <span class="ff-sub">需要：' + gg.esc(it.skills.join("、")) + "</span>" : "") + "<br>");
+        (it.skills.length ? ' <span class="ff-sub">需要：' + gg.esc(it.skills.join("、")) + "</span>" : "") +
+        (it.team_id ? ' <span class="ff-sub">队伍专属</span>' : "") + "<br>");
       row.dataset.item = String(it.id);
       row.appendChild(button("认领", function () { claim(it.id); }, true));
       ul.appendChild(row);
