@@ -26,7 +26,7 @@ from api.schemas.participation import (
     TeamPublic,
     TicketHandover,
 )
-from gis.participation import access, items, members, summary
+from gis.participation import access, claims, items, members, summary
 from gis.participation.models import Claim, ServiceItem
 
 router = APIRouter(
@@ -140,8 +140,8 @@ def read_item(session: SessionDep, item_id: IdPath) -> Any:
 @router.post("/items/{item_id}/claims", response_model=list[ClaimPublic], status_code=status.HTTP_201_CREATED)
 def claim_item(session: SessionDep, user: CurrentUser, item_id: IdPath, body: ClaimCreate | None = None) -> Any:
     """Claim a place (first come, within capacity, no overlapping claims); a team leader may claim for members."""
-    claims = items.claim(session, user, item_id, member_ids=body.member_ids if body else None)
-    return [_claim_out(session, c) for c in claims]
+    made = claims.claim(session, user, item_id, member_ids=body.member_ids if body else None)
+    return [_claim_out(session, c) for c in made]
 
 
 @router.get("/claims", response_model=list[ClaimPublic])
@@ -168,27 +168,27 @@ def list_claims(
 @router.post("/claims/{claim_id}/release", response_model=ClaimPublic)
 def release_claim(session: SessionDep, user: CurrentUser, claim_id: IdPath) -> Any:
     """Give the place back (before the window starts)."""
-    return _claim_out(session, items.release(session, user, claim_id))
+    return _claim_out(session, claims.release(session, user, claim_id))
 
 
 @router.post("/claims/{claim_id}/sign-in", response_model=ClaimPublic)
 def sign_in(session: SessionDep, user: CurrentUser, claim_id: IdPath, body: Position) -> Any:
     """Sign in on site from the phone: near the place (PostGIS metres, configurable radius) and in the window."""
-    c = items.sign_in(session, user, claim_id, items.Fix(**body.model_dump()))
+    c = claims.sign_in(session, user, claim_id, claims.Fix(**body.model_dump()))
     return _claim_out(session, c)
 
 
 @router.post("/claims/{claim_id}/sign-out", response_model=ClaimPublic)
 def sign_out(session: SessionDep, user: CurrentUser, claim_id: IdPath, body: Position) -> Any:
     """Sign out on site: the minutes within the window are recorded, for the community to confirm."""
-    c = items.sign_out(session, user, claim_id, items.Fix(**body.model_dump()))
+    c = claims.sign_out(session, user, claim_id, claims.Fix(**body.model_dump()))
     return _claim_out(session, c)
 
 
 @router.post("/claims/{claim_id}/confirm", response_model=ClaimPublic)
 def confirm_hours(session: SessionDep, user: CurrentUser, claim_id: IdPath, body: HoursConfirm | None = None) -> Any:
     """The community confirms the hours (and credits volunteer-hour points where its rules have them)."""
-    c = items.confirm_hours(session, user, claim_id, minutes=body.minutes if body else None)
+    c = claims.confirm_hours(session, user, claim_id, minutes=body.minutes if body else None)
     return _claim_out(session, c)
 
 

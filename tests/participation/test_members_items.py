@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from gis.participation import items
+from gis.participation import claims
 from gis.participation.models import Claim, PointsBalance
 from tests.participation.conftest import COMMUNITY, COMPOUND, FAR, INSIDE, Area, Maker, publish
 
@@ -138,7 +138,7 @@ def test_sign_in_on_site_in_the_window_and_hours_confirmed(client: TestClient, s
     claim = session.get(Claim, cid)
     assert claim is not None
     start = claim.starts_at
-    items.sign_out(session, u1, cid, items.Fix(INSIDE[0], INSIDE[1] + 0.0005), now=start + timedelta(minutes=90))
+    claims.sign_out(session, u1, cid, claims.Fix(INSIDE[0], INSIDE[1] + 0.0005), now=start + timedelta(minutes=90))
     assert claim.minutes == 90.0
     todo = client.get(f"{P}/claims", params={"community": COMMUNITY, "item_id": item["id"]}, headers=area.manager_h)
     assert [(c["id"], c["member_name"], c["minutes"]) for c in todo.json()] == [(cid, "志愿者1", 90.0)]

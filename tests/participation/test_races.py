@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from gis.auth import create_user
 from gis.errors import Conflict
 from gis.models import ApiToken, Compound, User
-from gis.participation import items, ledger
+from gis.participation import claims, items, ledger
 from gis.participation.models import Claim, ExchangeGoods, Member, PointsBalance, PointsEntry, ServiceItem
 
 COMMUNITY = "370102010001"  # a demo community
@@ -121,7 +121,7 @@ def _user(s: Session, uid: int) -> User:
 
 def test_the_last_place_goes_to_exactly_one(engine: Engine, crowd: dict[str, Any]) -> None:
     item_id = _item(engine, crowd, capacity=1)
-    jobs = [lambda s, uid=uid: items.claim(s, _user(s, uid), item_id) for uid in crowd["users"]]
+    jobs = [lambda s, uid=uid: claims.claim(s, _user(s, uid), item_id) for uid in crowd["users"]]
     results = _race(engine, jobs)
     won = [r for r in results if isinstance(r, list)]
     lost = [r for r in results if isinstance(r, Conflict)]
@@ -137,7 +137,7 @@ def test_one_member_cannot_land_two_overlapping_claims(engine: Engine, crowd: di
     a = _item(engine, crowd, capacity=5, start_h=30, title="助老上午")
     b = _item(engine, crowd, capacity=5, start_h=31, title="助老中午")  # overlaps a by an hour
     uid = crowd["users"][0]
-    results = _race(engine, [lambda s: items.claim(s, _user(s, uid), a), lambda s: items.claim(s, _user(s, uid), b)])
+    results = _race(engine, [lambda s: claims.claim(s, _user(s, uid), a), lambda s: claims.claim(s, _user(s, uid), b)])
     assert sorted(type(r).__name__ for r in results) == ["Conflict", "list"], results
     with Session(engine) as s:
         member = s.scalar(select(Member.id).where(Member.user_id == uid))
