@@ -82,6 +82,20 @@ def _local(d: date, hour: int) -> datetime:
     return datetime(d.year, d.month, d.day, hour, tzinfo=SHANGHAI)
 
 
+def _resident(session: Session, rng: random.Random, username: str, password_hash: str) -> User:
+    """A demo resident account (the demo's one password hash, so a demo reload removes it)."""
+    user = User(
+        username=username,
+        password_hash=password_hash,
+        role="resident",
+        full_name=names.person_name(rng),
+        phone=names.mobile(rng),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
 def _members(
     session: Session, rng: random.Random, community: str, index: int, password_hash: str, first: User | None
 ) -> list[Member]:
@@ -90,15 +104,7 @@ def _members(
         if k == 0 and first is not None:
             user = first
         else:
-            user = User(
-                username=f"vol{index + 1:02d}{k:02d}",
-                password_hash=password_hash,
-                role="resident",
-                full_name=names.person_name(rng),
-                phone=names.mobile(rng),
-            )
-            session.add(user)
-            session.flush()
+            user = _resident(session, rng, f"vol{index + 1:02d}{k:02d}", password_hash)
         party = k % 2 == 1
         member = Member(
             user_id=user.id,
@@ -315,16 +321,7 @@ def _community(
     for n, cp in enumerate(rated):
         sups = [supervisor] if (supervisor is not None and index == 0 and n == 0) else []
         while len(sups) < 2:
-            u = User(
-                username=f"sup{index + 1:02d}{n}{len(sups)}",
-                password_hash=password_hash,
-                role="resident",
-                full_name=names.person_name(rng),
-                phone=names.mobile(rng),
-            )
-            session.add(u)
-            session.flush()
-            sups.append(u)
+            sups.append(_resident(session, rng, f"sup{index + 1:02d}{n}{len(sups)}", password_hash))
         since = today - timedelta(days=400)
         for u in sups:
             session.add(
