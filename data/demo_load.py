@@ -62,10 +62,12 @@ def counts(session: Session) -> dict[str, int]:
 
 
 def _purge(session: Session) -> None:
+    from data.demo_participation import purge_demo_participation
     from data.demo_tickets import purge_demo_tickets
     from gis.generations.models import AdminAreaVersion, CompoundVersion
     from gis.plans.models import BoundaryPlan, PlanCommit
 
+    purge_demo_participation(session)  # before the tickets, users and compounds it refers to
     purge_demo_tickets(session)
     # plans are drawn on the demo's cells: they go with them (plan_features/areas/imports cascade)
     session.execute(delete(PlanCommit))
@@ -239,4 +241,7 @@ def load_demo(
     from data.demo_patrols import load_demo_patrols
 
     load_demo_patrols(session, seed=seed)
+    from data.demo_participation import load_demo_participation
+
+    load_demo_participation(session, seed=seed)
     return counts(session)

@@ -277,6 +277,7 @@ class Street(Base):
 
 
 from gis.generations import models as _generation_models  # noqa: E402,F401  (compound / area versions)
+from gis.participation import models as _participation_models  # noqa: E402,F401  (registers the participation tables)
 from gis.patrol import models as _patrol_models  # noqa: E402,F401  (registers the patrol tables with Base)
 from gis.plans import models as _plan_models  # noqa: E402,F401  (registers the boundary plan tables with Base)
 from gis.reference import models as _reference_models  # noqa: E402,F401  (registers the audit and party tables)

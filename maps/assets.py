@@ -36,7 +36,7 @@ MAP_SCRIPTS = ("gg_auth.js", "gg_page.js", "gg_remote.js", "gg_tickets.js")
 # The plan editor's scripts, in loading order: the first holds the state and the map the others build on.
 EDITOR_SCRIPTS = ("gg_auth.js", "plan_editor.js", "plan_cells.js", "plan_areas.js", "plan_panels.js")
 # The field app (/field): gg_auth.js, then the offline queue (IndexedDB through idb), then the page.
-FIELD_SCRIPTS = ("gg_auth.js", "field_queue.js", "field.js")
+FIELD_SCRIPTS = ("gg_auth.js", "field_queue.js", "field_volunteer.js", "field.js")
 PATROL_MAP_SCRIPTS = ("gg_auth.js", "patrol_map.js")
 # The admin console (/admin/…): gg_auth.js, then the forms-and-tables script over the /v1 reference endpoints.
 ADMIN_SCRIPTS = ("gg_auth.js", "admin.js")

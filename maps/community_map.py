@@ -22,7 +22,7 @@ from maps.core import (
     swatch,
 )
 from maps.resource_map import controls, streets
-from maps.symbols import add_resource_markers, add_search, phone_link, qr_card, resource_list
+from maps.symbols import add_resource_markers, add_search, participation_card, phone_link, qr_card, resource_list
 
 COMMUNITY_STYLE = {"color": "#b71c1c", "weight": 3, "fill": False}
 CELL_STYLE = {"color": "#1565c0", "weight": 1.5, "dashArray": "5 4", "fill": False}
@@ -96,6 +96,7 @@ def _panel(ctx: PageContext, data: CommunityMap) -> str:
     return (
         '<aside class="gg-panel">'
         f'<section class="gg-card"><h2>{esc(p["name"])}</h2>' + "<br>".join(head) + "</section>"
+        f"{participation_card(ctx, data.participation)}"
         f'<section class="gg-card"><h2>小区（{len(items)}）</h2><ul class="gg-list">{"".join(items)}</ul></section>'
         f'<section class="gg-card"><h2>服务场所</h2>{resource_list(data.resources)}</section>'
         f"{qr_card(ctx)}</aside>"

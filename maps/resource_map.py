@@ -24,7 +24,15 @@ from maps.core import (
     render_page,
     swatch,
 )
-from maps.symbols import add_resource_markers, add_search, board_html, phone_link, qr_card, resource_list
+from maps.symbols import (
+    add_resource_markers,
+    add_search,
+    board_html,
+    participation_card,
+    phone_link,
+    qr_card,
+    resource_list,
+)
 
 COMPOUND_STYLE = {"color": "#b71c1c", "weight": 3, "fillColor": "#e57373", "fillOpacity": 0.12}
 BUILDING_STYLE = {"color": "#8d6e63", "weight": 1, "fillColor": "#bcaaa4", "fillOpacity": 0.7}
@@ -172,6 +180,7 @@ def _panel(ctx: PageContext, data: CompoundMap) -> str:
     community = c["community"]
     info.append(f"社区：{esc(community['name'])} {phone_link(community.get('phone'))}")
     parts.append('<section class="gg-card"><h2>小区信息</h2>' + "<br>".join(info) + "</section>")
+    parts.append(participation_card(ctx, data.participation))
     gaps = (
         f'<div class="gg-gap">生活圈内缺少：{esc("、".join(data.gaps))}（已标出最近的场所）</div>'
         if data.gaps

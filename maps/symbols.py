@@ -220,3 +220,20 @@ def qr_card(ctx: PageContext) -> str:
         f"{qr_svg(ctx.page_url)}<div><div>用手机扫描二维码，随时查看周边服务和联系人。</div>"
         f'<div class="gg-url">{esc(ctx.page_url)}</div></div></div></section>'
     )
+
+
+def participation_card(ctx: PageContext, participation: dict[str, Any] | None) -> str:
+    """志愿服务: registered party members and volunteers, hours served this month, items open to claim (with the
+    field app's link to claim them)."""
+    if not participation:
+        return ""
+    community = participation["community"]
+    rows = [
+        f"社区已登记党员、志愿者 {esc(community['members'])} 人 · 服务队 {esc(community['teams'])} 支",
+        f"社区本月服务 {esc(community['hours_month'])} 小时 · 可认领项目 {esc(community['open_items'])} 个",
+    ]
+    compound = participation.get("compound")
+    if compound:
+        rows.append(f"本小区本月服务 {esc(compound['hours_month'])} 小时 · 可认领项目 {esc(compound['open_items'])} 个")
+    link = f'<a href="{esc(ctx.link("/field"))}">手机认领服务项目 →</a>'
+    return f'<section class="gg-card gg-participation"><h2>志愿服务</h2>{"<br>".join(rows)}<br>{link}</section>'

@@ -14,6 +14,8 @@ from api.routers import (
     maps,
     ogc,
     open311,
+    participation,
+    participation_points,
     patrols,
     plans,
     reference,
@@ -45,4 +47,6 @@ ROUTERS: list[APIRouter] = [
     sheets.router,
     field.router,
     admin.router,
+    participation.router,
+    participation_points.router,
 ]

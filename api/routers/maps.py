@@ -39,6 +39,7 @@ from gis.mapdata import (
     ticket_scope,
 )
 from gis.models import utcnow
+from gis.participation.summary import participation as participation_summary
 from gis.patrol.access import local_day
 from gis.patrol.daymap import patrol_day_map
 from gis.plans.catalog import readable_plan
@@ -73,6 +74,11 @@ def _context(settings: Settings, path: str, title: str) -> PageContext:
 @router.get("/maps/compounds/{code}", response_class=HTMLResponse, summary="小区服务资源地图 (public)")
 def compound_map_page(code: CodePath, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
     data = compound_map_data(session, code)
+    community = data.compound["community"]["code"]
+    data.participation = {
+        "community": participation_summary(session, community=community),
+        "compound": participation_summary(session, community=community, compound=code),
+    }
     ctx = _context(settings, f"/maps/compounds/{code}", f"{data.compound['name']} · 小区服务资源地图")
     return HTMLResponse(compound_page(data, ctx), headers=PAGE_HEADERS)
 
@@ -80,6 +86,7 @@ def compound_map_page(code: CodePath, session: SessionDep, settings: SettingsDep
 @router.get("/maps/communities/{code}", response_class=HTMLResponse, summary="社区服务资源地图 (public)")
 def community_map_page(code: CodePath, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
     data = community_map_data(session, code)
+    data.participation = {"community": participation_summary(session, community=code)}
     name = data.community["properties"]["name"]
     ctx = _context(settings, f"/maps/communities/{code}", f"{name} · 社区服务资源地图")
     return HTMLResponse(community_page(data, ctx), headers=PAGE_HEADERS)

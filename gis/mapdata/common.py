@@ -67,6 +67,7 @@ class CompoundMap:
     gaps: list[str]  # needs of the 15-minute circle nothing in reach meets
     bounds: tuple[float, float, float, float]  # minlon, minlat, maxlon, maxlat to open the map on
     generated_at: datetime = field(default_factory=_now)
+    participation: dict[str, Any] | None = None  # {"community": …, "compound": …} of gis.participation.summary
 
 
 @dataclass
@@ -78,6 +79,7 @@ class CommunityMap:
     streets: dict[str, Any] | None
     bounds: tuple[float, float, float, float]
     generated_at: datetime = field(default_factory=_now)
+    participation: dict[str, Any] | None = None  # {"community": …} of gis.participation.summary
 
 
 def bounds_of(session: Session, geom: Any, margin_m: float) -> BBox:

@@ -10,7 +10,8 @@
   var BATCH = 20, FLUSH_MS = 30000, SYNC_MS = 15000;
   var STATES_CLAIM = ["dispatched", "reopened"], STATES_RESOLVE = ["claimed", "in_progress", "escalated"];
   var $ = function (id) { return document.getElementById(id); };
-  var state = { patrol: null, visit: null, watch: null, fixes: [], last: null, count: 0, today: null, checklist: [] };
+  var state = { patrol: null, visit: null, watch: null, fixes: [], last: null, count: 0, today: null, checklist: [],
+    resident: false };
 
   function say(text, bad) {
     var el = $("ff-msg");
@@ -29,6 +30,8 @@
 
   function loggedIn(me) {
     $("ff-name").textContent = me.full_name;
+    state.resident = me.role === "resident";  // a volunteer: 志愿服务 and reporting, no patrol
+    document.body.classList.toggle("ff-resident", state.resident);
     Q.kvSet("me", me);
     gg.showLogin(false);
     refresh();
@@ -64,6 +67,7 @@
   }
 
   function loadDay() {
+    if (state.resident) return Promise.resolve();
     return cached("today", "/v1/patrols/me/today").then(showDay, function (err) { say(err.message, true); });
   }
 
@@ -326,6 +330,7 @@
   /* ---- start ---- */
   function refresh() {
     loadDay();
+    if (gg.volunteer) gg.volunteer.load();
     cached("checklist", "/v1/patrols/checklist").then(function (items) {
       state.checklist = items;
       if (state.visit) showChecklist();
