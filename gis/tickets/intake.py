@@ -20,6 +20,7 @@ from sqlalchemy.types import Boolean, DateTime, Float, Integer, String
 from gis.crs import to_wgs84
 from gis.errors import InvalidInput, NotFound
 from gis.models import User, utcnow
+from gis.notify import ticket_events
 from gis.spatial import COVERING_CELL_SQL, POINT_SQL, at_param, covering_sql, outside_service_area
 from gis.tickets import dedupe, escalation, events, idempotency, intake_rules, routing, sla, workflow
 from gis.tickets import photos as photo_store
@@ -132,6 +133,7 @@ _AT_BIRTH: dict[str, Any] = {
     "resolved_at": None,
     "closed_at": None,
     "reopen_count": 0,
+    "notify_opt_out": False,
 }
 _TICKET_COLUMNS = [c for c in Ticket.__table__.columns if c.key != "id"]
 
@@ -342,6 +344,7 @@ def create_ticket(
             raise intake_rules.external_id_taken(draft.channel, draft.external_id) from exc
         raise
     ticket = _persistent_ticket(session, ticket_id, values)
+    ticket_events.received(session, ticket, at=now)  # 受理 SMS receipt for a phone reporter (outbox, same tx)
     for p in photos:
         p.ticket_id = ticket.id
     if draft.merge_into is not None:

@@ -1,0 +1,98 @@
+"""Ticket events as notifications: the parameters every ticket template may use (link, deadline, 地址 …), the
+reporters of a ticket and of the duplicates merged into it, and one call per event for the workflow."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gis.models import Compound, utcnow
+from gis.notify.config import NotifyConfig, load_config
+from gis.notify.emit import SHANGHAI, Event, Reporter, emit
+from gis.settings import get_settings
+from gis.tickets.config import load_config as ticket_config
+from gis.tickets.models import Ticket
+
+STAGE_LABELS = {"accept": "立案", "dispatch": "派单", "claim": "接单", "resolve": "办结", "verify": "核查"}
+
+
+def link_base(cfg: NotifyConfig) -> str:
+    return (cfg.link_base or get_settings().maps.public_base_url).rstrip("/")
+
+
+def _local(at: datetime | None) -> str:
+    return at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if at is not None else "—"
+
+
+def ticket_params(session: Session, ticket: Ticket, cfg: NotifyConfig) -> dict[str, Any]:
+    category = ticket_config().categories.get(ticket.category)
+    address = ticket.address
+    if not address and ticket.compound_code:
+        address = session.scalar(select(Compound.name).where(Compound.code == ticket.compound_code))
+    base = link_base(cfg)
+    return {
+        "ticket_id": ticket.id,
+        "category": category.label if category else ticket.category,
+        "address": address or ticket.cell_code,
+        "deadline": _local(ticket.resolve_due_at or ticket.due_at),
+        "stage": STAGE_LABELS.get(ticket.due_stage or "", ticket.due_stage or ""),
+        "link": f"{base}/maps/tickets/{ticket.id}",
+        "rate_link": f"{base}/v1/tickets/{ticket.id}/rating?token={ticket.token}",
+    }
+
+
+def reporters(session: Session, ticket: Ticket) -> list[Reporter]:
+    """The reporter of the ticket and of every ticket merged into it, each once."""
+    merged = list(session.scalars(select(Ticket).where(Ticket.merged_into_id == ticket.id)))
+    seen: set[tuple[int | None, str | None]] = set()
+    out = []
+    for t in [ticket, *merged]:
+        key = (t.reporter_id, t.reporter_phone)
+        if key == (None, None) or key in seen:
+            continue
+        seen.add(key)
+        out.append(Reporter(t.reporter_id, t.reporter_phone, t.channel, bool(t.notify_opt_out)))
+    return out
+
+
+def ticket_event(
+    session: Session,
+    ticket: Ticket,
+    name: str,
+    *,
+    at: datetime | None = None,
+    organization_ids: Sequence[int] = (),
+    with_reporters: bool = False,
+    occurrence: str | None = None,
+    **params: Any,
+) -> int:
+    """Write the notifications of one ticket event (same transaction as the event)."""
+    cfg = load_config()
+    if not cfg.rules_for(name):
+        return 0
+    at = at or utcnow()
+    ev = Event(
+        name=name,
+        occurrence=occurrence or f"t{ticket.id}:{at.isoformat()}",
+        params={**ticket_params(session, ticket, cfg), **params},
+        place_code=ticket.cell_code,
+        ticket_id=ticket.id,
+        urgent=ticket.tier in cfg.urgent_tiers or ticket.urgency == "urgent",
+        organization_ids=organization_ids or ([ticket.unit_id] if ticket.unit_id else []),
+        area_codes=[c for c in (ticket.cell_code, ticket.compound_code) if c],
+        reporters=reporters(session, ticket) if with_reporters else (),
+        compound_code=ticket.compound_code,
+    )
+    ev.link = ev.params["link"]
+    return emit(session, ev, now=at, cfg=cfg)
+
+
+def received(session: Session, ticket: Ticket, *, at: datetime) -> int:
+    """受理: an SMS receipt to a reporter who reported by phone (nothing else: the hot path of intake)."""
+    if not ticket.reporter_phone or ticket.channel not in load_config().sms_receipt_channels:
+        return 0
+    return ticket_event(session, ticket, "received", at=at, with_reporters=True, occurrence=f"t{ticket.id}")
