@@ -11,6 +11,7 @@ from api.routers import (
     health,
     locate,
     maps,
+    notifications,
     ogc,
     open311,
     patrols,
@@ -36,4 +37,6 @@ ROUTERS: list[APIRouter] = [
     plans.router,
     patrols.router,
     field.router,
+    notifications.router,
+    notifications.admin,
 ]
