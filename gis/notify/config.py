@@ -141,7 +141,7 @@ class NotifyConfig(_Model):
     link_base: str | None = None  # None: GRIDGOV_PUBLIC_BASE_URL
     quiet_hours: QuietHours = QuietHours()
     urgent_tiers: tuple[str, ...] = ("major_risk",)
-    sms_receipt_channels: tuple[str, ...] = ("hotline", "phone")
+    sms_receipt_channels: tuple[str, ...] = ("hotline_12345", "property_400")
     retry: Retry = Retry()
     concurrency: int = Field(default=8, ge=1, le=64)
     streets: dict[str, StreetChannels] = Field(default_factory=dict)  # 街道 code (or "*") -> channels

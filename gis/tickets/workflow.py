@@ -186,6 +186,8 @@ def _dispatch(session: Session, ticket: Ticket, payload: dict[str, Any], now: da
             raise InvalidInput(
                 "没有可派单的责任单位 / no responsible unit is configured for this ticket: give unit_id",
             )
+        if ticket.unit_id is not None:
+            events.notify_unit(session, ticket, [ticket.unit_id], "dispatched", at=now)
         return {"unit_id": ticket.unit_id}
     if isinstance(unit_id, bool) or not isinstance(unit_id, int | str) or not str(unit_id).strip().isdigit():
         raise InvalidInput(f"unit_id must be an organization id (a whole number), got {unit_id!r}")
