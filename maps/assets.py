@@ -38,8 +38,11 @@ EDITOR_SCRIPTS = ("gg_auth.js", "plan_editor.js", "plan_cells.js", "plan_areas.j
 # The field app (/field): gg_auth.js, then the offline queue (IndexedDB through idb), then the page.
 FIELD_SCRIPTS = ("gg_auth.js", "field_queue.js", "field.js")
 PATROL_MAP_SCRIPTS = ("gg_auth.js", "patrol_map.js")
+NOTIFY_SCRIPTS = ("gg_auth.js", "notify.js")  # /maps/notifications (maps/notify_page.py)
 PAGE_FILES = (*MAP_SCRIPTS, "gg_plan_shell.js", "maps.css", *EDITOR_SCRIPTS)
-OWN_FILES = tuple(dict.fromkeys((*PAGE_FILES, *FIELD_SCRIPTS, "field.css", *PATROL_MAP_SCRIPTS)))  # "gridgov"
+OWN_FILES = tuple(
+    dict.fromkeys((*PAGE_FILES, *FIELD_SCRIPTS, "field.css", *PATROL_MAP_SCRIPTS, *NOTIFY_SCRIPTS))
+)  # "gridgov"
 
 
 def _static_version() -> str:

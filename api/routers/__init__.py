@@ -12,6 +12,7 @@ from api.routers import (
     locate,
     maps,
     notifications,
+    notify_pages,
     ogc,
     open311,
     patrols,
@@ -39,4 +40,5 @@ ROUTERS: list[APIRouter] = [
     field.router,
     notifications.router,
     notifications.admin,
+    notify_pages.router,
 ]

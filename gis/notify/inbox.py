@@ -184,4 +184,3 @@ def resend(session: Session, message_id: int, *, now: datetime | None = None) ->
     m.status, m.attempts, m.next_attempt_at, m.last_error = "queued", 0, now or utcnow(), None
     session.flush()
     return m
-

@@ -31,6 +31,7 @@
     $("ff-name").textContent = me.full_name;
     Q.kvSet("me", me);
     gg.showLogin(false);
+    gg.unreadBadge();
     refresh();
   }
 
