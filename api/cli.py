@@ -37,8 +37,10 @@ from api.cli_patrols import register as _register_patrols  # noqa: E402  (patrol
 _register_patrols(app)
 
 from api.cli_maps import register as _register_maps  # noqa: E402  (map export …)
+from api.cli_notify import register as _register_notify  # noqa: E402  (notify check/deliver/receiver/robot)
 
 _register_maps(app)
+_register_notify(app)
 
 log = logging.getLogger("gridgov")
 

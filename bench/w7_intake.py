@@ -30,9 +30,9 @@ from bench.common import bench_url, cli, ensure_database, summary, uvicorn_serve
 from gis.auth import create_user, login
 from gis.migrate import upgrade
 from gis.models import AdminArea, GridCell, Organization, User
+from gis.notify.models import OutboxMessage
 from gis.tickets.events import purge_events
 from gis.tickets.intake import TicketDraft, create_ticket
-from gis.notify.models import OutboxMessage
 from gis.tickets.models import IdempotencyKey, Ticket, TicketPart
 
 COMMUNITY = "980000000001"
