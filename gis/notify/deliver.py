@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -159,17 +160,21 @@ def deliver_due(sessions: sessionmaker[Session], *, now: datetime | None = None,
         d.close()
 
 
-def run_for(sessions: sessionmaker[Session], seconds: float, *, poll: float = 2.0) -> Stats:
-    """The procrastinate job's body: deliver what is due, poll for new messages, for about `seconds`."""
+def run_for(
+    sessions: sessionmaker[Session], seconds: float, *, poll: float = 2.0, stop: Callable[[], bool] = lambda: False
+) -> Stats:
+    """The procrastinate job's body: deliver what is due, poll for new messages, for about `seconds` or until
+    `stop()` (the worker shutting down): a batch is at most `limit` messages, so it ends within seconds."""
     d = Deliverer(sessions)
     total = Stats()
     deadline = time.monotonic() + seconds
     try:
-        while time.monotonic() < deadline:
-            st = d.drain()
+        while time.monotonic() < deadline and not stop():
+            st = d.run_once(limit=100)
             for name in ("claimed", "delivered", "retried", "failed"):
                 setattr(total, name, getattr(total, name) + getattr(st, name))
-            time.sleep(poll)
+            if not st.claimed:
+                time.sleep(poll)
     finally:
         d.close()
     return total

@@ -37,7 +37,7 @@ def ticket_params(session: Session, ticket: Ticket, cfg: NotifyConfig) -> dict[s
     return {
         "ticket_id": ticket.id,
         "category": category.label if category else ticket.category,
-        "address": address or ticket.cell_code,
+        "address": address or f"网格 {ticket.cell_code}",
         "deadline": _local(ticket.resolve_due_at or ticket.due_at),
         "stage": STAGE_LABELS.get(ticket.due_stage or "", ticket.due_stage or ""),
         "link": f"{base}/maps/tickets/{ticket.id}",
