@@ -120,13 +120,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     @staticmethod
     def _rejection(kind: str) -> tuple[int, dict[str, Any], None]:
-        return {
+        answers: dict[str, tuple[int, dict[str, Any], None]] = {
             "wecom": (200, {"errcode": 45009, "errmsg": "api freq out of limit"}, None),
             "dingtalk": (200, {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"}, None),
             "feishu": (200, {"code": 11232, "msg": "frequency limited"}, None),
             "sms": (200, {"Code": "isv.BUSINESS_LIMIT_CONTROL", "Message": "触发流控", "RequestId": "r"}, None),
             "webhook": (422, {"error": "rejected"}, None),
-        }[kind]
+        }
+        return answers[kind]
 
     def _json(self, raw: bytes) -> dict[str, Any] | None:
         try:
