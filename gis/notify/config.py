@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from gis.settings import get_settings
 
@@ -109,26 +109,14 @@ class Rule(_Model):
     channels: tuple[str, ...]
     roles: tuple[str, ...] = ()  # only users of these roles (empty: any)
 
-    @field_validator("event")
+    @field_validator("event", "to", "channels")
     @classmethod
-    def _event(cls, v: str) -> str:
-        if v not in EVENTS:
-            raise ValueError(f"unknown event {v!r}; events: {', '.join(EVENTS)}")
-        return v
-
-    @field_validator("to")
-    @classmethod
-    def _to(cls, v: str) -> str:
-        if v not in AUDIENCES:
-            raise ValueError(f"unknown audience {v!r}; audiences: {', '.join(AUDIENCES)}")
-        return v
-
-    @field_validator("channels")
-    @classmethod
-    def _channels(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [c for c in v if c not in (*CHANNELS, "robot")]
+    def _known(cls, v: str | tuple[str, ...], info: ValidationInfo) -> str | tuple[str, ...]:
+        what, allowed = {"event": ("event", EVENTS), "to": ("audience", AUDIENCES),
+                         "channels": ("channel", (*CHANNELS, "robot"))}[info.field_name or ""]  # fmt: skip
+        bad = [x for x in ((v,) if isinstance(v, str) else v) if x not in allowed]
         if bad:
-            raise ValueError(f"unknown channel(s) {bad}; channels: {', '.join(CHANNELS)}, robot")
+            raise ValueError(f"unknown {what} {', '.join(map(repr, bad))}; {what}s: {', '.join(allowed)}")
         return v
 
 

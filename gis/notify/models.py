@@ -30,9 +30,9 @@ class OutboxMessage(Base):
     event: Mapped[str] = mapped_column(String(40), index=True)
     channel: Mapped[str] = mapped_column(String(20))  # inbox, sms, email, wecom, dingtalk, feishu, webhook, log
     street_code: Mapped[str | None] = mapped_column(String(20))
-    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id", ondelete="SET NULL"))
     address: Mapped[str | None] = mapped_column(String(400))  # phone, e-mail or robot URL (never shown unmasked)
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)

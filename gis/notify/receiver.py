@@ -91,8 +91,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(404, {"error": "unknown path"})
             return
         fault = st.take_fault(kind)
-        if fault == "timeout":
+        if fault == "timeout":  # the gateway hangs and drops the message: the client must give up and retry
             time.sleep(st.timeout_s)
+            self.close_connection = True
+            return
         if fault == "500":
             self._answer(500, {"error": "internal error"})
             return

@@ -24,7 +24,8 @@ from gis.tickets import tasks
 
 log = logging.getLogger(__name__)
 
-NOTIFY_SECONDS = 55  # one delivery job per minute, each polling for this long
+NOTIFY_CRON = "* * * * *"  # the notification delivery job (gis.notify.deliver.run_for), every minute …
+NOTIFY_SECONDS = 55  # … each run polling for this long
 SHUTDOWN_GRACE = 2.0
 SCHEMA_LOCK = 4_200_311  # advisory-lock key for applying the procrastinate schema
 # procrastinate evaluates cron in UTC: 16:30 UTC is 00:30 Asia/Shanghai, 01:00 UTC on the 1st is 09:00.
@@ -85,7 +86,7 @@ def make_app(sqlalchemy_url: str | None = None) -> procrastinate.App:
     notify = app.task(name="notify.deliver", queue="notify", queueing_lock="notify.deliver", pass_context=True)(
         deliver_notifications
     )
-    app.periodic(cron="* * * * *", periodic_id="notify_deliver")(notify)
+    app.periodic(cron=NOTIFY_CRON, periodic_id="notify_deliver")(notify)
     return app
 
 

@@ -44,9 +44,10 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "status in ('queued', 'sending', 'delivered', 'failed', 'cancelled')", name="ck_notify_message_status"
         ),
-        sa.ForeignKeyConstraint(["organization_id"], ["organizations.id"]),
-        sa.ForeignKeyConstraint(["ticket_id"], ["tickets.id"]),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"]),
+        # a purged ticket or a deleted account takes its messages along; an organisation's are kept
+        sa.ForeignKeyConstraint(["organization_id"], ["organizations.id"], ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(["ticket_id"], ["tickets.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("key"),
     )
