@@ -9,7 +9,9 @@ message's WeCom body in a loop; (2) the outbox: N rows queued, then the delivery
 SKIP LOCKED, send, record the attempt and the new status in its own commit per message, `concurrency`
 messages at once) until none is due; every row must end `delivered` with one attempt.
 (3) intake overhead: `create_ticket` of 12345-hotline tickets with a phone (each writes an SMS receipt to the
-outbox in the same transaction) with the shipped rules against the same with no rules, on W7's community.
+outbox in the same transaction: one more INSERT) with the shipped rules against the same with no rules, on W7's
+community, alternating, best of two rounds each. (W7's own tickets, channel "staff", get no receipt: the check
+is a dictionary lookup.)
 """
 
 from __future__ import annotations
@@ -129,11 +131,14 @@ def run(messages: int = 10000, intake: int = 300, concurrency: int = 8) -> dict[
             ensure_area(s)
             staff = s.scalars(select(User).where(User.username == "bench-w7")).one()
             cleanup(s)
-            notify_config.set_config(notify_config.parse_config({"rules": []}))
-            without = _intake(s, intake, seed=1, user=staff)
-            cleanup(s)
-            notify_config.set_config(None)  # the shipped rules: an SMS receipt per ticket (provider "log")
-            with_outbox = _intake(s, intake, seed=1, user=staff)
+            rates: dict[str, list[float]] = {"without": [], "with": []}
+            for _ in range(2):  # alternate, best of two each: the machine is shared and noisy
+                for mode in ("without", "with"):
+                    # "without": no rules (the receipt check returns at once); "with": the shipped rules
+                    notify_config.set_config(notify_config.parse_config({"rules": []}) if mode == "without" else None)
+                    cleanup(s)
+                    rates[mode].append(_intake(s, intake, seed=1, user=staff))
+            without, with_outbox = max(rates["without"]), max(rates["with"])
             receipts = s.scalar(select(func.count()).where(OutboxMessage.event == "received",
                                                            OutboxMessage.key.like("received:%")))  # fmt: skip
             cleanup(s)
@@ -144,6 +149,7 @@ def run(messages: int = 10000, intake: int = 300, concurrency: int = 8) -> dict[
             "overhead": round(1 - with_outbox / without, 3),
             "target_overhead": 0.10,
             "receipts_written": receipts,
+            "rounds": {k: [round(x, 1) for x in v] for k, v in rates.items()},
         }
     engine.dispose()
     write_result("w12", result)

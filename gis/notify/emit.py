@@ -12,10 +12,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from string import Template
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, func, literal, or_, select
+from sqlalchemy import Table, exists, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,9 @@ from gis.notify.models import NotifyPreference, OutboxMessage
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 USER_AUDIENCES = ("unit", "managers", "worker", "planners")
+# one statement for any number of rows (executemany / insertmanyvalues), compiled once and cached
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+_INSERT = insert(_OUTBOX).on_conflict_do_nothing(index_elements=["key"]).returning(_OUTBOX.c.id)
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,5 @@ def emit(session: Session, ev: Event, *, now: datetime | None = None, cfg: Notif
             w.street_group(rule)
     if not w.rows:
         return 0
-    stmt = insert(OutboxMessage).values(list(w.rows.values())).on_conflict_do_nothing(index_elements=["key"])
-    result = session.execute(stmt.returning(OutboxMessage.id))
+    result = session.execute(_INSERT, list(w.rows.values()))
     return len(result.all())

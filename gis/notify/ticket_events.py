@@ -68,10 +68,13 @@ def ticket_event(
     organization_ids: Sequence[int] = (),
     with_reporters: bool = False,
     occurrence: str | None = None,
+    cfg: NotifyConfig | None = None,
+    new_ticket: bool = False,
     **params: Any,
 ) -> int:
-    """Write the notifications of one ticket event (same transaction as the event)."""
-    cfg = load_config()
+    """Write the notifications of one ticket event (same transaction as the event). `new_ticket`: the ticket
+    was created in this transaction, so nothing is merged into it yet (intake's hot path skips that query)."""
+    cfg = cfg or load_config()
     if not cfg.rules_for(name):
         return 0
     at = at or utcnow()
@@ -84,7 +87,13 @@ def ticket_event(
         urgent=ticket.tier in cfg.urgent_tiers or ticket.urgency == "urgent",
         organization_ids=organization_ids or ([ticket.unit_id] if ticket.unit_id else []),
         area_codes=[c for c in (ticket.cell_code, ticket.compound_code) if c],
-        reporters=reporters(session, ticket) if with_reporters else (),
+        reporters=(
+            [Reporter(ticket.reporter_id, ticket.reporter_phone, ticket.channel, False)]
+            if new_ticket
+            else reporters(session, ticket)
+        )
+        if with_reporters
+        else (),
         compound_code=ticket.compound_code,
     )
     ev.link = ev.params["link"]
@@ -93,6 +102,9 @@ def ticket_event(
 
 def received(session: Session, ticket: Ticket, *, at: datetime) -> int:
     """受理: an SMS receipt to a reporter who reported by phone (nothing else: the hot path of intake)."""
-    if not ticket.reporter_phone or ticket.channel not in load_config().sms_receipt_channels:
+    cfg = load_config()
+    if not ticket.reporter_phone or ticket.channel not in cfg.sms_receipt_channels:
         return 0
-    return ticket_event(session, ticket, "received", at=at, with_reporters=True, occurrence=f"t{ticket.id}")
+    return ticket_event(
+        session, ticket, "received", at=at, with_reporters=True, occurrence=f"t{ticket.id}", cfg=cfg, new_ticket=True
+    )
