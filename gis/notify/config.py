@@ -216,8 +216,9 @@ def parse_config(raw: Any, *, source: str = "notify.yaml") -> NotifyConfig:
 
 
 def read_config(directory: Path | None = None) -> NotifyConfig:
-    """notify.yaml from `directory` (None: the shipped data/config)."""
-    source = directory / "notify.yaml" if directory else resources.files("data").joinpath("config", "notify.yaml")
+    """notify.yaml from `directory`, or the shipped data/config one (no directory, or none there)."""
+    own = directory / "notify.yaml" if directory else None
+    source = own if own is not None and own.is_file() else resources.files("data").joinpath("config", "notify.yaml")
     return parse_config(yaml.safe_load(source.read_text(encoding="utf-8")), source=str(source))
 
 

@@ -186,12 +186,22 @@ class _Writer:
 
 def emit(session: Session, ev: Event, *, now: datetime | None = None, cfg: NotifyConfig | None = None) -> int:
     """Write the event's messages (idempotent on their keys); returns how many rows were new."""
+    rows = rows_for(session, ev, now=now, cfg=cfg)
+    if not rows:
+        return 0
+    return len(session.execute(_INSERT, rows).all())
+
+
+def rows_for(
+    session: Session, ev: Event, *, now: datetime | None = None, cfg: NotifyConfig | None = None
+) -> list[dict[str, Any]]:
+    """The outbox rows of an event (who × channel, rendered), not yet written."""
     cfg = cfg or load_config()
     rules = cfg.rules_for(ev.name)
     if not rules:
-        return 0
+        return []
     if ev.name in ("received",) and not any(r.phone and r.channel in cfg.sms_receipt_channels for r in ev.reporters):
-        return 0  # the hot path of intake: nothing to say to a reporter who gets no receipt
+        return []  # the hot path of intake: nothing to say to a reporter who gets no receipt
     w = _Writer(session, cfg, ev, now or utcnow())
     user_rules = [(rule, _users(session, rule, ev)) for rule in rules if rule.to in USER_AUDIENCES]
     ids = sorted({u.id for _, users in user_rules for u in users})
@@ -209,7 +219,4 @@ def emit(session: Session, ev: Event, *, now: datetime | None = None, cfg: Notif
             w.compound_group(rule)
         elif rule.to == "street_group":
             w.street_group(rule)
-    if not w.rows:
-        return 0
-    result = session.execute(_INSERT, list(w.rows.values()))
-    return len(result.all())
+    return list(w.rows.values())

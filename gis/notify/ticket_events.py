@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gis.models import Compound, utcnow
 from gis.notify.config import NotifyConfig, load_config
-from gis.notify.emit import SHANGHAI, Event, Reporter, emit
+from gis.notify.emit import SHANGHAI, Event, Reporter, emit, rows_for
 from gis.settings import get_settings
 from gis.tickets.config import load_config as ticket_config
 from gis.tickets.models import Ticket
@@ -59,6 +60,34 @@ def reporters(session: Session, ticket: Ticket) -> list[Reporter]:
     return out
 
 
+def _event(
+    session: Session,
+    ticket: Ticket,
+    name: str,
+    cfg: NotifyConfig,
+    at: datetime,
+    *,
+    organization_ids: Sequence[int] = (),
+    reporter_list: Sequence[Reporter] = (),
+    occurrence: str | None = None,
+    params: dict[str, Any] | None = None,
+) -> Event:
+    ev = Event(
+        name=name,
+        occurrence=occurrence or f"t{ticket.id}:{at.isoformat()}",
+        params={**ticket_params(session, ticket, cfg), **(params or {})},
+        place_code=ticket.cell_code,
+        ticket_id=ticket.id,
+        urgent=ticket.tier in cfg.urgent_tiers or ticket.urgency == "urgent",
+        organization_ids=organization_ids or ([ticket.unit_id] if ticket.unit_id else []),
+        area_codes=[c for c in (ticket.cell_code, ticket.compound_code) if c],
+        reporters=reporter_list,
+        compound_code=ticket.compound_code,
+    )
+    ev.link = ev.params["link"]
+    return ev
+
+
 def ticket_event(
     session: Session,
     ticket: Ticket,
@@ -68,43 +97,30 @@ def ticket_event(
     organization_ids: Sequence[int] = (),
     with_reporters: bool = False,
     occurrence: str | None = None,
-    cfg: NotifyConfig | None = None,
-    new_ticket: bool = False,
     **params: Any,
 ) -> int:
-    """Write the notifications of one ticket event (same transaction as the event). `new_ticket`: the ticket
-    was created in this transaction, so nothing is merged into it yet (intake's hot path skips that query)."""
-    cfg = cfg or load_config()
+    """Write the notifications of one ticket event (same transaction as the event)."""
+    cfg = load_config()
     if not cfg.rules_for(name):
         return 0
     at = at or utcnow()
-    ev = Event(
-        name=name,
-        occurrence=occurrence or f"t{ticket.id}:{at.isoformat()}",
-        params={**ticket_params(session, ticket, cfg), **params},
-        place_code=ticket.cell_code,
-        ticket_id=ticket.id,
-        urgent=ticket.tier in cfg.urgent_tiers or ticket.urgency == "urgent",
-        organization_ids=organization_ids or ([ticket.unit_id] if ticket.unit_id else []),
-        area_codes=[c for c in (ticket.cell_code, ticket.compound_code) if c],
-        reporters=(
-            [Reporter(ticket.reporter_id, ticket.reporter_phone, ticket.channel, False)]
-            if new_ticket
-            else reporters(session, ticket)
-        )
-        if with_reporters
-        else (),
-        compound_code=ticket.compound_code,
-    )
-    ev.link = ev.params["link"]
+    ev = _event(session, ticket, name, cfg, at, organization_ids=organization_ids, occurrence=occurrence,
+                reporter_list=reporters(session, ticket) if with_reporters else (), params=params)  # fmt: skip
     return emit(session, ev, now=at, cfg=cfg)
 
 
-def received(session: Session, ticket: Ticket, *, at: datetime) -> int:
-    """受理: an SMS receipt to a reporter who reported by phone (nothing else: the hot path of intake)."""
+# Intake writes the 受理 receipt in its own single statement (gis.tickets.intake._CREATE), before the ticket has
+# an id: the row is rendered with this stand-in for the id, which the statement replaces with the new one.
+ID_STAND_IN = 987_654_321_987
+
+
+def receipt_row(session: Session, values: dict[str, Any], *, at: datetime) -> dict[str, Any] | None:
+    """受理: the SMS receipt row for a new ticket's phone reporter (None when it gets none), id stood in for."""
     cfg = load_config()
-    if not ticket.reporter_phone or ticket.channel not in cfg.sms_receipt_channels:
-        return 0
-    return ticket_event(
-        session, ticket, "received", at=at, with_reporters=True, occurrence=f"t{ticket.id}", cfg=cfg, new_ticket=True
-    )
+    phone, channel = values.get("reporter_phone"), values.get("channel")
+    if not phone or channel not in cfg.sms_receipt_channels or not cfg.rules_for("received"):
+        return None
+    ticket = cast(Ticket, SimpleNamespace(**values, id=ID_STAND_IN))
+    ev = _event(session, ticket, "received", cfg, at, occurrence=f"t{ID_STAND_IN}",
+                reporter_list=[Reporter(values.get("reporter_id"), phone, channel, False)])  # fmt: skip
+    return next((r for r in rows_for(session, ev, now=at, cfg=cfg) if r["channel"] == "sms"), None)
