@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import errors, logs
 from api.routers import ROUTERS
 from gis.db import engine_for, session_factory
+from gis.notify import config as notify_config
 from gis.settings import Settings, get_settings
 from gis.tickets.config import TicketConfig, read_config, use_config
 from maps.basemaps import basemap_from_settings
@@ -240,6 +241,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine_for(settings.sqlalchemy_url)
     app.state.sessions = session_factory(app.state.engine)
     app.state.ticket_config = read_config(settings.config_dir)
+    # a notification channel that cannot work stops the start here, not at its first message
+    app.state.notify_config = notify_config.read_config(settings.config_dir)
+    notify_config.check_config(app.state.notify_config)
     errors.install(app)
     logs.install()
     for router in ROUTERS:

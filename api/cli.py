@@ -41,8 +41,10 @@ from api.cli_reference import register as _register_reference  # noqa: E402  (re
 _register_reference(app)
 
 from api.cli_maps import register as _register_maps  # noqa: E402  (map export …)
+from api.cli_notify import register as _register_notify  # noqa: E402  (notify check/deliver/receiver/robot)
 
 _register_maps(app)
+_register_notify(app)
 
 log = logging.getLogger("gridgov")
 

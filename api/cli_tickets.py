@@ -19,7 +19,7 @@ tickets_app = typer.Typer(help="tickets (工单): periodic work, 12345 import, O
 
 
 def worker(
-    concurrency: Annotated[int, typer.Option(min=1, max=16, help="jobs run at the same time")] = 1,
+    concurrency: Annotated[int, typer.Option(min=1, max=16, help="jobs run at the same time")] = 2,
 ) -> None:
     """Run the periodic-task worker (procrastinate): overdue flags, automatic 吹哨, summaries."""
     from gis.tickets.scheduler import run_worker

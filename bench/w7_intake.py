@@ -30,9 +30,10 @@ from bench.common import bench_url, cli, ensure_database, summary, uvicorn_serve
 from gis.auth import create_user, login
 from gis.migrate import upgrade
 from gis.models import AdminArea, GridCell, Organization, User
+from gis.notify.models import OutboxMessage
 from gis.tickets.events import purge_events
 from gis.tickets.intake import TicketDraft, create_ticket
-from gis.tickets.models import IdempotencyKey, Notification, Ticket, TicketPart
+from gis.tickets.models import IdempotencyKey, Ticket, TicketPart
 
 COMMUNITY = "980000000001"
 ORIGIN = (101.0, 31.0)
@@ -87,7 +88,7 @@ def body(i: int, lon: float, lat: float) -> dict[str, Any]:
 def cleanup(session: Session) -> None:
     ids = select(Ticket.id).where(Ticket.attributes["bench"].astext == "true")
     purge_events(session, ids)
-    for model in (TicketPart, Notification):
+    for model in (TicketPart, OutboxMessage):
         session.execute(delete(model).where(model.ticket_id.in_(ids)))
     session.execute(delete(IdempotencyKey).where(IdempotencyKey.key.startswith("w7-")))
     session.execute(delete(Ticket).where(Ticket.id.in_(ids)))

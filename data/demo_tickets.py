@@ -14,13 +14,13 @@ from sqlalchemy.orm import Session
 from gis.auth import create_user
 from gis.errors import GridError, InvalidInput
 from gis.models import CellStaff, GridCell, Organization, User, utcnow
+from gis.notify.models import OutboxMessage
 from gis.tickets import dedupe, escalation, events, feedback, intake, workflow
 from gis.tickets.config import load_config
 from gis.tickets.models import (
     Attachment,
     FollowUp,
     IdempotencyKey,
-    Notification,
     Open311Key,
     Rating,
     Ticket,
@@ -213,7 +213,7 @@ def purge_demo_tickets(session: Session) -> int:
     if not ids:
         return 0
     events.purge_events(session, ids)  # the audit trail is append-only: only a purge may remove it
-    for model in (TicketPart, FollowUp, Rating, Notification, Attachment):
+    for model in (TicketPart, FollowUp, Rating, OutboxMessage, Attachment):
         session.execute(delete(model).where(model.ticket_id.in_(ids)))
     session.execute(delete(IdempotencyKey).where(IdempotencyKey.response["ticket_id"].as_integer().in_(ids)))
     session.execute(update(Ticket).where(Ticket.id.in_(ids)).values(merged_into_id=None))

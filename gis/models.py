@@ -207,6 +207,9 @@ class Compound(Base):
     households: Mapped[int] = mapped_column(Integer, server_default="0")
     built_year: Mapped[int | None] = mapped_column(Integer)
     wechat_group: Mapped[str | None] = mapped_column(String(120))  # 小区微信群
+    # the compound group's robot (企业微信 / 钉钉 / 飞书 webhook) that gets its nightly 民情工作日志 (gis.notify)
+    group_robot_url: Mapped[str | None] = mapped_column(String(400))
+    group_robot_kind: Mapped[str | None] = mapped_column(String(10))  # wecom | dingtalk | feishu
     # 责任公示牌: [{"duty": "secretary|liaison_worker|property_steward|police", "name", "phone", "photo_url"}]
     contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
     # 业委会 / 物管会: {"kind": "owners_committee|management_committee", "members": [{"title", "name", "phone"}]}
@@ -277,6 +280,7 @@ class Street(Base):
 
 
 from gis.generations import models as _generation_models  # noqa: E402,F401  (compound / area versions)
+from gis.notify import models as _notify_models  # noqa: E402,F401  (registers the outbox tables with Base)
 from gis.participation import models as _participation_models  # noqa: E402,F401  (registers the participation tables)
 from gis.patrol import models as _patrol_models  # noqa: E402,F401  (registers the patrol tables with Base)
 from gis.plans import models as _plan_models  # noqa: E402,F401  (registers the boundary plan tables with Base)

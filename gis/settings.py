@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     # ticket_categories.yaml and ticket_sla.yaml of this deployment (None: the shipped data/config)
     config_dir: Path | None = None
     run_dir: Path = ROOT / "var" / "run"  # PID files of `gridgov serve` and its worker (read by `make stop`)
+    # where channels of kind "log" (the demo's SMS and e-mail) write what they would send (gis.notify)
+    notify_log: Path = ROOT / "var" / "notify" / "outbox.log"
 
     @property
     def sqlalchemy_url(self) -> str:

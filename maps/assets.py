@@ -40,9 +40,12 @@ FIELD_SCRIPTS = ("gg_auth.js", "field_queue.js", "field_volunteer.js", "field.js
 PATROL_MAP_SCRIPTS = ("gg_auth.js", "patrol_map.js")
 # The admin console (/admin/…): gg_auth.js, then the forms-and-tables script over the /v1 reference endpoints.
 ADMIN_SCRIPTS = ("gg_auth.js", "admin.js")
+NOTIFY_SCRIPTS = ("gg_auth.js", "notify.js")  # /maps/notifications (maps/notify_page.py)
 PAGE_FILES = (*MAP_SCRIPTS, "gg_plan_shell.js", "maps.css", *EDITOR_SCRIPTS)
 OWN_FILES = tuple(
-    dict.fromkeys((*PAGE_FILES, *FIELD_SCRIPTS, "field.css", *PATROL_MAP_SCRIPTS, *ADMIN_SCRIPTS, "admin.css"))
+    dict.fromkeys(
+        (*PAGE_FILES, *FIELD_SCRIPTS, "field.css", *PATROL_MAP_SCRIPTS, *ADMIN_SCRIPTS, "admin.css", *NOTIFY_SCRIPTS)
+    )
 )  # "gridgov"
 
 

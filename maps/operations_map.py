@@ -110,6 +110,7 @@ _PANEL = """
       <div id="gg-login-msg" class="gg-gap"></div>
     </form>
     <div id="gg-who" hidden>已登录 <b id="gg-who-name"></b>
+      <a id="gg-unread" class="gg-btn" href="/maps/notifications" hidden></a>
       <button class="gg-btn" id="gg-logout" type="button" style="color:#b71c1c;border-color:#b71c1c">退出</button>
     </div>
   </section>

@@ -12,6 +12,8 @@ from api.routers import (
     health,
     locate,
     maps,
+    notifications,
+    notify_pages,
     ogc,
     open311,
     participation,
@@ -49,4 +51,7 @@ ROUTERS: list[APIRouter] = [
     admin.router,
     participation.router,
     participation_points.router,
+    notifications.router,
+    notifications.admin,
+    notify_pages.router,
 ]

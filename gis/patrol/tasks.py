@@ -1,5 +1,5 @@
 """Nightly patrol work (the scheduler only calls it; tests call it directly): close patrols never ended,
-store the day's minutes on site, write the 民情工作日志."""
+store the day's minutes on site, write the 民情工作日志, notify the 定岗 rule's misses."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gis.models import utcnow
+from gis.notify import area_events
 from gis.patrol import access, derive, worklog
 from gis.patrol.patrols import close_stale
 
@@ -19,4 +20,5 @@ def nightly_patrols(session: Session, day: date | None = None) -> dict[str, Any]
     closed = close_stale(session)
     sites = derive.store_site_days(session, day)
     logs = worklog.write_logs(session, day)
-    return {"day": day.isoformat(), "auto_closed": closed, "site_days": sites, "logs": logs}
+    missed = area_events.patrol_missed(session, day, derive.rule_misses(session, day))
+    return {"day": day.isoformat(), "auto_closed": closed, "site_days": sites, "logs": logs, "rule_missed": missed}

@@ -1,8 +1,8 @@
 """民情工作日志 (日巡查、日记录、日反馈): per worker and per compound each night — what was checked, found,
 ticketed, solved, and the households visited. Stored in patrol_logs (re-running a day replaces it); JSON
 and Markdown views, and the view with names the printable A4 page is drawn from (`log_view`);
-`hand_to_outbox` is the hook where the notification outbox (C2: the compound's group) will take the
-compound logs once it exists."""
+`hand_to_outbox` gives each compound's log to the notification outbox (C2: the compound's group robot,
+gis.notify)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from gis.errors import InvalidInput
 from gis.models import Compound, User, utcnow
+from gis.notify import area_events
 from gis.patrol import access, derive
 from gis.patrol.config import load_config
 from gis.patrol.models import HouseholdVisit, MustVisitHousehold, PatrolAnswer, PatrolLog, PatrolVisit
@@ -103,9 +104,9 @@ def build_logs(session: Session, day: date) -> dict[tuple[str, str], dict[str, A
 
 
 def hand_to_outbox(session: Session, entry: dict[str, Any]) -> bool:
-    """C2 hook: give a compound's log to the notification outbox (issue 14) for its group. No outbox exists yet:
-    returns False and the log stays stored only."""
-    return False
+    """C2: give a compound's log to the notification outbox for its group robot (same transaction as the log);
+    True when a message was queued (the compound has a robot and the rules send logs)."""
+    return area_events.worklog(session, entry, to_markdown(session, entry)) > 0
 
 
 def write_logs(session: Session, day: date) -> int:

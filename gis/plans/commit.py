@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from gis.anchoring import anchored_tables
 from gis.errors import Conflict, InvalidGeometry, InvalidInput
 from gis.generations import versions_at
+from gis.notify import area_events
 from gis.plans.areas import area_counts
 from gis.plans.areas_commit import apply_communities, apply_compounds, check_area_base, reanchor_compounds
 from gis.plans.draft import editable_plan, live_ids
@@ -132,6 +133,7 @@ def commit_plan(
     plan.updated_at = now
     session.flush()
     report["commit_id"] = record.id
+    area_events.plan_committed(session, plan.id, message, sorted(plan.base), now=now)  # same transaction
     return report
 
 

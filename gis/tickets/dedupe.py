@@ -167,7 +167,6 @@ def merge(
         at=now,
     )
     if merged.reporter_id is not None or merged.reporter_phone:
-        template = load_config().templates.get("duplicate", "已合并处理")
-        events.notify_reporters(session, merged, "merged", f"{template} (#{target.id})", at=now)
+        events.notify_reporters(session, merged, "merged", at=now, ticket_id=target.id)
     session.flush()
     return merged

@@ -66,15 +66,14 @@ def escalate(
         session, ticket_id, "escalate", user=user, note=note, payload=payload, label=label, now=now
     )
     existing = set(session.scalars(select(TicketPart.organization_id).where(TicketPart.ticket_id == ticket.id)))
-    for org in orgs:
-        if org.id in existing:
-            continue
+    called = [org for org in orgs if org.id not in existing]
+    for org in called:
         session.add(
             TicketPart(ticket_id=ticket.id, organization_id=org.id, called_at=now, due_at=ticket.resolve_due_at)
         )
-        events.notify_unit(
-            session, ticket, org.id, "escalation_call", f"吹哨报到: 工单 #{ticket.id} 请贵单位报到并处置", at=now
-        )
+    if called:
+        events.notify_unit(session, ticket, [o.id for o in called], "escalation_call", at=now)
+    events.notify_unit(session, ticket, [], "escalated", at=now, unit="、".join(o.name for o in orgs))
     session.flush()
     return ticket
 

@@ -1,4 +1,4 @@
-"""The append-only audit trail (ticket_events) and notifications."""
+"""The append-only audit trail (ticket_events), and the notifications an event writes (gis.notify)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from gis.models import User, utcnow
-from gis.tickets.models import Notification, Ticket, TicketEvent
+from gis.notify import ticket_events
+from gis.tickets.models import Ticket, TicketEvent
 
 
 def actor_label(user: User | None, fallback: str = "system") -> str:
@@ -73,35 +74,19 @@ def history(session: Session, ticket_id: int, *, include_internal: bool = True) 
     return list(session.scalars(stmt.order_by(TicketEvent.at, TicketEvent.id)))
 
 
-def notify_reporters(session: Session, ticket: Ticket, kind: str, message: str, *, at: datetime | None = None) -> int:
-    """Tell the reporter of a ticket and of every ticket merged into it."""
-    merged = list(session.scalars(select(Ticket).where(Ticket.merged_into_id == ticket.id)))
-    sent = 0
-    seen: set[tuple[int | None, str | None]] = set()
-    for t in [ticket, *merged]:
-        key = (t.reporter_id, t.reporter_phone)
-        if key == (None, None) or key in seen:
-            continue
-        seen.add(key)
-        session.add(
-            Notification(
-                ticket_id=ticket.id,
-                user_id=t.reporter_id,
-                phone=t.reporter_phone,
-                kind=kind,
-                message=message,
-                created_at=at or utcnow(),
-            )
-        )
-        sent += 1
-    return sent
+def notify_reporters(session: Session, ticket: Ticket, kind: str, *, at: datetime | None = None, **params: Any) -> int:
+    """Tell the reporter of a ticket and of every ticket merged into it (outbox rows, this transaction)."""
+    return ticket_events.ticket_event(session, ticket, kind, at=at, with_reporters=True, **params)
 
 
 def notify_unit(
-    session: Session, ticket: Ticket, organization_id: int, kind: str, message: str, *, at: datetime | None = None
-) -> None:
-    session.add(
-        Notification(
-            ticket_id=ticket.id, organization_id=organization_id, kind=kind, message=message, created_at=at or utcnow()
-        )
-    )
+    session: Session,
+    ticket: Ticket,
+    organization_ids: list[int],
+    kind: str,
+    *,
+    at: datetime | None = None,
+    **params: Any,
+) -> int:
+    """Tell the users of the handling (or called) organisations, and whoever else the rules name for `kind`."""
+    return ticket_events.ticket_event(session, ticket, kind, at=at, organization_ids=organization_ids, **params)

@@ -115,6 +115,7 @@ def rate(
         payload={"stars": stars, "solved": solved},
         at=now,
     )
+    events.notify_unit(session, ticket, [], "rated", at=now, stars=stars)
     if stars <= REOPEN_AT_OR_BELOW or not solved:
         workflow.transition(
             session,

@@ -6,6 +6,7 @@ property company's 400 line and Open311, so every ticket is born the same way.
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +21,7 @@ from sqlalchemy.types import Boolean, DateTime, Float, Integer, String
 from gis.crs import to_wgs84
 from gis.errors import InvalidInput, NotFound
 from gis.models import User, utcnow
+from gis.notify import ticket_events
 from gis.spatial import COVERING_CELL_SQL, POINT_SQL, at_param, covering_sql, outside_service_area
 from gis.tickets import dedupe, escalation, events, idempotency, intake_rules, routing, sla, workflow
 from gis.tickets import photos as photo_store
@@ -132,8 +134,12 @@ _AT_BIRTH: dict[str, Any] = {
     "resolved_at": None,
     "closed_at": None,
     "reopen_count": 0,
+    "notify_opt_out": False,
 }
 _TICKET_COLUMNS = [c for c in Ticket.__table__.columns if c.key != "id"]
+
+
+_RECEIPT_TEXT = ("r_key", "r_id", "r_street", "r_address", "r_title", "r_body", "r_link", "r_data")
 
 
 def _create_sql() -> TextClause:
@@ -152,6 +158,16 @@ WITH t AS (
 ), k AS (
     UPDATE idempotency_keys SET response = jsonb_build_object('ticket_id', t.id, 'route_reason', :route_reason)
     FROM t WHERE idempotency_keys.scope = :key_scope AND idempotency_keys.key = :client_key
+), r AS (  -- 受理: the phone reporter's SMS receipt (gis.notify), rendered before the id was known
+    INSERT INTO notify_messages (key, event, channel, street_code, ticket_id, address, title, body, link, data,
+        urgent, status, attempts, next_attempt_at, created_at)
+    SELECT replace(CAST(:r_key AS text), :r_id, t.id::text), 'received', 'sms', CAST(:r_street AS text), t.id,
+        CAST(:r_address AS text), replace(CAST(:r_title AS text), :r_id, t.id::text),
+        replace(CAST(:r_body AS text), :r_id, t.id::text), replace(CAST(:r_link AS text), :r_id, t.id::text),
+        CAST(replace(CAST(:r_data AS text), :r_id, t.id::text) AS jsonb), CAST(:r_urgent AS boolean), 'queued', 0,
+        CAST(:r_due AS timestamptz), CAST(:r_at AS timestamptz)
+    FROM t WHERE CAST(:r_key AS text) IS NOT NULL
+    ON CONFLICT (key) DO NOTHING
 )
 SELECT id FROM t
 """
@@ -163,6 +179,13 @@ SELECT id FROM t
         bindparam("event_at", type_=DateTime(timezone=True)),
         bindparam("payload", type_=JSONB()),
         *(bindparam(n, type_=String()) for n in ("note", "actor_label", "route_reason", "key_scope", "client_key")),
+        *(
+            bindparam(f"r_{n}", type_=String())
+            for n in ("key", "id", "street", "address", "title", "body", "link", "data")
+        ),
+        bindparam("r_urgent", type_=Boolean()),
+        bindparam("r_due", type_=DateTime(timezone=True)),
+        bindparam("r_at", type_=DateTime(timezone=True)),
     )
 
 
@@ -334,6 +357,7 @@ def create_ticket(
         "route_reason": route.reason,
         "key_scope": scope[: idempotency.SCOPE_LEN] if client_key is not None else None,
         "client_key": client_key,
+        **_receipt_params(session, values, now),
     }
     try:
         ticket_id = session.execute(_CREATE, params).scalar_one()
@@ -352,6 +376,18 @@ def create_ticket(
     elif tier.escalate == "immediate":
         _escalate_at_once(session, ticket, now=opened)
     return IntakeResult(ticket, duplicates, route.reason, unit_name=route.unit_name)
+
+
+def _receipt_params(session: Session, values: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """The r_* parameters of _CREATE: the 受理 SMS row for a phone reporter, or NULLs (no receipt)."""
+    row = ticket_events.receipt_row(session, {**values, **_AT_BIRTH}, at=at)
+    if row is None:
+        return dict.fromkeys((*_RECEIPT_TEXT, "r_urgent", "r_due", "r_at"))
+    stand_in = str(ticket_events.ID_STAND_IN)
+    return {"r_key": row["key"], "r_id": stand_in, "r_street": row["street_code"], "r_address": row["address"],
+            "r_title": row["title"], "r_body": row["body"], "r_link": row["link"],
+            "r_data": json.dumps(row["data"], ensure_ascii=False), "r_urgent": row["urgent"],
+            "r_due": row["next_attempt_at"], "r_at": at}  # fmt: skip
 
 
 def _persistent_ticket(session: Session, ticket_id: int, values: dict[str, Any]) -> Ticket:

@@ -1,5 +1,5 @@
 """Ticket tables (工单): the work order, its append-only event log, 吹哨 parts, follow-ups, ratings,
-photos, idempotency keys, notifications, Open311 API keys and periodic reports.
+photos, idempotency keys, Open311 API keys and periodic reports.
 
 Tickets refer to cells, compounds and communities by their stable codes (as other tables do) and keep
 the id of the cell version they were anchored to, so "which cell was it in then" survives a redraw.
@@ -97,6 +97,7 @@ class Ticket(Base):
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     reporter_name: Mapped[str | None] = mapped_column(String(60))
     reporter_phone: Mapped[str | None] = mapped_column(String(40))
+    notify_opt_out: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))  # no SMS receipts
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
@@ -222,22 +223,6 @@ class IdempotencyKey(Base):
     request_sha256: Mapped[str] = mapped_column(String(64))
     response: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class Notification(Base):
-    """A message for a reporter or a unit (merged duplicates, resolution, escalation calls)."""
-
-    __tablename__ = "notifications"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
-    phone: Mapped[str | None] = mapped_column(String(40))
-    kind: Mapped[str] = mapped_column(String(30))
-    message: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Open311Key(Base):

@@ -16,12 +16,17 @@ import procrastinate
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from gis.db import get_engine, session_scope
+from gis.db import get_engine, session_factory, session_scope
+from gis.notify import deliver
+from gis.notify.config import startup_check
 from gis.settings import get_settings
 from gis.tickets import tasks
 
 log = logging.getLogger(__name__)
 
+NOTIFY_CRON = "* * * * *"  # the notification delivery job (gis.notify.deliver.run_for), every minute …
+NOTIFY_SECONDS = 55  # … each run polling for this long
+SHUTDOWN_GRACE = 2.0
 SCHEMA_LOCK = 4_200_311  # advisory-lock key for applying the procrastinate schema
 # procrastinate evaluates cron in UTC: 16:30 UTC is 00:30 Asia/Shanghai, 01:00 UTC on the 1st is 09:00.
 CRON = {
@@ -71,12 +76,28 @@ def make_app(sqlalchemy_url: str | None = None) -> procrastinate.App:
         job.__name__ = name
         task = app.task(name=f"tickets.{name}", queue="tickets", queueing_lock=f"tickets.{name}")(job)
         app.periodic(cron=cron, periodic_id=name)(task)
+
+    def deliver_notifications(context: procrastinate.JobContext, timestamp: int) -> None:
+        # runs ~a minute, polling every 2 s: a message goes out seconds after its event commits; stops early
+        # when the worker shuts down (then a message claimed and not sent is due again when its lease ends)
+        stats = deliver.run_for(session_factory(), NOTIFY_SECONDS, stop=context.should_abort)
+        log.info("notifications: %s delivered, %s retried, %s failed", stats.delivered, stats.retried, stats.failed)
+
+    notify = app.task(name="notify.deliver", queue="notify", queueing_lock="notify.deliver", pass_context=True)(
+        deliver_notifications
+    )
+    app.periodic(cron=NOTIFY_CRON, periodic_id="notify_deliver")(notify)
     return app
 
 
-def run_worker(*, concurrency: int = 1) -> None:
-    """Run the scheduler + worker in the foreground until SIGINT/SIGTERM."""
+def run_worker(*, concurrency: int = 2) -> None:
+    """Run the scheduler + worker in the foreground until SIGINT/SIGTERM (one slot for the notification
+    delivery job, one for the ticket tasks). A misconfigured notification channel stops it here."""
+    startup_check()
     app = make_app()
     ensure_schema(app)
     log.info("gridgov worker: periodic ticket tasks %s", ", ".join(f"{k} ({v})" for k, v in CRON.items()))
-    app.run_worker(queues=["tickets"], concurrency=concurrency, wait=True)
+    # after SHUTDOWN_GRACE s of a stop, running jobs are asked to abort: the delivery job returns at once
+    app.run_worker(
+        queues=["tickets", "notify"], concurrency=concurrency, wait=True, shutdown_graceful_timeout=SHUTDOWN_GRACE
+    )

@@ -50,7 +50,7 @@ def mark_overdue(session: Session, *, now: datetime | None = None) -> list[int]:
             at=now,
         )
         if t.unit_id is not None:
-            events.notify_unit(session, t, t.unit_id, "overdue", f"工单 #{t.id} 已超期 / ticket overdue", at=now)
+            events.notify_unit(session, t, [t.unit_id], "overdue", at=now, occurrence=f"t{t.id}:overdue")
     session.flush()
     return [t.id for t in rows]
 

@@ -186,6 +186,8 @@ def _dispatch(session: Session, ticket: Ticket, payload: dict[str, Any], now: da
             raise InvalidInput(
                 "没有可派单的责任单位 / no responsible unit is configured for this ticket: give unit_id",
             )
+        if ticket.unit_id is not None:
+            events.notify_unit(session, ticket, [ticket.unit_id], "dispatched", at=now)
         return {"unit_id": ticket.unit_id}
     if isinstance(unit_id, bool) or not isinstance(unit_id, int | str) or not str(unit_id).strip().isdigit():
         raise InvalidInput(f"unit_id must be an organization id (a whole number), got {unit_id!r}")
@@ -194,7 +196,7 @@ def _dispatch(session: Session, ticket: Ticket, payload: dict[str, Any], now: da
         raise InvalidInput(f"责任单位不存在 / no organization with id {unit_id}")
     changed = org.id != ticket.unit_id
     ticket.unit_id, ticket.unit_type = org.id, org.unit_type or org.kind
-    events.notify_unit(session, ticket, org.id, "dispatched", f"新派工单 #{ticket.id} / ticket dispatched", at=now)
+    events.notify_unit(session, ticket, [org.id], "dispatched", at=now)
     return {"unit_id": org.id, "unit_name": org.name, "reassigned": changed}
 
 
@@ -212,7 +214,7 @@ def _side_effects(
                 detail={"state": ticket.state, "open_parts": _open_parts(session, ticket.id)},
             )
         ticket.resolved_at, ticket.resolved_by_id = now, user.id if user else None
-        events.notify_reporters(session, ticket, "resolved", cfg.templates.get("resolved", "已办结"), at=now)
+        events.notify_reporters(session, ticket, "resolved", at=now)
     elif t.action == "verify":
         if user is not None and user.id == ticket.resolved_by_id:
             raise Forbidden(

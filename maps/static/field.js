@@ -34,6 +34,7 @@
     document.body.classList.toggle("ff-resident", state.resident);
     Q.kvSet("me", me);
     gg.showLogin(false);
+    gg.unreadBadge();
     refresh();
   }
 

@@ -96,6 +96,16 @@
   };
   /* The map pages' log-in panel (operations map: the page is public, its data needs a token); loggedIn() runs
      after a log-in through it. */
+  /* The unread count of the in-app inbox in an element #gg-unread (a link to /maps/notifications), if the page
+     has one; hidden at zero. */
+  gg.unreadBadge = function () {
+    var el = document.getElementById("gg-unread");
+    if (!el || !gg.token()) return;
+    gg.api("GET", "/v1/me/notifications/unread").then(function (a) {
+      el.textContent = "通知 " + a.unread;
+      el.hidden = !a.unread;
+    }, function () { el.hidden = true; });
+  };
   gg.setupLogin = function (loggedIn) {
     var form = document.getElementById("gg-login");
     if (!form) return;
@@ -104,6 +114,7 @@
       name.textContent = answer.user.full_name;
       msg.textContent = "";
       gg.showLogin(false);
+      gg.unreadBadge();
       if (loggedIn) loggedIn();
     }, function (text) { msg.textContent = text; }, { failed: "登录失败", offline: "无法连接服务器" });
     var out = document.getElementById("gg-logout");
@@ -111,7 +122,7 @@
     gg.showLogin(!gg.token());
     if (gg.token()) {
       gg.api("GET", "/v1/auth/me").then(
-        function (me) { name.textContent = me.full_name; },
+        function (me) { name.textContent = me.full_name; gg.unreadBadge(); },
         function (err) { if (err.status) { gg.forgetToken(); gg.showLogin(true); } }
       );
     }

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from pyproj import Geod
 from sqlalchemy.orm import Session
 
-from gis.tickets.models import Notification
+from gis.notify.models import OutboxMessage
 from tests.tickets.conftest import LEFT_CELL, Area, act, ok, report
 
 GEOD = Geod(ellps="WGS84")
@@ -34,7 +34,7 @@ def test_merge_keeps_and_notifies_the_reporter(client: TestClient, area: Area, s
     assert ok(client, area.other_resident, dup["id"], "merge", payload={"into": first})["state"] == "merged"
     detail = client.get(f"/v1/tickets/{dup['id']}", headers=area.other_resident).json()
     assert detail["merged_into_id"] == first and detail["state_label"] == "合并"
-    assert session.query(Notification).filter_by(ticket_id=dup["id"], kind="merged").count() == 1
+    assert session.query(OutboxMessage).filter_by(ticket_id=dup["id"], event="merged", channel="inbox").count() == 1
     history = client.get(f"/v1/tickets/{first}/history", headers=area.dispatcher).json()
     assert history[-1]["action"] == "merged_in" and history[-1]["payload"]["ticket_id"] == dup["id"]
     # when the surviving ticket is resolved, both reporters hear about it
@@ -46,7 +46,7 @@ def test_merge_keeps_and_notifies_the_reporter(client: TestClient, area: Area, s
         (police, "resolve"),
     ):
         ok(client, who, first, action)
-    assert session.query(Notification).filter_by(ticket_id=first, kind="resolved").count() == 2
+    assert session.query(OutboxMessage).filter_by(ticket_id=first, event="resolved", channel="inbox").count() == 2
     # a merged ticket cannot be merged again or moved on
     assert act(client, area.dispatcher, dup["id"], "accept").status_code == 409
 

@@ -9,8 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from gis.models import utcnow
+from gis.notify.models import OutboxMessage
 from gis.tickets import tasks
-from gis.tickets.models import Notification, Ticket
+from gis.tickets.models import Ticket
 from tests.tickets.conftest import Area, act, ok, report
 
 
@@ -21,12 +22,13 @@ def test_three_departments_must_all_report_before_resolution(client: TestClient,
     ok(client, area.dispatcher, t, "dispatch")
     ok(client, lead, t, "claim")
     called = [area.departments[u] for u in ("urban_management", "police", "emergency")]
-    ok(client, area.dispatcher, t, "escalate", note="红色吹哨单", payload={"organization_ids": [o.id for o in called]})
     members = {o.id: area.unit_member(o.id) for o in called}
-    # every called department now sees the ticket and was notified
+    ok(client, area.dispatcher, t, "escalate", note="红色吹哨单", payload={"organization_ids": [o.id for o in called]})
+    # every called department now sees the ticket and was notified (in its members' inboxes)
     for oid, h in members.items():
         assert client.get(f"/v1/tickets/{t}", headers=h).status_code == 200
-        assert session.query(Notification).filter_by(ticket_id=t, organization_id=oid).count() == 1
+        calls = session.query(OutboxMessage).filter_by(ticket_id=t, organization_id=oid, event="escalation_call")
+        assert calls.count() == 1
     ok(client, members[called[0].id], t, "acknowledge")
     assert act(client, members[called[0].id], t, "acknowledge").status_code == 409  # 报到 once
     ok(client, members[called[0].id], t, "report_part", note="城管清理杂物")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from gis.tickets.scheduler import CRON, conninfo, make_app
+from gis.tickets.scheduler import CRON, NOTIFY_CRON, conninfo, make_app
 
 
 def test_periodic_tasks_are_registered() -> None:
     app = make_app("postgresql+psycopg://gridgov@127.0.0.1:54329/gridgov")
     assert {f"tickets.{name}" for name in CRON} <= set(app.tasks)
     periodic = {p.periodic_id: p.cron for p in app.periodic_registry.periodic_tasks.values()}
-    assert periodic == CRON
+    assert periodic == {**CRON, "notify_deliver": NOTIFY_CRON}
+    assert "notify.deliver" in app.tasks
 
 
 def test_conninfo_is_libpq() -> None:
