@@ -231,13 +231,13 @@ def rule_report(session: Session, user: User, *, day: date, community: str | Non
 
 def rule_misses(session: Session, day: date) -> list[dict[str, Any]]:
     """Every assigned worker × compound below the 定岗 minutes on `day` (each 街道's rule; for notifications)."""
-    rows = _community_assignments(session, None)
+    rows = _community_assignments(session, None, day)
     if not rows:
         return []
     cfg = load_config()
     minutes = site_minutes(session, day, user_ids=sorted({r[0] for r in rows}))
     out = []
-    for uid, name, code, cname in rows:
+    for uid, name, _username, code, cname, _cell_code, _cell_name in rows:
         required = cfg.rule_for(code[:9]).required_minutes  # codes are hierarchical: the 街道 is the first 9
         got = minutes.get((uid, code), 0.0)
         if got < required:
