@@ -6,7 +6,7 @@ import hashlib
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -151,10 +151,25 @@ _token_cache: dict[str, tuple[float, User, datetime]] = {}
 _token_cache_lock = threading.Lock()
 
 
+_on_change: list[Callable[[], None]] = []
+
+
+def on_account_change(forget: Callable[[], None]) -> None:
+    """Call `forget` whenever the token cache is emptied (caches built on what a user may read)."""
+    _on_change.append(forget)
+
+
 def forget_tokens() -> None:
-    """Empty the token cache (every account or token change does; see `_watch_account_changes`)."""
+    """Empty the token cache (every account, token or staffing change does; see `_watch_account_changes`)."""
     with _token_cache_lock:
         _token_cache.clear()
+    for forget in _on_change:
+        forget()
+
+
+def token_digest(token: str) -> str:
+    """What a token is known by (cache keys, the api_tokens table): its SHA-256."""
+    return _sha(token)
 
 
 def _lookup(session: Session, digest: str) -> tuple[User, datetime]:
@@ -183,7 +198,8 @@ def user_for_token(session: Session, token: str) -> User:
     return session.merge(user, load=False)
 
 
-_ACCOUNT_TABLES = frozenset({"users", "api_tokens"})
+# what a user may read follows from these (cell_staff: a grid worker's cells)
+_ACCOUNT_TABLES = frozenset({"users", "api_tokens", "cell_staff"})
 
 
 @event.listens_for(Session, "after_flush")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from gis import access
@@ -147,6 +147,7 @@ def _layers() -> dict[str, Layer]:
                 "features": ServiceResource.features,
                 "photo_url": ServiceResource.photo_url,
                 "cell_code": ServiceResource.cell_code,
+                "type_label": case(RESOURCE_TYPES, value=ServiceResource.type),
             },
             scope_columns=(ServiceResource.code,),
             type_column=ServiceResource.type,
@@ -275,9 +276,6 @@ def feature_page(session: Session, layer_name: str, q: FeatureQuery) -> dict[str
         codes = ",".join(str(f["id"]) for f in features)
         ref = codes if len(codes) <= 100 else f"{len(features)}: {codes[:80]}…"
         access.record_read(session, q.scope.reader, subject=layer_name, ref=ref, fields=sorted(personal))
-    if layer.model is ServiceResource:
-        for f in features:
-            f["properties"]["type_label"] = RESOURCE_TYPES.get(f["properties"]["type"])
     return feature_collection(features, numberMatched=matched, numberReturned=len(features))
 
 
