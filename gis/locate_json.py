@@ -40,7 +40,7 @@ _LOCATE_JSON_SQL = text(
             'code', w.code, 'name', w.name, 'cell_type', w.cell_type,
             'cell_type_label', CASE WHEN w.cell_type = 'basic' THEN '基础网格' ELSE '专属网格' END,
             'households', w.households,
-            'valid_from', to_char(w.valid_from AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+            'valid_from', (to_json(w.valid_from AT TIME ZONE 'UTC') #>> '{{}}') || 'Z',
             'manager', (SELECT {_PERSON} FROM json_array_elements(w.staff) WITH ORDINALITY AS e(p, i)
                         WHERE p->>'duty' = 'manager' ORDER BY i LIMIT 1),
             'workers', coalesce((SELECT json_agg({_PERSON} ORDER BY i)
@@ -74,6 +74,26 @@ _LOCATE_JSON = driver_sql(_LOCATE_JSON_SQL)
 _LABELS = orjson.dumps(RESOURCE_TYPES).decode()
 
 
+def locate_params(
+    lon: float, lat: float, *, source_crs: str = "wgs84", at: datetime | None = None, k: int = 1,
+    radius_m: float | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The bound values of the locate statement but the time of day (`open_now_params`)."""
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=SHANGHAI)  # a date without zone is local time
+    return {
+        "lon": lon,
+        "lat": lat,
+        "at": at,
+        "source_crs": source_crs,
+        "k": k,
+        "candidates": max(4 * k, k + 8),
+        "radius_m": radius_m,
+        "types": list(RESOURCE_TYPES),
+        "labels": _LABELS,
+    }
+
+
 def locate_json(
     bind: ReadBind,
     lon: float,
@@ -86,22 +106,8 @@ def locate_json(
 ) -> bytes:
     """The answer of `gis.locate.locate` for a WGS84 point as JSON bytes (LocationPublic's shape), in one
     statement; OutsideServiceArea when no cell covers the point."""
-    if at is not None and at.tzinfo is None:
-        at = at.replace(tzinfo=SHANGHAI)  # a date without zone is local time
-    k = resources_per_type
-    params: dict[str, Any] = {
-        "lon": lon,
-        "lat": lat,
-        "at": at,
-        "source_crs": source_crs,
-        "k": k,
-        "candidates": max(4 * k, k + 8),
-        "radius_m": resource_radius_m,
-        "types": list(RESOURCE_TYPES),
-        "labels": _LABELS,
-        **open_now_params(),
-    }
-    body = read_value(bind, _LOCATE_JSON, params)
+    params = locate_params(lon, lat, source_crs=source_crs, at=at, k=resources_per_type, radius_m=resource_radius_m)
+    body = read_value(bind, _LOCATE_JSON, {**params, **open_now_params()})
     if body is None:
         raise outside_service_area(lon, lat)
     return str(body).encode()
