@@ -120,3 +120,34 @@ def test_tilejson_and_public_tile_caching(client: TestClient) -> None:
     r = client.get(f"/tiles/cells/14/{x}/{y}.pbf")
     assert r.headers["cache-control"].startswith("public") and r.headers["etag"]
     assert client.get("/tiles/cells/0/0/0.pbf").status_code == 422
+
+
+def test_public_map_pages_are_built_once_per_data_version(client: TestClient, session: Session) -> None:
+    from gis.meta import sample_compound_point
+    from gis.models import Compound
+
+    found = sample_compound_point(session)
+    assert found is not None
+    code = found[0]
+    first = client.get(f"/maps/compounds/{code}")
+    assert first.status_code == 200 and first.headers["etag"]
+    nonce = first.headers["content-security-policy"].split("'nonce-")[1].split("'")[0]
+    assert f'nonce="{nonce}"' in first.text and "ggCachedPageNonce" not in first.text
+    second = client.get(f"/maps/compounds/{code}")
+    assert second.headers["etag"] == first.headers["etag"]
+    nonce2 = second.headers["content-security-policy"].split("'nonce-")[1].split("'")[0]
+    assert nonce2 != nonce and f'nonce="{nonce2}"' in second.text  # a fresh nonce on the cached page
+    same = client.get(f"/maps/compounds/{code}", headers={"If-None-Match": first.headers["etag"]})
+    assert same.status_code == 304 and "content-security-policy" not in same.headers
+    compound = session.scalars(select(Compound).where(Compound.code == code)).one()
+    compound.name = compound.name + "（新）"
+    session.commit()
+    changed = client.get(f"/maps/compounds/{code}", headers={"If-None-Match": first.headers["etag"]})
+    assert changed.status_code == 200 and changed.headers["etag"] != first.headers["etag"]
+    assert "（新）" in changed.text
+    community = code[:12]
+    page = client.get(f"/maps/communities/{community}")
+    assert page.status_code == 200
+    assert (
+        client.get(f"/maps/communities/{community}", headers={"If-None-Match": page.headers["etag"]}).status_code == 304
+    )
