@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,6 +19,11 @@ from gis.db import session_scope
 from gis.errors import InvalidInput, NotFound
 from gis.feature_json import COLLECTIONS, Interval, JsonPage, interval, read_page
 from gis.features import FeatureQuery
+from gis.settings import Settings
+from maps.basemaps import basemap_from_settings
+from maps.core import PageContext
+from maps.ogc_pages import feature_rows
+from maps.ogc_pages import ogc_page as ogc_html_page
 
 router = APIRouter(prefix="/ogc", tags=["ogc"], responses=error_responses(401, 404, 422))
 TITLES = {
@@ -99,17 +105,64 @@ def conformance() -> dict[str, Any]:
     return {"conformsTo": CONFORMANCE}
 
 
-@router.get("/collections", name="ogc_collections", response_model=CollectionsPublic)
-def collections(request: Request) -> dict[str, Any]:
-    return {
-        "links": [{"rel": "self", "href": str(request.url), "type": "application/json"}],
+FormatQuery = Annotated[Literal["json", "html"], Query(description="json (default) or html, for a browser")]
+JSON = "application/json"
+
+
+def _html(request: Request, settings: Settings, title: str, links: list[dict[str, Any]], **table: Any) -> HTMLResponse:
+    ctx = PageContext(
+        title=title,
+        basemap=basemap_from_settings(settings.maps.basemap, settings.maps.basemap_key),
+        base_url=settings.maps.public_base_url,
+        path=request.url.path,
+    )
+    base = str(request.base_url).rstrip("/")  # the page links to the app by paths (maps.core.ensure_local)
+
+    def local(value: Any) -> Any:
+        return value[len(base) :] or "/" if isinstance(value, str) and value.startswith(base) else value
+
+    links = [{**link, "href": local(link["href"])} for link in links]
+    if "rows" in table:
+        table["rows"] = [{k: local(v) for k, v in row.items()} for row in table["rows"]]
+    return HTMLResponse(ogc_html_page(ctx, links=links, **table))
+
+
+def _alternate(request: Request, links: list[dict[str, Any]], media: str) -> list[dict[str, Any]]:
+    html = {"rel": "alternate", "href": str(request.url.include_query_params(f="html")), "type": "text/html"}
+    json_link = {"rel": "alternate", "href": str(request.url.remove_query_params("f")), "type": media}
+    return [*links, json_link if request.query_params.get("f") == "html" else html]
+
+
+@router.get(
+    "/collections",
+    name="ogc_collections",
+    response_model=CollectionsPublic,
+    responses={200: {"content": {"text/html": {}}}},
+)
+def collections(request: Request, settings: SettingsDep, f: FormatQuery = "json") -> Any:
+    """The collections (tickets: with a token)."""
+    body = {
+        "links": _alternate(request, [{"rel": "self", "href": str(request.url), "type": JSON}], JSON),
         "collections": [_collection(request, name) for name in COLLECTIONS],
     }
+    if f == "html":
+        rows = [{"id": c["id"], "title": c["title"], "items": c["links"][1]["href"]} for c in body["collections"]]
+        return _html(request, settings, "数据集 collections", body["links"], rows=rows, table_title="collections")
+    return body
 
 
-@router.get("/collections/{collection_id}", name="ogc_collection", response_model=CollectionPublic)
-def collection(collection_id: str, request: Request) -> dict[str, Any]:
-    return _collection(request, _layer(collection_id))
+@router.get(
+    "/collections/{collection_id}",
+    name="ogc_collection",
+    response_model=CollectionPublic,
+    responses={200: {"content": {"text/html": {}}}},
+)
+def collection(collection_id: str, request: Request, settings: SettingsDep, f: FormatQuery = "json") -> Any:
+    """One collection and the link to its items."""
+    body = _collection(request, _layer(collection_id))
+    if f == "html":
+        return _html(request, settings, body["title"], body["links"])
+    return body
 
 
 class OgcPage(NamedTuple):
@@ -143,6 +196,7 @@ async def datetime_query(  # async: pure computation, no thread hop
 OgcPageQuery = Annotated[OgcPage, Depends(ogc_page)]
 DatetimeQuery = Annotated[Interval | None, Depends(datetime_query)]
 _RESERVED = frozenset({"limit", "offset", "bbox", "datetime", "f", "crs", "bbox-crs", "properties", "sortby"})
+JSON = "application/json"
 
 
 def _audit(sessions: sessionmaker[Session], subject: str) -> Any:
@@ -183,7 +237,6 @@ def _links(request: Request, page: JsonPage, paging: OgcPage) -> list[dict[str, 
     "/collections/{collection_id}/items",
     response_class=Response,
     response_model=FeaturePagePublic,
-    responses={200: {"content": {GEOJSON: {}}}},
 )
 async def items(
     collection_id: str,
@@ -193,6 +246,8 @@ async def items(
     bbox: BBoxQuery,
     paging: OgcPageQuery,
     when: DatetimeQuery,
+    settings: SettingsDep,
+    f: FormatQuery = "json",
 ) -> Response:
     """A page of features, built by one SQL statement (GeoJSON made in PostgreSQL).
 
@@ -212,14 +267,19 @@ async def items(
         props=props,
         audit=_audit(request.app.state.sessions, layer),
     )
-    return Response(_page_body(page, _links(request, page, paging)), media_type=GEOJSON)
+    links = _alternate(request, _links(request, page, paging), GEOJSON)
+    if f == "html":
+        note = f"{page.returned} / {page.matched if page.matched is not None else '…'}"
+        rows = feature_rows(orjson.loads(page.features))
+        page_html: Response = _html(request, settings, TITLES.get(layer, layer), links, rows=rows, table_title=note)
+        return page_html
+    return Response(_page_body(page, links), media_type=GEOJSON)
 
 
 @router.get(
     "/collections/{collection_id}/items/{feature_id}",
     response_class=Response,
     response_model=FeaturePublic,
-    responses={200: {"content": {GEOJSON: {}}}},
 )
 async def item(
     collection_id: str, feature_id: str, request: Request, bind: ReadBindDep, creds: BearerCredentials

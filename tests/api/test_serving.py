@@ -151,3 +151,17 @@ def test_public_map_pages_are_built_once_per_data_version(client: TestClient, se
     assert (
         client.get(f"/maps/communities/{community}", headers={"If-None-Match": page.headers["etag"]}).status_code == 304
     )
+
+
+def test_ogc_pages_as_html_for_a_browser(client: TestClient) -> None:
+    listing = client.get("/ogc/collections?f=html")
+    assert listing.status_code == 200 and listing.headers["content-type"].startswith("text/html")
+    assert "tickets" in listing.text and "/ogc/collections/resources/items" in listing.text
+    page = client.get("/ogc/collections/resources/items?f=html&limit=5")
+    assert page.status_code == 200 and "党群服务中心" in page.text and page.text.count("<tr>") == 6
+    assert "<script>" not in page.text
+    one = client.get("/ogc/collections/resources?f=html")
+    assert one.status_code == 200 and "服务资源" in one.text
+    as_json = client.get("/ogc/collections/resources/items?limit=5").json()
+    assert any(link["rel"] == "alternate" and link["type"] == "text/html" for link in as_json["links"])
+    assert client.get("/ogc/collections?f=xml").status_code == 422
