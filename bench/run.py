@@ -9,7 +9,7 @@ Modules are discovered, not listed: a module takes part when it defines
 - or `main()` reading its own command line: called with `SUITE_ARGV` (its own list, or the one below).
 
 Helper modules (w2_check, w2_profile, w2_variants: variants kept for the record) define neither and are
-skipped. `python -m bench.run w3 w4` runs only the workloads whose module name starts with those prefixes.
+skipped. `python -m bench.run w3 w4` runs only those workloads (w1 is W1 only, not W10).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def modules(prefixes: list[str]) -> list[str]:
     found = []
     for path in HERE.glob("w*_*.py"):
         m = re.fullmatch(r"w(\d+)_\w+", path.stem)
-        if m and (not prefixes or any(path.stem.startswith(p) for p in prefixes)):
+        if m and (not prefixes or any(path.stem == p or path.stem.startswith(f"{p}_") for p in prefixes)):
             found.append((int(m.group(1)), path.stem))
     return [name for _, name in sorted(found)]
 
@@ -82,6 +82,8 @@ def ratios(result: Any, prefix: str = "") -> dict[str, Any]:
     if isinstance(result, dict):
         for key, value in result.items():
             path = f"{prefix}{key}"
+            if key == "targets":
+                continue
             if key.startswith("ratio") and not isinstance(value, dict | list):
                 found[path] = value
             else:

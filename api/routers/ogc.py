@@ -253,7 +253,7 @@ async def items(
 
     Public layers (resources) for anyone; the others, and `tickets`, with a token and within your jurisdiction.
     Filter by `bbox`, `datetime` (cells, tickets) and `?property=value` on published properties. numberMatched
-    is left out when more than the page and 10,000 further rows match; follow `next` until it is absent."""
+    is left out when more than the page and 1,000 further rows match; follow `next` until it is absent."""
     layer = feature_json.collection(collection_id).name
     q = FeatureQuery(bbox=bbox, limit=paging.limit, offset=paging.offset)
     props = {k: v for k, v in request.query_params.items() if k not in _RESERVED}
