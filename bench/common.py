@@ -66,16 +66,21 @@ def free_port() -> int:
 
 @contextmanager
 def uvicorn_servers(factory: str, database_url: str, *, ready_path: str = "/health", count: int = 1,
-                    tries: int = 200) -> Iterator[list[int]]:  # fmt: skip
-    """`count` single-worker uvicorn processes serving `factory` ("module:function") on free ports, waited for
-    until `ready_path` answers 200; yields their ports and stops them afterwards.
+                    tries: int = 200, workers: int = 1) -> Iterator[list[int]]:  # fmt: skip
+    """`count` uvicorn processes serving `factory` ("module:function") on free ports, waited for until
+    `ready_path` answers 200; yields their ports and stops them afterwards. `workers` > 1 runs
+    `uvicorn --workers N` in each (what `gridgov serve --workers N` does).
 
-    Several single-worker processes on their own ports (clients spread over them, as behind a reverse proxy),
-    not `uvicorn --workers N`: its workers get no TCP_NODELAY on the inherited socket here, and every response
-    then waits ~40 ms (Nagle / delayed ACK)."""
+    A ~40 ms wait per request seen earlier with `--workers 2` is not the server's: uvloop sets TCP_NODELAY on
+    every accepted connection, with or without --workers. It is Nagle's algorithm in a client that writes a
+    request in two pieces (headers, then body) without TCP_NODELAY, waiting for the server's delayed ACK:
+    47.8 ms a request with such a client, 0.54 ms with TCP_NODELAY set, the same with 1 or 2 workers
+    (docs/serving.md). wrk and httpx (measured) do not stall so."""
     env = {**os.environ, "DATABASE_URL": database_url}
     ports = [free_port() for _ in range(count)]
     command = [sys.executable, "-m", "uvicorn", "--factory", factory, "--log-level", "warning", "--no-access-log"]
+    if workers > 1:
+        command += ["--workers", str(workers)]
     servers = [subprocess.Popen([*command, "--port", str(port)], env=env) for port in ports]
     try:
         for port in ports:

@@ -11,19 +11,24 @@ from __future__ import annotations
 
 import itertools
 import os
-import subprocess
-import sys
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-import httpx
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
-from bench.common import bench_url, cli, ensure_demo, free_port, inline, pgbench, summary, timed, write_result, wrk
+from bench.common import (
+    bench_url,
+    cli,
+    ensure_demo,
+    inline,
+    pgbench,
+    summary,
+    timed,
+    uvicorn_servers,
+    write_result,
+    wrk,
+)
 from gis.locate_json import _LOCATE_JSON, locate_params
 from gis.models import GridCell
 from gis.spatial import COVERING_CELL_SQL, POINT_SQL, at_param
@@ -60,28 +65,6 @@ POINTS_SQL = text(
 )
 
 
-@contextmanager
-def workers_server(url: str, workers: int) -> Iterator[int]:
-    """`uvicorn --workers N` (what `gridgov serve --workers N` runs) on a free port, serving bench_app."""
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url}
-    command = [sys.executable, "-m", "uvicorn", "--factory", "bench.w1_locate:bench_app", "--port", str(port)]
-    server = subprocess.Popen(
-        [*command, "--workers", str(workers), "--log-level", "warning", "--no-access-log"], env=env
-    )
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/bench/hello").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        yield port
-    finally:
-        server.terminate()
-        server.wait(15)
-
-
 def measure(port: int, script: str, seconds: int) -> dict[str, Any]:
     base = f"http://127.0.0.1:{port}"
     wrk(base + "/bench/hello", seconds=2)  # warm-up: both code paths, the pool
@@ -114,7 +97,7 @@ def run(scale: int = 30, requests: int = 3000, seconds: int = 8, seed: int = 11)
         f.write(LUA % {"points": ",".join(f"{{{x:.6f},{y:.6f}}}" for x, y in points)})
     by_workers = {}
     for workers in (1, 2):
-        with workers_server(url, workers) as port:
+        with uvicorn_servers("bench.w1_locate:bench_app", url, ready_path="/bench/hello", workers=workers) as (port,):
             by_workers[workers] = measure(port, f.name, seconds)
     os.unlink(f.name)
     one = by_workers[1]
