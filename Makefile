@@ -8,7 +8,7 @@ PORT ?= 8000
 SCALE ?= 1
 export GRIDGOV_PG_PORT ?= 54329
 
-.PHONY: demo test setup venv db assets browser migrate demo-data serve stop lint typecheck pytest bench clean
+.PHONY: demo test setup venv db assets browser tools migrate demo-data serve stop lint typecheck pytest bench clean
 
 ## setup: everything both commands need (idempotent)
 setup: venv db assets migrate
@@ -29,6 +29,9 @@ assets:
 browser:
 	@scripts/browser.sh
 
+tools:
+	@scripts/tools.sh
+
 migrate: venv db
 	$(BIN)/gridgov db upgrade
 
@@ -44,7 +47,7 @@ stop:
 	@scripts/postgis.sh stop
 
 ## test: the same set-up, then ruff (lint, format), import-linter, deptry, eslint, mypy and pytest against real PostGIS
-test: setup browser lint typecheck pytest
+test: setup browser tools lint typecheck pytest
 
 lint: venv assets
 	$(BIN)/ruff check .
@@ -59,7 +62,8 @@ typecheck: venv
 pytest: setup
 	$(BIN)/pytest
 
-bench: setup
+## bench: W1–W12 with their references (tipg goes into its own virtualenv, var/bench-tipg-venv); < 20 min
+bench: setup tools
 	$(BIN)/python -m bench.run
 
 clean: stop

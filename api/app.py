@@ -167,7 +167,8 @@ class SecurityHeaders:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                csp = policy(nonce=nonce, image_hosts=image_hosts)
+                # a 304 keeps the policy stored with the body the client has (api.page_cache): none is sent
+                csp = None if message.get("status") == 304 else policy(nonce=nonce, image_hosts=image_hosts)
                 message["headers"] = self._headers(message.get("headers", []), csp)
             await send(message)
 
@@ -199,8 +200,8 @@ class SecurityHeaders:
         await self.app(scope, receive, collect)
 
     @staticmethod
-    def _headers(headers: Any, csp: str) -> list[tuple[bytes, bytes]]:
-        added = {**SECURITY_HEADERS, "Content-Security-Policy": csp}
+    def _headers(headers: Any, csp: str | None) -> list[tuple[bytes, bytes]]:
+        added = {**SECURITY_HEADERS, **({"Content-Security-Policy": csp} if csp is not None else {})}
         names = {k.lower().encode() for k in added}
         kept = [(k, v) for k, v in headers if k.lower() not in names]
         return kept + [(k.lower().encode(), v.encode()) for k, v in added.items()]

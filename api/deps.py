@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from api.schemas.common import NAIVE_IS_BEIJING, LocalDatetime
 from gis import auth
 from gis.crs import InputCRS, to_wgs84
-from gis.db import session_scope
+from gis.db import ReadBind, read_bind, session_scope
 from gis.errors import InvalidInput, Unauthorized
 from gis.models import User
 from gis.settings import Settings
@@ -67,6 +67,15 @@ async def session_opener(request: Request) -> SessionOpener:  # async: no I/O, n
 
 
 OpenSession = Annotated[SessionOpener, Depends(session_opener)]
+
+
+async def get_read_bind(request: Request) -> ReadBind:  # async: no I/O, no thread hop
+    """Where read-only hot paths read (`gis.db.read_bind`): one statement, no BEGIN/COMMIT, no ping."""
+    return read_bind(request.app.state.sessions)
+
+
+# For `async def` handlers that run their one read in one worker-thread hop (`run_in_threadpool`).
+ReadBindDep = Annotated[ReadBind, Depends(get_read_bind)]
 
 _bearer = HTTPBearer(auto_error=False)
 BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]

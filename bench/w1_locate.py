@@ -1,26 +1,36 @@
-"""W1: GET /v1/locate for random points over HTTP with 8 concurrent clients, against an `async def`
-hello-world endpoint of the same app and the bare SQL lookup, all in the same run.
+"""W1: GET /v1/locate for points all over the 街道 over HTTP with `wrk` (8 connections), against an `async def`
+hello-world endpoint of the same app, the locate statement itself through `pgbench` and the bare SQL lookup, all
+in the same run; then the same with `uvicorn --workers 2` (scaling from 1 to 2 processes).
 
-    .venv/bin/python -m bench.w1_locate [--scale 30] [--requests 3000]
+    .venv/bin/python -m bench.w1_locate [--scale 30] [--requests 3000] [--seconds 8]
 
 --scale 313 loads ~1e5 cells (the workload's size); the default keeps a run to a few minutes.
 """
 
 from __future__ import annotations
 
-import asyncio
-import random
-import time
-from collections import Counter
+import itertools
+import os
+import tempfile
 from typing import Any
 
-import httpx
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
-from bench.common import bench_url, cli, ensure_database, summary, timed, uvicorn_servers, write_result
-from gis.migrate import upgrade
-from gis.models import AdminArea, GridCell
+from bench.common import (
+    bench_url,
+    cli,
+    ensure_demo,
+    inline,
+    pgbench,
+    summary,
+    timed,
+    uvicorn_servers,
+    write_result,
+    wrk,
+)
+from gis.locate_json import _LOCATE_JSON, locate_params
+from gis.models import GridCell
 from gis.spatial import COVERING_CELL_SQL, POINT_SQL, at_param
 
 # the bare by-location rule (live cells), the same fragment locate and intake run
@@ -40,82 +50,75 @@ def bench_app() -> Any:
     return app
 
 
-async def hammer(base: str, paths: list[str], concurrency: int) -> tuple[float, list[float], dict[int, int]]:
-    latencies: list[float] = []
-    statuses: Counter[int] = Counter()
-    queue = iter(paths)
-
-    async def worker(client: httpx.AsyncClient) -> None:
-        for path in queue:
-            t0 = time.perf_counter()
-            r = await client.get(path)
-            latencies.append(time.perf_counter() - t0)
-            statuses[r.status_code] += 1
-
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
-        t0 = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
-        wall = time.perf_counter() - t0
-    return wall, latencies, dict(statuses)
+LUA = """
+local points = {%(points)s}
+local i = 0
+request = function()
+  i = i %% #points + 1
+  return wrk.format("GET", "/v1/locate?lon=" .. points[i][1] .. "&lat=" .. points[i][2])
+end
+"""
+# one point inside each of n live cells (deterministic): every request finds a cell, as a QR code's scan does
+POINTS_SQL = text(
+    "SELECT ST_X(pt), ST_Y(pt) FROM (SELECT (ST_Dump(ST_GeneratePoints(geom, 1, 11))).geom AS pt FROM grid_cells "
+    "WHERE valid_to IS NULL ORDER BY md5(code) LIMIT :n) AS s"
+)
 
 
-def run(scale: int = 30, requests: int = 3000, concurrency: int = 8, seed: int = 11) -> dict[str, Any]:
-    from data.demo_load import load_demo
+def measure(port: int, script: str, seconds: int) -> dict[str, Any]:
+    base = f"http://127.0.0.1:{port}"
+    wrk(base + "/bench/hello", seconds=2)  # warm-up: both code paths, the pool
+    wrk(base, seconds=2, script=script)
+    hello = wrk(base + "/bench/hello", seconds=seconds)
+    located = wrk(base, seconds=seconds, script=script)
+    return {
+        "hello_world": hello,
+        "locate": located,
+        "ratio_locate_vs_hello": round(located["req_per_s"] / hello["req_per_s"], 3) if hello["req_per_s"] else None,
+    }
 
+
+def run(scale: int = 30, requests: int = 3000, seconds: int = 8, seed: int = 11) -> dict[str, Any]:
     url = bench_url()
-    ensure_database(url)
-    upgrade(url)
+    ensure_demo(url, scale)
     engine = create_engine(url)
     with Session(engine) as session:
-        have = session.scalar(select(func.count()).where(AdminArea.level == "community")) or 0
-        if have != 8 * scale:
-            load_demo(session, scale=scale, replace=True)
-            session.commit()
-            session.execute(text("ANALYZE"))
         cells = session.scalar(select(func.count()).where(GridCell.valid_to.is_(None)))
-        x1, y1, x2, y2 = session.execute(
-            select(
-                func.ST_XMin(func.ST_Extent(GridCell.geom)),
-                func.ST_YMin(func.ST_Extent(GridCell.geom)),
-                func.ST_XMax(func.ST_Extent(GridCell.geom)),
-                func.ST_YMax(func.ST_Extent(GridCell.geom)),
-            )
-        ).one()
-        rng = random.Random(seed)
-        points = [(x1 + rng.random() * (x2 - x1), y1 + rng.random() * (y2 - y1)) for _ in range(requests)]
-        it = iter(points)
+        points = [tuple(p) for p in session.execute(POINTS_SQL, {"n": requests}).all()]
+        it = itertools.cycle(points)
         sql = summary(
             timed(lambda: session.execute(LOOKUP_SQL, dict(zip(("lon", "lat"), next(it), strict=True))).all(), requests)
         )
     engine.dispose()
-
-    with uvicorn_servers("bench.w1_locate:bench_app", url, ready_path="/bench/hello") as (port,):
-        base = f"http://127.0.0.1:{port}"
-        asyncio.run(
-            hammer(
-                base, ["/bench/hello"] * 200 + [f"/v1/locate?lon={points[0][0]}&lat={points[0][1]}"] * 50, concurrency
-            )
-        )  # warm-up
-        hello_wall, hello_lat, _ = asyncio.run(hammer(base, ["/bench/hello"] * requests, concurrency))
-        paths = [f"/v1/locate?lon={lon:.6f}&lat={lat:.6f}" for lon, lat in points]
-        loc_wall, loc_lat, loc_err = asyncio.run(hammer(base, paths, concurrency))
-    hello_rps = requests / hello_wall
-    loc_rps = requests / loc_wall
+    lon, lat = points[0]
+    floor_sql = inline(_LOCATE_JSON, {**locate_params(lon, lat), "dow": 0, "hhmm": "10:00"})
+    locate_floor = pgbench(url, floor_sql, seconds=seconds)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(LUA % {"points": ",".join(f"{{{x:.6f},{y:.6f}}}" for x, y in points)})
+    by_workers = {}
+    for workers in (1, 2):
+        with uvicorn_servers("bench.w1_locate:bench_app", url, ready_path="/bench/hello", workers=workers) as (port,):
+            by_workers[workers] = measure(port, f.name, seconds)
+    os.unlink(f.name)
+    one = by_workers[1]
     result = {
         "cells": cells,
-        "concurrency": concurrency,
-        "requests": requests,
-        "hello_world": {"req_per_s": round(hello_rps, 1), **summary(hello_lat)},
-        "locate": {"req_per_s": round(loc_rps, 1), "statuses": loc_err, **summary(loc_lat)},
+        "seconds": seconds,
+        "connections": 8,
+        **one,
+        "locate_statement_pgbench_per_s": locate_floor,
+        "ratio_locate_vs_its_statement": round(one["locate"]["req_per_s"] / locate_floor, 3) if locate_floor else None,
         "bare_sql_lookup": sql,
-        "ratio_locate_vs_hello": round(loc_rps / hello_rps, 3),
+        "workers_2": by_workers[2],
+        "scaling_1_to_2_workers": round(by_workers[2]["locate"]["req_per_s"] / one["locate"]["req_per_s"], 2)
+        if one["locate"]["req_per_s"]
+        else None,
         "targets": {"ratio_min": 0.4, "p99_ms_max": 20},
-        "note": "client and server share the machine's 2 cores; ratios matter, not absolute figures",
+        "note": "wrk (2 threads, 8 connections); wrk, server and PostgreSQL share the machine's cores",
     }
     write_result("w1", result)
     return result
 
 
 if __name__ == "__main__":
-    cli(run, __doc__, scale=30, requests=3000, concurrency=8)
+    cli(run, __doc__, scale=30, requests=3000, seconds=8)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Select, delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, delete, event, func, select, update
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from gis.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts, Unauthorized
 from gis.models import ROLES, ApiToken, LoginAttempt, User
@@ -141,32 +142,111 @@ def login(
     return token, user
 
 
+# Bearer tokens are looked up once per TOKEN_CACHE_S per process, not on every request. A change this process
+# makes to an account or a token (logout, disable, password, role, jurisdiction) empties the cache when it is
+# flushed and again when it is committed, so it takes effect at once here; another worker process sees it within
+# TOKEN_CACHE_S (docs/serving.md).
+TOKEN_CACHE_S = 5.0
+_token_cache: dict[str, tuple[float, User, datetime]] = {}
+_token_cache_lock = threading.Lock()
+
+
+_on_change: list[Callable[[], None]] = []
+
+
+def on_account_change(forget: Callable[[], None]) -> None:
+    """Call `forget` whenever the token cache is emptied (caches built on what a user may read)."""
+    _on_change.append(forget)
+
+
+def forget_tokens() -> None:
+    """Empty the token cache (every account, token or staffing change does; see `_watch_account_changes`)."""
+    with _token_cache_lock:
+        _token_cache.clear()
+    for forget in _on_change:
+        forget()
+
+
+def token_digest(token: str) -> str:
+    """What a token is known by (cache keys, the api_tokens table): its SHA-256."""
+    return _sha(token)
+
+
 def token_query(token: str) -> Select[User, ApiToken]:
     """The user and token row of a bearer token (a hot path may add columns to it: one round trip)."""
-    return (
-        select(User, ApiToken).join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.token_sha256 == _sha(token))
-    )
+    return _digest_query(_sha(token))
+
+
+def _digest_query(digest: str) -> Select[User, ApiToken]:
+    return select(User, ApiToken).join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.token_sha256 == digest)
 
 
 def checked_token_user(row: Any) -> User:
     """The user of a `token_query` row (its first two columns), or 401 for none, an expired or revoked token."""
+    return _checked(row)[0]
+
+
+def _lookup(session: Session, digest: str) -> tuple[User, datetime]:
+    return _checked(session.execute(_digest_query(digest)).first())
+
+
+def _checked(row: Any) -> tuple[User, datetime]:
     if row is None:
         raise Unauthorized("invalid token: log in again at POST /v1/auth/login")
     user, tok = row[0], row[1]
     if tok.revoked or tok.expires_at <= datetime.now(UTC) or not user.is_active:
         raise Unauthorized("token expired or revoked: log in again at POST /v1/auth/login")
-    assert isinstance(user, User)
-    return user
+    return user, tok.expires_at
 
 
 def user_for_token(session: Session, token: str) -> User:
-    return checked_token_user(session.execute(token_query(token)).first())
+    """The active user of a live token (Unauthorized otherwise), attached to `session`; cached briefly."""
+    digest = _sha(token)
+    now = time.monotonic()
+    hit = _token_cache.get(digest)
+    if hit is not None and hit[0] > now and hit[2] > datetime.now(UTC):
+        return session.merge(hit[1], load=False)  # a copy in this session: lazy loads and changes work as usual
+    user, expires_at = _lookup(session, digest)
+    session.expunge(user)  # the cached snapshot belongs to no session; this request works on a merged copy
+    with _token_cache_lock:
+        _token_cache[digest] = (now + TOKEN_CACHE_S, user, expires_at)
+    return session.merge(user, load=False)
+
+
+# what a user may read follows from these (cell_staff: a grid worker's cells)
+_ACCOUNT_TABLES = frozenset({"users", "api_tokens", "cell_staff"})
+
+
+@event.listens_for(Session, "after_flush")
+def _watch_account_changes(session: Session, _flush_context: Any) -> None:
+    if any(
+        getattr(o, "__tablename__", None) in _ACCOUNT_TABLES for o in (*session.new, *session.dirty, *session.deleted)
+    ):
+        forget_tokens()
+        session.info["gridgov_forget_tokens"] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _watch_account_statements(state: ORMExecuteState) -> None:
+    mapper = state.bind_mapper
+    table = getattr(mapper.persist_selectable, "name", None) if mapper is not None else None
+    if (state.is_update or state.is_delete) and table in _ACCOUNT_TABLES:
+        forget_tokens()
+        state.session.info["gridgov_forget_tokens"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_after_commit(session: Session) -> None:
+    # a request that read the old rows between the flush and the commit may have cached them again
+    if session.info.pop("gridgov_forget_tokens", False):
+        forget_tokens()
 
 
 def revoke_token(session: Session, token: str) -> None:
     tok = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _sha(token)))
     if tok is not None:
         tok.revoked = True
+    forget_tokens()
 
 
 def revoke_all_tokens(session: Session, user_id: int) -> int:
@@ -174,6 +254,7 @@ def revoke_all_tokens(session: Session, user_id: int) -> int:
     result = session.execute(
         update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked.is_(False)).values(revoked=True)
     )
+    forget_tokens()
     return int(getattr(result, "rowcount", 0) or 0)
 
 

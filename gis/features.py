@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from gis import access
@@ -148,6 +148,7 @@ def _layers() -> dict[str, Layer]:
                 "features": ServiceResource.features,
                 "photo_url": ServiceResource.photo_url,
                 "cell_code": ServiceResource.cell_code,
+                "type_label": case(RESOURCE_TYPES, value=ServiceResource.type),
             },
             scope_columns=(ServiceResource.code,),
             type_column=ServiceResource.type,
@@ -331,7 +332,6 @@ def feature_page(session: Session, layer_name: str, q: FeatureQuery) -> dict[str
     if layer.model is ServiceResource:
         for f in features:
             p = f["properties"]
-            p["type_label"] = RESOURCE_TYPES.get(p["type"])
             p["open_now"] = open_now(p.get("osm_hours"), p.get("hours"))  # 营业中 / 休息中, holidays included
     return feature_collection(features, numberMatched=matched, numberReturned=len(features))
 

@@ -54,3 +54,23 @@ def open_now(osm: str | None, hours: list[dict[str, Any]] | None, at: datetime |
         except osm_hours.ParserError:  # stored before a library change: unknown rather than a 500
             return None
     return is_open(hours or [], at)
+
+
+def open_now_sql(hours: str) -> str:
+    """`is_open` in SQL for statements that build their JSON in PostgreSQL: `hours` is a jsonb expression,
+    the bound :dow (weekday, Monday = 0) and :hhmm ('HH:MM') are the local time of `open_now_params`.
+    tests/gis/test_open_now_sql.py checks it against `is_open`."""
+    return (
+        f"CASE WHEN {hours} IS NULL OR jsonb_array_length({hours}) = 0 THEN NULL ELSE EXISTS ("
+        f"SELECT 1 FROM jsonb_array_elements({hours}) AS span(s) CROSS JOIN LATERAL ("
+        "SELECT coalesce(s->>'open', '00:00') COLLATE \"C\" AS o, coalesce(s->>'close', '24:00') COLLATE \"C\" AS c, "
+        "CAST(:hhmm AS text) COLLATE \"C\" AS h) AS t WHERE (s->'days') @> to_jsonb(CAST(:dow AS int)) AND CASE "
+        "WHEN t.c = '24:00' OR t.c <= t.o THEN t.h >= t.o OR (t.c <> '24:00' AND t.h < t.c) "
+        "ELSE t.o <= t.h AND t.h < t.c END) END"
+    )
+
+
+def open_now_params(at: datetime | None = None) -> dict[str, Any]:
+    """The :dow and :hhmm of `open_now_sql` for `at` (default now), in Asia/Shanghai."""
+    local = (at or datetime.now(SHANGHAI)).astimezone(SHANGHAI)
+    return {"dow": local.weekday(), "hhmm": local.strftime("%H:%M")}

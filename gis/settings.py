@@ -65,6 +65,9 @@ class LimitSettings(BaseSettings):
     max_import_bytes: int = Field(default=200_000_000, ge=1024)
     max_import_features: int = Field(default=100_000, ge=1)
     max_page_size: int = Field(default=1000, ge=1)
+    # OGC API items pages (GIS clients read whole layers in few pages); work per page is bounded by the read
+    # engine's statement timeout and the capped count (gis.feature_json)
+    max_ogc_page_size: int = Field(default=10_000, ge=1)
 
 
 class MapSettings(BaseSettings):

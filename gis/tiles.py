@@ -1,21 +1,26 @@
 """Mapbox vector tiles built in PostGIS (ST_AsMVT) for layers that can be large.
 
-Tiles follow the jurisdiction rules of the read API (`gis.features.layer_access`, M8): a layer's public fields
-(boundaries and names, as the public maps show them) for anyone, its other fields only on the features the
-user may read, and layers with nothing public (buildings) only with a token. Each layer has a minimum zoom, so
-one tile never encodes a whole district.
+Tiles follow the jurisdiction rules of the read API (`gis.feature_json.collection_access`, M8): a layer's public
+fields (boundaries and names, as the public maps show them) for anyone, its other fields only on the features the
+user may read, and layers with nothing public (buildings, tickets) only with a token and only the features the
+user may read. Each layer has a minimum zoom and a cap on features per tile, so one tile never encodes a whole
+district; geometries are snapped to the tile's 4096 grid by ST_AsMVTGeom, which simplifies them per zoom.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, literal, literal_column, select
+from sqlalchemy import Integer, bindparam, case, func, literal, literal_column, select
+from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.orm import Session
 
+from gis import auth
+from gis.db import ReadBind, read_session, read_value
 from gis.errors import InvalidInput, NotFound
-from gis.features import LAYERS, layer_access
+from gis.feature_json import COLLECTIONS, collection_access
 from gis.models import GridCell, User
 
 
@@ -24,6 +29,8 @@ class TileLayer:
     public: tuple[str, ...]  # properties anyone reads (empty: the layer needs a token)
     private: tuple[str, ...]  # properties read only on the features in the user's jurisdiction
     min_zoom: int
+    # at most this many features in one tile (the lowest ids first): a tile's work and size stay bounded
+    max_features: int = 20_000
 
 
 TILE_LAYERS: dict[str, TileLayer] = {
@@ -31,62 +38,98 @@ TILE_LAYERS: dict[str, TileLayer] = {
     "compounds": TileLayer(public=("name", "kind"), private=("households",), min_zoom=12),
     "buildings": TileLayer(public=(), private=("name", "households"), min_zoom=14),
     "resources": TileLayer(public=("name", "type"), private=(), min_zoom=10),
+    "tickets": TileLayer(public=(), private=("category", "state", "urgency", "overdue"), min_zoom=12),
 }
+MAX_ZOOM = 22
+EXTENT = 4096  # tile coordinates; ST_AsMVTGeom snaps geometries to this grid (the simplification per zoom)
+BUFFER = 64
 
 
 def tile_layers() -> list[str]:
     return sorted(TILE_LAYERS)
 
 
+def tile_layer(layer: str) -> TileLayer:
+    spec = TILE_LAYERS.get(layer)
+    if spec is None:
+        raise NotFound(f"unknown tile layer {layer!r}; layers: {', '.join(tile_layers())}")
+    return spec
+
+
 def check_tile(z: int, x: int, y: int) -> None:
-    if not 0 <= z <= 22:
-        raise InvalidInput(f"zoom {z} out of range 0..22")
+    if not 0 <= z <= MAX_ZOOM:
+        raise InvalidInput(f"zoom {z} out of range 0..{MAX_ZOOM}")
     if not (0 <= x < 2**z and 0 <= y < 2**z):
         raise InvalidInput(f"tile {z}/{x}/{y} does not exist: x and y must be in 0..{2**z - 1}")
 
 
 def _attributes(layer: str, names: tuple[str, ...]) -> Any:
-    props = LAYERS[layer].properties
+    props = COLLECTIONS[layer].properties
     return func.jsonb_build_object(*[part for name in names for part in (literal(name), props[name])])
 
 
-def vector_tile(session: Session, layer: str, z: int, x: int, y: int, *, user: User | None = None) -> bytes:
-    """One MVT tile (EPSG:3857 tiling) of a layer as `user` (None: anonymous) may read it; empty bytes when
-    nothing is there."""
-    spec = TILE_LAYERS.get(layer)
-    if spec is None:
-        raise NotFound(f"unknown tile layer {layer!r}; layers: {', '.join(tile_layers())}")
-    check_tile(z, x, y)
-    if z < spec.min_zoom:
-        raise InvalidInput(f"请放大地图 / zoom in: the {layer} layer starts at zoom {spec.min_zoom}")
-    source = LAYERS[layer]
+def _tile_sql(session: Session, layer: str, user: User | None) -> tuple[str, dict[str, Any]]:
+    """The tile statement of `layer` as `user` (None: anonymous) may read it, compiled, with :z :x :y bound at
+    each request."""
+    spec = TILE_LAYERS[layer]
+    source = COLLECTIONS[layer]
     full, public = _attributes(layer, spec.public + spec.private), _attributes(layer, spec.public)
     rows: Any = None  # which features the tile holds (None: every one)
     if user is None and spec.public:
         attrs = public  # anonymous: the public fields of every feature
     else:
-        readable = layer_access(session, layer, user).where  # Unauthorized without a user
+        readable = collection_access(session, source, user).where  # Unauthorized without a user
         if not spec.public:
             rows, attrs = readable, full
         elif readable is None or not spec.private:
             attrs = full
         else:  # every feature's public fields, the others where the user answers for it
             attrs = case((readable, full), else_=public)
-    env = func.ST_TileEnvelope(z, x, y)
+    env = func.ST_TileEnvelope(
+        bindparam("z", type_=Integer), bindparam("x", type_=Integer), bindparam("y", type_=Integer)
+    )
     model = source.model
-    extent: Any = literal_column("4096")
-    buffer: Any = literal_column("64")
-    clip: Any = literal_column("true")
-    mvt = select(
-        func.ST_AsMVTGeom(func.ST_Transform(model.geom, 3857), env, extent, buffer, clip).label("geom"),
-        model.code.label("id"),
-        attrs.label("attrs"),
-    ).where(model.geom.op("&&")(func.ST_Transform(env, 4326)))
+    extent: Any = literal_column(str(EXTENT))
+    mvt = (
+        select(
+            func.ST_AsMVTGeom(
+                func.ST_Transform(model.geom, 3857), env, extent, literal_column(str(BUFFER)), literal_column("true")
+            ).label("geom"),
+            source.code.label("id"),
+            attrs.label("attrs"),
+        )
+        .where(model.geom.op("&&")(func.ST_Transform(env, 4326)))
+        .order_by(model.id)
+        .limit(spec.max_features)
+    )
     if model is GridCell:
         mvt = mvt.where(GridCell.valid_to.is_(None))
     if rows is not None:
         mvt = mvt.where(rows)
     tile = mvt.subquery("mvt")
-    stmt = select(func.ST_AsMVT(literal_column("mvt"), literal(layer), extent, literal("geom")))
-    data = session.execute(stmt.select_from(tile)).scalar()
+    stmt = select(func.ST_AsMVT(literal_column("mvt"), literal(layer), extent, literal("geom"))).select_from(tile)
+    compiled = stmt.compile(dialect=psycopg_dialect())  # type: ignore[no-untyped-call]
+    return str(compiled), dict(compiled.params)
+
+
+_plans: dict[tuple[str | None, str], tuple[float, str, dict[str, Any]]] = {}
+auth.on_account_change(_plans.clear)
+
+
+def vector_tile(bind: ReadBind, layer: str, z: int, x: int, y: int, *, token: str | None = None) -> bytes:
+    """One MVT tile (EPSG:3857 tiling) of a layer as the user of `token` (None: anonymous) may read it; empty
+    bytes when nothing is there. One round trip; the statement is compiled once per reader (kept as long as
+    `gis.auth` keeps the token)."""
+    spec = tile_layer(layer)
+    check_tile(z, x, y)
+    if z < spec.min_zoom:
+        raise InvalidInput(f"请放大地图 / zoom in: the {layer} layer starts at zoom {spec.min_zoom}")
+    key = (auth.token_digest(token) if token is not None else None, layer)
+    plan = _plans.get(key)
+    if plan is None or plan[0] < time.monotonic():
+        with read_session(bind) as session:
+            user = auth.user_for_token(session, token) if token is not None else None
+            sql, params = _tile_sql(session, layer, user)
+        plan = _plans[key] = (time.monotonic() + auth.TOKEN_CACHE_S, sql, params)
+    data = read_value(bind, plan[1], {**plan[2], "z": z, "x": x, "y": y})
     return bytes(data or b"")

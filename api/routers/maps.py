@@ -17,11 +17,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import Field
 
 from api.deps import CsvQuery, CurrentUser, DisplayBBox, OptionalUser, SessionDep, SettingsDep
+from api.page_cache import cached_page, data_version
 from api.schemas.common import FeatureCollectionPublic, error_responses
 from gis.access import PLAN_READERS
 from gis.auth import require_role
@@ -72,7 +73,8 @@ def _context(settings: Settings, path: str, title: str) -> PageContext:
 
 
 @router.get("/maps/compounds/{code}", response_class=HTMLResponse, summary="小区服务资源地图 (public)")
-def compound_map_page(code: CodePath, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+def compound_map_page(code: CodePath, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    """Built once per version of its data (api.page_cache), revalidated with an ETag."""
     data = compound_map_data(session, code)
     community = data.compound["community"]["code"]
     data.participation = {
@@ -80,16 +82,19 @@ def compound_map_page(code: CodePath, session: SessionDep, settings: SettingsDep
         "compound": participation_summary(session, community=community, compound=code),
     }
     ctx = _context(settings, f"/maps/compounds/{code}", f"{data.compound['name']} · 小区服务资源地图")
-    return HTMLResponse(compound_page(data, ctx), headers=PAGE_HEADERS)
+    version = data_version(data, settings.maps)
+    return cached_page(request, version, lambda: compound_page(data, ctx), PAGE_HEADERS)
 
 
 @router.get("/maps/communities/{code}", response_class=HTMLResponse, summary="社区服务资源地图 (public)")
-def community_map_page(code: CodePath, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+def community_map_page(code: CodePath, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    """Built once per version of its data (api.page_cache), revalidated with an ETag."""
     data = community_map_data(session, code)
     data.participation = {"community": participation_summary(session, community=code)}
     name = data.community["properties"]["name"]
     ctx = _context(settings, f"/maps/communities/{code}", f"{name} · 社区服务资源地图")
-    return HTMLResponse(community_page(data, ctx), headers=PAGE_HEADERS)
+    version = data_version(data, settings.maps)
+    return cached_page(request, version, lambda: community_page(data, ctx), PAGE_HEADERS)
 
 
 @router.get("/maps/operations", response_class=HTMLResponse, summary="operations map (its data needs a token)")

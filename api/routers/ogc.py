@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal, NamedTuple
 
-from fastapi import APIRouter, Request
-from fastapi.responses import ORJSONResponse
+import orjson
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
+from sqlalchemy.orm import Session, sessionmaker
 
-from api.deps import BBoxQuery, OptionalUser, PageQuery, SessionDep
-from api.paging import GEOJSON, page_links
+from api.deps import BBoxQuery, BearerCredentials, ReadBindDep, SettingsDep
+from api.paging import GEOJSON
 from api.schemas.common import FeaturePagePublic, FeaturePublic, LinkPublic, error_responses
-from gis.errors import NotFound
-from gis.features import LAYERS, FeatureQuery, feature_by_code, feature_page, layer_access
+from gis import access, feature_json
+from gis.db import session_scope
+from gis.errors import InvalidInput, NotFound
+from gis.feature_json import COLLECTIONS, Interval, JsonPage, interval, read_page
+from gis.features import FeatureQuery
+from gis.settings import Settings
+from maps.basemaps import basemap_from_settings
+from maps.core import PageContext
+from maps.ogc_pages import feature_rows
+from maps.ogc_pages import ogc_page as ogc_html_page
 
 router = APIRouter(prefix="/ogc", tags=["ogc"], responses=error_responses(401, 404, 422))
 TITLES = {
@@ -21,6 +32,7 @@ TITLES = {
     "compounds": "小区 compounds",
     "buildings": "楼栋 buildings",
     "resources": "服务资源 service resources",
+    "tickets": "工单 tickets (with a token, within your jurisdiction)",
 }
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -67,9 +79,7 @@ def _collection(request: Request, name: str) -> dict[str, Any]:
 
 
 def _layer(collection_id: str) -> str:
-    if collection_id not in LAYERS:
-        raise NotFound(f"no collection {collection_id!r}; collections: {', '.join(LAYERS)}")
-    return collection_id
+    return feature_json.collection(collection_id).name
 
 
 @router.get("", summary="landing page", response_model=LandingPublic)
@@ -95,40 +105,196 @@ def conformance() -> dict[str, Any]:
     return {"conformsTo": CONFORMANCE}
 
 
-@router.get("/collections", name="ogc_collections", response_model=CollectionsPublic)
-def collections(request: Request) -> dict[str, Any]:
-    return {
-        "links": [{"rel": "self", "href": str(request.url), "type": "application/json"}],
-        "collections": [_collection(request, name) for name in LAYERS],
+FormatQuery = Annotated[Literal["json", "html"], Query(description="json (default) or html, for a browser")]
+JSON = "application/json"
+
+
+def _html(request: Request, settings: Settings, title: str, links: list[dict[str, Any]], **table: Any) -> HTMLResponse:
+    ctx = PageContext(
+        title=title,
+        basemap=basemap_from_settings(settings.maps.basemap, settings.maps.basemap_key),
+        base_url=settings.maps.public_base_url,
+        path=request.url.path,
+    )
+    base = str(request.base_url).rstrip("/")  # the page links to the app by paths (maps.core.ensure_local)
+
+    def local(value: Any) -> Any:
+        return value[len(base) :] or "/" if isinstance(value, str) and value.startswith(base) else value
+
+    links = [{**link, "href": local(link["href"])} for link in links]
+    if "rows" in table:
+        table["rows"] = [{k: local(v) for k, v in row.items()} for row in table["rows"]]
+    return HTMLResponse(ogc_html_page(ctx, links=links, **table))
+
+
+def _alternate(request: Request, links: list[dict[str, Any]], media: str) -> list[dict[str, Any]]:
+    html = {"rel": "alternate", "href": str(request.url.include_query_params(f="html")), "type": "text/html"}
+    json_link = {"rel": "alternate", "href": str(request.url.remove_query_params("f")), "type": media}
+    return [*links, json_link if request.query_params.get("f") == "html" else html]
+
+
+@router.get(
+    "/collections",
+    name="ogc_collections",
+    response_model=CollectionsPublic,
+    responses={200: {"content": {"text/html": {}}}},
+)
+def collections(request: Request, settings: SettingsDep, f: FormatQuery = "json") -> Any:
+    """The collections (tickets: with a token)."""
+    body = {
+        "links": _alternate(request, [{"rel": "self", "href": str(request.url), "type": JSON}], JSON),
+        "collections": [_collection(request, name) for name in COLLECTIONS],
     }
+    if f == "html":
+        rows = [{"id": c["id"], "title": c["title"], "items": c["links"][1]["href"]} for c in body["collections"]]
+        return _html(request, settings, "数据集 collections", body["links"], rows=rows, table_title="collections")
+    return body
 
 
-@router.get("/collections/{collection_id}", name="ogc_collection", response_model=CollectionPublic)
-def collection(collection_id: str, request: Request) -> dict[str, Any]:
-    return _collection(request, _layer(collection_id))
+@router.get(
+    "/collections/{collection_id}",
+    name="ogc_collection",
+    response_model=CollectionPublic,
+    responses={200: {"content": {"text/html": {}}}},
+)
+def collection(collection_id: str, request: Request, settings: SettingsDep, f: FormatQuery = "json") -> Any:
+    """One collection and the link to its items."""
+    body = _collection(request, _layer(collection_id))
+    if f == "html":
+        return _html(request, settings, body["title"], body["links"])
+    return body
+
+
+class OgcPage(NamedTuple):
+    limit: int
+    offset: int
+
+
+async def ogc_page(  # async: pure computation, no thread hop
+    settings: SettingsDep,
+    limit: Annotated[int, Query(ge=1, description="features per page (at most 10,000)")] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000, description="features skipped (at most 1,000,000)")] = 0,
+) -> OgcPage:
+    most = settings.limits.max_ogc_page_size
+    if limit > most:
+        raise InvalidInput(f"limit may be at most {most}; read further pages with the 'next' link (offset)")
+    return OgcPage(limit, offset)
+
+
+async def datetime_query(  # async: pure computation, no thread hop
+    datetime: Annotated[  # noqa: A002 - the OGC API parameter name
+        str | None,
+        Query(
+            description="an instant or 'start/end' ('..' open): cells: the boundary version in force at an "
+            "instant; tickets: opened_at within the interval. RFC 3339; without a zone, Beijing time"
+        ),
+    ] = None,
+) -> Interval | None:
+    return None if datetime is None else interval(datetime)
+
+
+OgcPageQuery = Annotated[OgcPage, Depends(ogc_page)]
+DatetimeQuery = Annotated[Interval | None, Depends(datetime_query)]
+_RESERVED = frozenset({"limit", "offset", "bbox", "datetime", "f", "crs", "bbox-crs", "properties", "sortby"})
+JSON = "application/json"
+
+
+def _audit(sessions: sessionmaker[Session], subject: str) -> Any:
+    def record(user: Any, ref: str, fields: list[str]) -> None:
+        with session_scope(sessions) as session:
+            access.record_read(session, user, subject=subject, ref=ref, fields=fields)
+
+    return record
+
+
+def _page_body(page: JsonPage, links: list[dict[str, Any]]) -> bytes:
+    counts = f',"numberReturned":{page.returned}'
+    if page.matched is not None:
+        counts += f',"numberMatched":{page.matched}'
+    return (
+        b'{"type":"FeatureCollection","features":'
+        + page.features
+        + counts.encode()
+        + b',"links":'
+        + orjson.dumps(links)
+        + b"}"
+    )
+
+
+def _links(request: Request, page: JsonPage, paging: OgcPage) -> list[dict[str, Any]]:
+    links = [{"rel": "self", "href": str(request.url), "type": GEOJSON}]
+    more = paging.offset + page.returned < page.matched if page.matched is not None else page.returned == paging.limit
+    if more:
+        nxt = request.url.include_query_params(offset=paging.offset + paging.limit, limit=paging.limit)
+        links.append({"rel": "next", "href": str(nxt), "type": GEOJSON})
+    if paging.offset > 0:
+        prev = request.url.include_query_params(offset=max(0, paging.offset - paging.limit), limit=paging.limit)
+        links.append({"rel": "prev", "href": str(prev), "type": GEOJSON})
+    return links
 
 
 @router.get(
     "/collections/{collection_id}/items",
-    response_class=ORJSONResponse,
+    response_class=Response,
     response_model=FeaturePagePublic,
 )
-def items(
-    collection_id: str, request: Request, session: SessionDep, user: OptionalUser, bbox: BBoxQuery, paging: PageQuery
-) -> ORJSONResponse:
-    layer = _layer(collection_id)
-    q = FeatureQuery(bbox=bbox, limit=paging.limit, offset=paging.offset, scope=layer_access(session, layer, user))
-    page = feature_page(session, layer, q)
-    page["links"] = page_links(request, q, page)
-    return ORJSONResponse(page, media_type=GEOJSON)
+async def items(
+    collection_id: str,
+    request: Request,
+    bind: ReadBindDep,
+    creds: BearerCredentials,
+    bbox: BBoxQuery,
+    paging: OgcPageQuery,
+    when: DatetimeQuery,
+    settings: SettingsDep,
+    f: FormatQuery = "json",
+) -> Response:
+    """A page of features, built by one SQL statement (GeoJSON made in PostgreSQL).
+
+    Public layers (resources) for anyone; the others, and `tickets`, with a token and within your jurisdiction.
+    Filter by `bbox`, `datetime` (cells, tickets) and `?property=value` on published properties. numberMatched
+    is left out when more than the page and 1,000 further rows match; follow `next` until it is absent."""
+    layer = feature_json.collection(collection_id).name
+    q = FeatureQuery(bbox=bbox, limit=paging.limit, offset=paging.offset)
+    props = {k: v for k, v in request.query_params.items() if k not in _RESERVED}
+    page = await run_in_threadpool(
+        read_page,
+        bind,
+        layer,
+        q,
+        token=creds.credentials if creds is not None else None,
+        when=when,
+        props=props,
+        audit=_audit(request.app.state.sessions, layer),
+    )
+    links = _alternate(request, _links(request, page, paging), GEOJSON)
+    if f == "html":
+        note = f"{page.returned} / {page.matched if page.matched is not None else '…'}"
+        rows = feature_rows(orjson.loads(page.features))
+        page_html: Response = _html(request, settings, TITLES.get(layer, layer), links, rows=rows, table_title=note)
+        return page_html
+    return Response(_page_body(page, links), media_type=GEOJSON)
 
 
 @router.get(
     "/collections/{collection_id}/items/{feature_id}",
-    response_class=ORJSONResponse,
+    response_class=Response,
     response_model=FeaturePublic,
 )
-def item(collection_id: str, feature_id: str, session: SessionDep, user: OptionalUser) -> ORJSONResponse:
-    layer = _layer(collection_id)
-    feature = feature_by_code(session, layer, feature_id, scope=layer_access(session, layer, user))
-    return ORJSONResponse(feature, media_type=GEOJSON)
+async def item(
+    collection_id: str, feature_id: str, request: Request, bind: ReadBindDep, creds: BearerCredentials
+) -> Response:
+    """One feature by its code (a ticket by its token)."""
+    layer = feature_json.collection(collection_id)
+    q = FeatureQuery(codes=[feature_id], limit=1)
+    page = await run_in_threadpool(
+        read_page,
+        bind,
+        layer.name,
+        q,
+        token=creds.credentials if creds is not None else None,
+        audit=_audit(request.app.state.sessions, layer.name),
+    )
+    if page.returned == 0:
+        raise NotFound(f"no {layer.singular} with code {feature_id!r} (or it is outside your jurisdiction)")
+    return Response(page.features[1:-1], media_type=GEOJSON)

@@ -64,3 +64,34 @@ def test_docs_are_served_without_a_cdn(client: TestClient) -> None:
     assert "swagger" in html.lower()
     for host in ("cdn.jsdelivr", "unpkg.com", "cdnjs."):
         assert host not in html
+
+
+def test_cached_tokens_stop_at_once_on_logout_disable_and_password_reset(client: TestClient, make_user: Maker) -> None:
+    """Tokens are cached for a few seconds per process; logging out, disabling the account or resetting its
+    password still ends them on the very next request."""
+    admin, admin_h = make_user("admin")
+
+    def login(username: str) -> dict[str, str]:
+        r = client.post("/v1/auth/login", json={"username": username, "password": "test-password"})
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    user, _ = make_user("manager", jurisdiction=["370102010001"])
+    h = login(user.username)
+    for _ in range(2):  # the second answer comes from the cache
+        assert client.get("/v1/auth/me", headers=h).status_code == 200
+    assert client.post("/v1/auth/logout", headers=h).status_code == 204
+    assert client.get("/v1/auth/me", headers=h).status_code == 401
+
+    h = login(user.username)
+    assert client.get("/ogc/collections/cells/items?limit=1", headers=h).status_code == 200
+    assert client.post(f"/v1/users/{user.username}/disable", headers=admin_h).status_code == 200
+    assert client.get("/v1/auth/me", headers=h).status_code == 401
+    assert client.get("/ogc/collections/cells/items?limit=1", headers=h).status_code == 401
+    assert client.post(f"/v1/users/{user.username}/enable", headers=admin_h).status_code == 200
+
+    h = login(user.username)
+    assert client.get("/v1/auth/me", headers=h).status_code == 200
+    r = client.post(f"/v1/users/{user.username}/password", json={"new_password": "another-password"}, headers=admin_h)
+    assert r.status_code == 200, r.text
+    assert client.get("/v1/auth/me", headers=h).status_code == 401

@@ -62,9 +62,13 @@ def test_near_is_read_the_same_way_for_tickets_and_features(client: TestClient, 
 
 def test_page_size_is_capped_by_the_settings(client: TestClient, make_user: Maker) -> None:
     _, h = make_user("admin")
-    for path in ("/v1/tickets", "/v1/cells", "/ogc/collections/cells/items"):
+    for path in ("/v1/tickets", "/v1/cells"):
         r = client.get(path, params={"limit": 1001}, headers=h)
         assert r.status_code == 422 and "1000" in r.json()["message"], path
+    # OGC API pages (GIS clients reading whole layers) go up to max_ogc_page_size, 10,000
+    assert client.get("/ogc/collections/cells/items", params={"limit": 1001}, headers=h).status_code == 200
+    r = client.get("/ogc/collections/cells/items", params={"limit": 10_001}, headers=h)
+    assert r.status_code == 422 and "10000" in r.json()["message"]
 
 
 def test_plan_roles_answer_as_before(client: TestClient, make_user: Maker) -> None:

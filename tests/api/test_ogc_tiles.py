@@ -24,7 +24,7 @@ def test_ogc_landing_conformance_collections(client: TestClient) -> None:
     conf = client.get("/ogc/conformance").json()["conformsTo"]
     assert any(c.endswith("/conf/geojson") for c in conf)
     ids = [c["id"] for c in client.get("/ogc/collections").json()["collections"]]
-    assert ids == ["communities", "cells", "compounds", "buildings", "resources"]
+    assert ids == ["communities", "cells", "compounds", "buildings", "resources", "tickets"]
 
 
 def test_ogc_items_are_geojson_and_paged(client: TestClient, make_user: Maker) -> None:
