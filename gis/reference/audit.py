@@ -263,6 +263,10 @@ def revert(session: Session, change_id: int, *, actor: User) -> ReferenceChange:
     change = session.get(ReferenceChange, change_id)
     if change is None:
         raise NotFound(f"没有这条修改记录 / no reference change {change_id}")
+    if change.table_name not in SPECS:  # e.g. the 街道 row `gridgov init` writes: recorded, not revertable here
+        raise Conflict(
+            f"{change.table_name} 的修改不能在此撤销 / changes of {change.table_name} cannot be reverted here"
+        )
     if "password" in (change.after or {}):
         raise Conflict("密码重置不能撤销，请再次重置 / a password reset cannot be reverted: reset it again")
     spec = SPECS[change.table_name]

@@ -7,8 +7,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from gis.auth import MIN_PASSWORD_LEN, hash_password
+from gis.auth import MIN_PASSWORD_LEN
 from gis.models import AdminArea, CellStaff, Compound, GridCell, Organization, User
+from gis.reference import organizations, staff, users
 from gis.sheets.columns import CellError, Column
 from gis.sheets.engine import Context, Key, Sheet, Values, register
 
@@ -61,17 +62,26 @@ def _load_orgs(ctx: Context) -> dict[Key, Values]:
 
 
 def _check_org(ctx: Context, row: Values, before: Values | None) -> list[tuple[str, str]]:
+    if before is not None and before["kind"] != row["kind"]:
+        return [("kind", f"单位类型不能修改（现为{ORG_KINDS.get(before['kind'], before['kind'])}） / the kind of an "
+                 "organization cannot be changed: create a new one and disable this one")]  # fmt: skip
     return []
 
 
+def _changed(row: Values, before: Values | None, keys: tuple[str, ...]) -> dict[str, Any]:
+    return {k: row.get(k) for k in keys if before is None or before.get(k) != row.get(k)}
+
+
 def _write_org(ctx: Context, row: Values, before: Values | None) -> None:
-    org = _orgs(ctx).get(row["code"])
-    if org is None:
-        org = Organization(code=row["code"])
-        ctx.session.add(org)
+    """Through gis.reference.organizations: its checks (unit types routing reads) and its audit rows."""
+    fields = ("name", "unit_type", "phone", "address")
+    if before is None:
+        org = organizations.create_organization(
+            ctx.session, actor=ctx.actor, code=row["code"], kind=row["kind"], **_changed(row, None, fields)
+        )
         _orgs(ctx)[org.code] = org
-    for k in ("name", "kind", "unit_type", "phone", "address"):
-        setattr(org, k, row.get(k))
+    else:
+        organizations.update_organization(ctx.session, row["code"], _changed(row, before, fields), actor=ctx.actor)
 
 
 ORGANIZATIONS = register(
@@ -91,6 +101,8 @@ ORGANIZATIONS = register(
         load=_load_orgs,
         check=_check_org,
         write=_write_org,
+        table="organizations",
+        audited=True,
     )
 )  # fmt: skip
 
@@ -155,18 +167,19 @@ def _check_user(ctx: Context, row: Values, before: Values | None) -> list[tuple[
 
 
 def _write_user(ctx: Context, row: Values, before: Values | None) -> None:
-    user = ctx.session.scalar(select(User).where(User.username == row["username"]))
-    if user is None:
-        user = User(username=row["username"], password_hash=hash_password(row["password"]))
-        ctx.session.add(user)
-    org = _orgs(ctx).get(row.get("organization") or "")
-    user.full_name = row["full_name"]
-    user.role = row["role"]
-    user.organization_id = org.id if org is not None else None
-    user.jurisdiction = list(row.get("jurisdiction") or [])
-    user.phone = row.get("phone")
-    user.is_active = row.get("is_active", True) is not False
-    ctx.session.flush()
+    """Through gis.reference.users: its checks (organization kinds, jurisdiction codes) and its audit rows."""
+    fields = ("full_name", "role", "organization", "jurisdiction", "phone")
+    if before is None:
+        users.create_account(
+            ctx.session, actor=ctx.actor, username=row["username"], password=row["password"],
+            full_name=row["full_name"], role=row["role"], phone=row.get("phone"),
+            organization=row.get("organization"), jurisdiction=list(row.get("jurisdiction") or []),
+        )  # fmt: skip
+    elif changes := _changed(row, before, fields):
+        users.update_account(ctx.session, row["username"], changes, actor=ctx.actor)
+    active = row.get("is_active", True) is not False
+    if active != (before["is_active"] if before is not None else True):
+        users.set_account_active(ctx.session, row["username"], active=active, actor=ctx.actor)
 
 
 USERS = register(
@@ -191,6 +204,8 @@ USERS = register(
         check=_check_user,
         write=_write_user,
         personal=("full_name", "phone"),
+        table="users",
+        audited=True,
     )
 )  # fmt: skip
 
@@ -219,6 +234,7 @@ def _load_staff(ctx: Context) -> dict[Key, Values]:
             "username": username,
             "full_name": full_name,
             "duty_phone": s.duty_phone,
+            "_employment": s.employment,
         }
         for s, username, full_name, cell_name in rows
         if ctx.in_scope(s.cell_code)
@@ -244,14 +260,11 @@ def _check_staff(ctx: Context, row: Values, before: Values | None) -> list[tuple
 
 
 def _write_staff(ctx: Context, row: Values, before: Values | None) -> None:
-    staff = ctx.session.scalar(
-        select(CellStaff).where(CellStaff.cell_code == row["cell_code"], CellStaff.user_id == row["_user_id"])
-    )
-    if staff is None:
-        staff = CellStaff(cell_code=row["cell_code"], user_id=row["_user_id"])
-        ctx.session.add(staff)
-    staff.duty = row["duty"]
-    staff.duty_phone = row.get("duty_phone")
+    """Through gis.reference.staff (one 网格长 a cell, the jurisdiction rule, the audit row)."""
+    staff.assign_staff(
+        ctx.session, actor=ctx.actor, cell_code=row["cell_code"], username=row["username"], duty=row["duty"],
+        duty_phone=row.get("duty_phone"), employment=before.get("_employment") if before else None,
+    )  # fmt: skip
 
 
 STAFF = register(
@@ -271,5 +284,7 @@ STAFF = register(
         check=_check_staff,
         write=_write_staff,
         roles=("admin", "manager"),
+        table="cell_staff",
+        audited=True,
     )
 )  # fmt: skip

@@ -166,6 +166,7 @@ COMPOUNDS = register(
         check=_check_compound,
         write=_write_compound,
         roles=("admin", "manager"),
+        table="compounds",
     )
 )  # fmt: skip
 
@@ -234,5 +235,7 @@ CONTACTS = register(
         check=_check_contact,
         write=_write_contact,
         roles=("admin", "manager"),
+        table="compounds",
+        audit_key=lambda key: str(key[0]),
     )
 )  # fmt: skip
