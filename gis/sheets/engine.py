@@ -191,21 +191,18 @@ def _write_rows(sheet: Sheet, ctx: Context, todo: dict[Any, Any]) -> list[dict[s
 def preview(session: Session, user: User | None, sheet_name: str, data: bytes, filename: str) -> dict[str, Any]:
     """What importing the file would do, without writing: created / updated / unchanged rows and every error."""
     report, todo = _plan(session, user, sheet_name, data, filename)
-    if report["ok"] and len(todo) > 1:  # a dry run of the writes: what the gis.reference checks would refuse
-        ctx = todo.pop("_ctx")
-        savepoint = session.begin_nested()
-        try:
-            report["errors"] = _write_rows(get_sheet(sheet_name), ctx, todo)
-        finally:
-            savepoint.rollback()
-            session.expire_all()
-        report["ok"] = not report["errors"]
+    _dry_run(session, sheet_name, report, todo)
     return report
 
 
 def commit(session: Session, user: User | None, sheet_name: str, data: bytes, filename: str) -> dict[str, Any]:
     """Import the file: every row or, when any row has an error, none (InvalidInput with the report)."""
     report, todo = _plan(session, user, sheet_name, data, filename)
+    if report["ok"]:
+        ctx = todo.pop("_ctx")
+        _add_errors(report, _write_rows(get_sheet(sheet_name), ctx, todo))
+    else:
+        _dry_run(session, sheet_name, report, todo)  # every error at once, those of gis.reference included
     if not report["ok"]:
         n = len(report["errors"])
         raise InvalidInput(
@@ -213,18 +210,30 @@ def commit(session: Session, user: User | None, sheet_name: str, data: bytes, fi
             "in detail.errors (row and column as the spreadsheet shows them) and upload again",
             detail=report,
         )
-    sheet, ctx = get_sheet(sheet_name), todo.pop("_ctx")
-    errors = _write_rows(sheet, ctx, todo)
-    if errors:
-        report["errors"], report["ok"] = errors, False
-        raise InvalidInput(
-            f"{report['title']}有 {len(errors)} 处错误，未写入任何数据 / {len(errors)} error(s): nothing was written; "
-            "fix the rows listed in detail.errors and upload again",
-            detail=report,
-        )
     session.flush()
     report["committed"] = True
     return report
+
+
+def _dry_run(session: Session, sheet_name: str, report: dict[str, Any], todo: dict[Any, Any]) -> None:
+    """Write the planned rows in a transaction that is rolled back, so the report has what the gis.reference
+    checks refuse (jurisdiction, validation) as well as the sheet's own errors."""
+    ctx = todo.pop("_ctx")
+    if not todo:
+        return
+    savepoint = session.begin_nested()
+    try:
+        errors = _write_rows(get_sheet(sheet_name), ctx, todo)
+    finally:
+        savepoint.rollback()
+        session.expire_all()
+    _add_errors(report, errors)
+
+
+def _add_errors(report: dict[str, Any], errors: list[dict[str, Any]]) -> None:
+    if errors:
+        report["errors"] = sorted([*report["errors"], *errors], key=lambda e: (e["row"], e["column"]))
+        report["ok"] = False
 
 
 def _plan(

@@ -13,17 +13,13 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import aliased
 
 from gis.models import AdminArea, Compound, Organization
+from gis.reference import compounds
 from gis.sheets.columns import Column
 from gis.sheets.engine import Context, Key, Sheet, Values, register
 from gis.spatial import COVERING_CELL_SQL, POINT_SQL, at_param, covering_sql
 
-KINDS = {"closed": "封闭式", "open": "开放式"}
-CONTACT_DUTIES = {
-    "secretary": "小区书记",
-    "liaison_worker": "包联社区工作者",
-    "property_steward": "物业管家",
-    "police": "社区民警",
-}
+KINDS = compounds.KINDS
+CONTACT_DUTIES = compounds.DUTIES
 _WHERE = text(
     f"""
     SELECT (SELECT count(*) FROM admin_areas WHERE level = 'subdistrict' AND ST_Covers(geom, {POINT_SQL})) AS inside,
