@@ -103,15 +103,6 @@ def _load_compounds(ctx: Context) -> dict[Key, Values]:
     }
 
 
-def _property_company(ctx: Context, code: str | None) -> tuple[int | None, list[tuple[str, str]]]:
-    if not code:
-        return None, []
-    org = ctx.session.scalar(select(Organization).where(Organization.code == code))
-    if org is None or org.kind != "property_company":
-        return None, [("property_company", f"物业公司 {code} 不存在 / unknown property company: 请先在单位名单中导入")]
-    return org.id, []
-
-
 def _check_compound(ctx: Context, row: Values, before: Values | None) -> list[tuple[str, str]]:
     if before is None:
         known = compounds_by_code(ctx).get(row["code"])
@@ -124,20 +115,20 @@ def _check_compound(ctx: Context, row: Values, before: Values | None) -> list[tu
                 "（或在规划编辑器中绘制），再用本表补充信息",
             )
         ]
-    row["_company_id"], errors = _property_company(ctx, row.get("property_company"))
-    return errors
+    return []  # the property company and the values: gis.reference.compounds, when the row is written
 
 
 def _write_compound(ctx: Context, row: Values, before: Values | None) -> None:
-    x = compounds_by_code(ctx)[row["code"]]
-    x.name = row["name"]
-    x.kind = row.get("kind") or x.kind
-    x.address = row.get("address")
-    x.households = row.get("households") or 0
-    x.built_year = row.get("built_year")
-    x.property_company_id = row["_company_id"]
-    x.party_branch = row.get("party_branch")
-    x.wechat_group = row.get("wechat_group")
+    """Through gis.reference.compounds.update_compound (its checks and audit row); only changed columns."""
+    if not row.get("kind"):
+        row["kind"] = before["kind"] if before else None
+    if row.get("households") is None:
+        row["households"] = 0
+    fields = ("name", "kind", "address", "households", "built_year", "property_company", "party_branch",
+              "wechat_group")  # fmt: skip
+    changes = {k: row.get(k) for k in fields if before is None or before.get(k) != row.get(k)}
+    if changes:
+        compounds.update_compound(ctx.session, row["code"], changes, actor=ctx.actor)
 
 
 COMPOUNDS = register(
@@ -163,6 +154,7 @@ COMPOUNDS = register(
         write=_write_compound,
         roles=("admin", "manager"),
         table="compounds",
+        audited=True,
     )
 )  # fmt: skip
 
