@@ -74,6 +74,21 @@ def test_sheet_writes_are_audited_and_revertable(client: TestClient, make_user: 
     session.expire_all()
     assert session.scalar(select(Compound.households).where(Compound.code == code)) == households
 
+    # a sheet with writes of its own (buildings): the engine records the row, and it reverts the same way
+    building, b_name, compound, floors = session.execute(
+        text(
+            "SELECT b.code, b.name, x.code, b.floors FROM buildings b JOIN compounds x ON x.id = b.compound_id "
+            "WHERE x.code LIKE :c || '%' ORDER BY b.code LIMIT 1"
+        ),
+        {"c": COMMUNITY},
+    ).one()
+    rows = [["楼栋编码", "楼栋名称", "所属小区编码", "层数"], [building, b_name, compound, (floors or 6) + 1]]
+    assert _post(client, admin, "buildings", _csv(rows)).status_code == 200
+    change = _changes(client, admin, table="buildings", key=building)[0]
+    assert change["action"] == "update" and change["after"]["floors"] == (floors or 6) + 1
+    assert change["before"]["floors"] == floors and change["username"] == user.username
+    assert client.post(f"{CHANGES}/{change['id']}/revert", headers=admin).status_code == 200
+
 
 def test_resource_hours_are_osm_and_round_trip(client: TestClient, make_user: MakeUser, session: Session) -> None:
     _, admin = make_user("admin")
