@@ -170,7 +170,7 @@ def _write_rows(sheet: Sheet, ctx: Context, todo: dict[Any, Any]) -> list[dict[s
     """Write the planned rows; a row the gis.reference checks refuse (jurisdiction, validation) becomes an
     error of its row and column, as the sheet's own checks give them."""
     errors: list[dict[str, Any]] = []
-    spec = trail.SPECS.get(sheet.table or "")
+    spec = None if sheet.audited else trail.SPECS.get(sheet.table or "")  # the engine records the audit row
     for key, (n, row, before) in todo.items():
         object_key = sheet.audit_key(key)
         try:
@@ -179,7 +179,7 @@ def _write_rows(sheet: Sheet, ctx: Context, todo: dict[Any, Any]) -> list[dict[s
                 prior = trail.snapshot(ctx.session, sheet.table or "", obj) if obj is not None else None
                 sheet.write(ctx, row, before)
                 ctx.session.flush()
-                if sheet.table is not None and not sheet.audited:
+                if spec is not None and sheet.table is not None:
                     audit(ctx.session, ctx.user, sheet.table, (object_key,), prior, {})
         except GridError as exc:
             field = (exc.detail or {}).get("field") if isinstance(exc.detail, dict) else None
