@@ -146,6 +146,9 @@ SPECS: dict[str, Spec] = {
 }
 
 
+RECORDED_ONLY = ("subdistrict",)  # written by `gridgov init` (gis.sheets.street): on the trail, not revertable
+
+
 def _json(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_json(v) for v in value]
@@ -211,8 +214,10 @@ def changes(
     offset: int = 0,
 ) -> tuple[int, list[ReferenceChange]]:
     """Audit rows, newest first, with how many match the filters."""
-    if table is not None and table not in SPECS:
-        raise InvalidInput(f"unknown table {table!r}; use one of {', '.join(SPECS)}", detail={"field": "table"})
+    if table is not None and table not in (*SPECS, *RECORDED_ONLY):
+        raise InvalidInput(
+            f"unknown table {table!r}; use one of {', '.join((*SPECS, *RECORDED_ONLY))}", detail={"field": "table"}
+        )
     where: list[ColumnElement[bool]] = []
     if table is not None:
         where.append(ReferenceChange.table_name == table)

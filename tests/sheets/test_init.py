@@ -65,6 +65,15 @@ def test_init_street_from_an_empty_database(empty_database: str) -> None:
         assert canteen["name"] == "幸福家园社区食堂" and canteen["distance_m"] < 200
         token = client.post("/v1/auth/token", data={"username": "xh-admin", "password": "onboard-admin-1"})
         assert token.status_code == 200, token.text  # the administrator from the users sheet logs in
+        admin = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        street = client.get("/v1/audit/reference-changes", params={"table": "subdistrict"}, headers=admin).json()
+        assert [(c["object_key"], c["username"], c["after"]) for c in street["items"]] == [
+            ("370105001", "gridgov", {"name": "新华街道"})
+        ]
+        assert (
+            client.post(f"/v1/audit/reference-changes/{street['items'][0]['id']}/revert", headers=admin).status_code
+            == 409
+        )
 
     def counts() -> tuple[int, ...]:
         with Session(engine) as s:
