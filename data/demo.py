@@ -9,6 +9,7 @@ it with streets (the lattice edges) between them.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from pyproj import Geod
 from shapely.geometry import LineString, Point, Polygon
 
 from data import names
+from gis.reference import hours as osm_hours
 from gis.resources import RESOURCE_TYPES
 
 CENTER = (117.05, 36.67)
@@ -55,80 +57,66 @@ CONTACT_TITLES = {
     "property_steward": "物业管家",
     "police": "社区民警",
 }
-WEEK = [0, 1, 2, 3, 4, 5, 6]
-WORKDAYS = [0, 1, 2, 3, 4]
-# type -> (name pattern, opening text, hours, features)
-RESOURCE_SPECS: dict[str, tuple[str, str, list[dict[str, Any]], list[str]]] = {
+# type -> (name pattern, opening hours in OpenStreetMap syntax (gis/reference/hours.py), features)
+RESOURCE_SPECS: dict[str, tuple[str, str, list[str]]] = {
     "party_service_center": (
         "{c}党群服务中心",
-        "周一至周五 08:30-17:30",
-        [{"days": WORKDAYS, "open": "08:30", "close": "17:30"}],
+        "Mo-Fr 08:30-17:30; PH off",
         ["党员活动室", "议事协商", "政务代办", "志愿者服务"],
     ),
     "community_canteen": (
         "{c}社区食堂",
-        "周一至周日 06:30-19:00",
-        [{"days": WEEK, "open": "06:30", "close": "19:00"}],
+        "Mo-Su 06:30-19:00",
         ["早中晚三餐", "满60岁8折", "可堂食"],
     ),
     "elderly_meal_point": (
         "{c}长者助餐点",
-        "周一至周六 11:00-13:00",
-        [{"days": [0, 1, 2, 3, 4, 5], "open": "11:00", "close": "13:00"}],
+        "Mo-Sa 11:00-13:00; PH off",
         ["老年助餐", "满80岁免费", "可送餐上门"],
     ),
     "elderly_care": (
         "{c}养老服务站",
-        "周一至周日 08:00-18:00",
-        [{"days": WEEK, "open": "08:00", "close": "18:00"}],
+        "Mo-Su 08:00-18:00",
         ["日间照料", "助浴助洁", "康复理疗"],
     ),
     "childcare": (
         "{c}托育园",
-        "周一至周五 07:30-18:00",
-        [{"days": WORKDAYS, "open": "07:30", "close": "18:00"}],
+        "Mo-Fr 07:30-18:00; PH off",
         ["0-3岁托育", "普惠收费", "临时托管"],
     ),
     "repair": (
         "{r}便民维修点",
-        "周一至周日 08:00-20:00",
-        [{"days": WEEK, "open": "08:00", "close": "20:00"}],
+        "Mo-Su 08:00-20:00",
         ["家电维修", "管道疏通", "开锁换锁"],
     ),
     "health_station": (
         "{c}社区卫生服务站",
-        "周一至周日 08:00-17:00",
-        [{"days": WEEK, "open": "08:00", "close": "17:00"}],
+        "Mo-Su 08:00-17:00",
         ["家庭医生签约", "慢病随访", "免费测血压"],
     ),
     "supermarket": (
         "{r}便民超市",
-        "周一至周日 07:00-22:00",
-        [{"days": WEEK, "open": "07:00", "close": "22:00"}],
+        "Mo-Su 07:00-22:00",
         ["生鲜果蔬", "送货上门"],
     ),
     "station_24h": (
         "{r}24小时城市驿站",
-        "全天开放",
-        [{"days": WEEK, "open": "00:00", "close": "24:00"}],
+        "24/7",
         ["饮水", "充电", "休息", "应急药箱"],
     ),
     "police_office": (
         "{c}警务室",
-        "周一至周日 08:00-20:00",
-        [{"days": WEEK, "open": "08:00", "close": "20:00"}],
+        "Mo-Su 08:00-20:00",
         ["户籍咨询", "矛盾调解", "反诈宣传"],
     ),
     "science_education": (
         "{g}科普活动室",
-        "周二至周日 09:00-17:00",
-        [{"days": [1, 2, 3, 4, 5, 6], "open": "09:00", "close": "17:00"}],
+        "Tu-Su 09:00-17:00",
         ["科普讲座", "青少年课堂"],
     ),
     "good_life_center": (
         "{g}",
-        "周一至周日 08:00-20:00",
-        [{"days": WEEK, "open": "08:00", "close": "20:00"}],
+        "Mo-Su 08:00-20:00",
         ["托育", "养老", "健康", "科普", "超市", "24小时驿站"],
     ),
 }
@@ -478,6 +466,20 @@ def generate_demo(*, scale: int = 1, seed: int = 42) -> DemoData:
     return data
 
 
+@functools.cache
+def _hours_text(osm: str) -> str:
+    return osm_hours.describe(osm)
+
+
+def _hours_week(osm: str) -> list[dict[str, Any]]:
+    return _hours_weeks(osm)[:]
+
+
+@functools.cache
+def _hours_weeks(osm: str) -> list[dict[str, Any]]:
+    return osm_hours.weekly_spans(osm)
+
+
 def _resource(
     rtype: str,
     seq: int,
@@ -487,7 +489,7 @@ def _resource(
     rng: random.Random,
     group: str | None = None,
 ) -> dict[str, Any]:
-    pattern, opening, hours, features = RESOURCE_SPECS[rtype]
+    pattern, osm, features = RESOURCE_SPECS[rtype]
     road = rng.choice(names.ROADS)
     name = pattern.format(c=comm_name, r=road.removesuffix("路").removesuffix("大街"), g=group or comm_name)
     if group and rtype != "good_life_center":
@@ -498,8 +500,9 @@ def _resource(
         "name": name,
         "address": f"泉华街道{road}{rng.randint(1, 299)}号",
         "phone": names.landline(rng),
-        "opening_hours": opening,
-        "hours": hours,
+        "osm_hours": osm,  # 营业中/休息中 computed from it, holidays included
+        "opening_hours": _hours_text(osm),
+        "hours": _hours_week(osm),
         "features": list(features),
         "community": comm_code,
         "cell_code": None,

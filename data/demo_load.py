@@ -221,7 +221,7 @@ def load_demo(
         [
             _pick(
                 r,
-                "code type name address phone opening_hours hours features cell_code",
+                "code type name address phone opening_hours osm_hours hours features cell_code",
                 community_id=area_ids[r["community"]],
                 photo_url=None,
                 geom="SRID=4326;" + r["geom"].wkt,

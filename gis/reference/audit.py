@@ -146,6 +146,9 @@ SPECS: dict[str, Spec] = {
 }
 
 
+RECORDED_ONLY = ("subdistrict",)  # written by `gridgov init` (gis.sheets.street): on the trail, not revertable
+
+
 def _json(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_json(v) for v in value]
@@ -211,8 +214,10 @@ def changes(
     offset: int = 0,
 ) -> tuple[int, list[ReferenceChange]]:
     """Audit rows, newest first, with how many match the filters."""
-    if table is not None and table not in SPECS:
-        raise InvalidInput(f"unknown table {table!r}; use one of {', '.join(SPECS)}", detail={"field": "table"})
+    if table is not None and table not in (*SPECS, *RECORDED_ONLY):
+        raise InvalidInput(
+            f"unknown table {table!r}; use one of {', '.join((*SPECS, *RECORDED_ONLY))}", detail={"field": "table"}
+        )
     where: list[ColumnElement[bool]] = []
     if table is not None:
         where.append(ReferenceChange.table_name == table)
@@ -263,6 +268,10 @@ def revert(session: Session, change_id: int, *, actor: User) -> ReferenceChange:
     change = session.get(ReferenceChange, change_id)
     if change is None:
         raise NotFound(f"没有这条修改记录 / no reference change {change_id}")
+    if change.table_name not in SPECS:  # e.g. the 街道 row `gridgov init` writes: recorded, not revertable here
+        raise Conflict(
+            f"{change.table_name} 的修改不能在此撤销 / changes of {change.table_name} cannot be reverted here"
+        )
     if "password" in (change.after or {}):
         raise Conflict("密码重置不能撤销，请再次重置 / a password reset cannot be reverted: reset it again")
     spec = SPECS[change.table_name]

@@ -33,7 +33,7 @@ def phone(value: str | None, field: str = "phone") -> str | None:
     """A Chinese mobile, landline, 400/800 or public service number, spaces removed; None for blank."""
     if value is None or not value.strip():
         return None
-    compact = re.sub(r"[\s\u3000]", "", value)
+    compact = re.sub(r"[\s\u3000]", "", value).replace("（", "(").replace("）", ")")
     if _MOBILE.match(compact) or _LANDLINE.match(compact) or _SERVICE.match(compact):
         return compact
     raise bad(

@@ -20,7 +20,7 @@ ORG_KIND_LABELS = {
     "department": "职能部门",
     "property_company": "物业公司",
     "social_org": "社会组织",
-    "subdistrict_office": "街道办",
+    "subdistrict_office": "街道办事处",
 }
 
 

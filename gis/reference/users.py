@@ -21,13 +21,13 @@ from gis.reference.organizations import organization_by_code
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,60}$")
 MANAGER_MAY_CREATE = ("grid_worker",)
-ROLE_LABELS = {
+ROLE_LABELS = {  # the console's and the sheets' words for the roles (a sheet's 角色 column takes them)
     "admin": "街道管理员",
     "planner": "规划员",
-    "manager": "社区/网格长",
+    "manager": "社区管理员",
     "grid_worker": "网格员",
-    "department": "职能部门",
-    "property": "物业公司",
+    "department": "职能部门人员",
+    "property": "物业人员",
     "resident": "居民",
 }
 _ORG_KIND_FOR_ROLE = {"department": "department", "property": "property_company"}

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from gis.errors import InvalidInput
+from gis.reference import checks
+
 LIST_SEPARATORS = re.compile(r"\s*[、，,;；|]\s*")
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
-LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
-SERVICE_NUMBER = re.compile(r"^(400|800)-?\d{3}-?\d{4}$|^(110|119|120|122|12345|12315|96\d{3,6})$")
 
 
 class CellError(ValueError):
@@ -33,7 +33,7 @@ class Column:
     header: str
     note: str
     required: bool = False
-    kind: str = "text"  # text, int, float, choice, phone, list, bool
+    kind: str = "text"  # text, int, float, choice, phone, list, bool, hours (OSM opening_hours)
     max_len: int = 120
     choices: dict[str, str] = field(default_factory=dict)  # value -> label
     minimum: float | None = None
@@ -42,6 +42,7 @@ class Column:
     write_only: bool = False
     check: Callable[[Any], None] | None = None  # extra check of a parsed value (raises CellError)
     default: Any = None  # the value of an empty optional cell
+    aliases: tuple[str, ...] = ()  # former headers, still read
 
     def allowed(self) -> str:
         """The allowed values as the 说明 sheet states them."""
@@ -53,6 +54,7 @@ class Column:
             "phone": "手机 11 位（13800000000）或座机（0531-88880000），400/800 服务号",
             "list": "多项用“、”分隔",
             "bool": "是、否",
+            "hours": "OpenStreetMap 营业时间（Mo-Fr 08:30-17:30; PH off）或“周一至周五 08:30-17:30”",
         }.get(self.kind, f"文字，最多 {self.max_len} 字")
 
     def parse(self, raw: Any) -> Any:
@@ -122,14 +124,11 @@ def _choice(col: Column, text: str) -> str:
 
 
 def check_phone(text: str) -> str:
-    """A Chinese mobile, landline or service number, spaces removed; CellError otherwise."""
-    phone = re.sub(r"[\s（）()]", "", text).removeprefix("+86").removeprefix("0086")
-    if MOBILE.match(phone) or LANDLINE.match(phone) or SERVICE_NUMBER.match(phone):
-        return phone
-    raise CellError(
-        f"电话格式不对 / not a Chinese phone number: “{text}”；手机填 11 位（如 13800000000），"
-        "座机带区号（如 0531-88880000）"
-    )
+    """gis.reference.checks.phone (one rule and one message for forms, the API and sheets) as a cell check."""
+    try:
+        return checks.phone(text) or ""
+    except InvalidInput as exc:
+        raise CellError(exc.message) from None
 
 
 def _bool(col: Column, text: str) -> bool:
@@ -148,7 +147,14 @@ _PARSERS: dict[str, Callable[[Column, str], Any]] = {
     "phone": lambda col, text: check_phone(text),
     "list": lambda col, text: [_text(col, v) for v in LIST_SEPARATORS.split(text) if v],
     "bool": _bool,
+    "hours": lambda col, text: _hours(text),
 }
+
+
+def _hours(text: str) -> str:
+    from gis.sheets.hours import to_osm  # it reads CellError from here
+
+    return to_osm(text)
 
 
 def lon_column(**kw: Any) -> Column:

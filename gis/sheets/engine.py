@@ -16,8 +16,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gis import access
-from gis.errors import Forbidden, InvalidInput, NotFound
+from gis.errors import Forbidden, GridError, InvalidInput, NotFound
 from gis.models import User
+from gis.reference import audit as trail
+from gis.reference import checks
+from gis.reference.models import ReferenceChange
 from gis.sheets.columns import CellError, Column
 from gis.sheets.files import read_table, write_table
 
@@ -35,6 +38,12 @@ class Context:
     codes: list[str] | None
     cache: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def actor(self) -> User:
+        """Who the gis.reference write functions act for: the uploader, or for the command line (no user) an
+        unsaved admin named "gridgov" (the audit rows say so; it is never added to the session)."""
+        return self.user if self.user is not None else CLI_ACTOR
+
     def lookup(self, name: str, load: Callable[[], Any]) -> Any:
         if name not in self.cache:
             self.cache[name] = load()
@@ -47,13 +56,20 @@ class Context:
         return any(c and (c.startswith(j) or j.startswith(c)) for c in codes for j in self.codes)
 
 
+CLI_ACTOR = User(username="gridgov", full_name="命令行 / command line", role="admin", is_active=True)
+
+
 @dataclass(frozen=True)
 class Sheet:
     """One kind of reference sheet.
 
     `load(ctx)` gives the rows the database holds (values by column key, within the uploader's jurisdiction),
     by key; `check(ctx, row)` completes a parsed row in place (ids, positions) and returns (column key,
-    message) errors; `write(ctx, row, before)` creates (`before` None) or updates one row."""
+    message) errors; `write(ctx, row, before)` creates (`before` None) or updates one row.
+
+    `table` names the row's object in the reference audit trail (gis.reference.audit.SPECS; its key there is
+    the sheet key joined by ":"). A sheet whose `write` calls the gis.reference write functions (`audited`)
+    leaves its audit rows to them; for the others the engine records one (`audit`) per written row."""
 
     name: str
     title: str
@@ -65,6 +81,9 @@ class Sheet:
     roles: tuple[str, ...] = ("admin",)
     not_compared: tuple[str, ...] = ()  # columns read for placement only
     personal: tuple[str, ...] = ()  # columns of personal data: an export is recorded (gis.access.record_read)
+    table: str | None = None  # the reference audit table of its rows
+    audited: bool = False  # `write` goes through gis.reference, which records the audit rows itself
+    audit_key: Callable[[Key], str] = lambda key: ":".join(str(k) for k in key)  # the object's key in the trail
 
     def column(self, key: str) -> Column:
         return next(c for c in self.columns if c.key == key)
@@ -120,20 +139,70 @@ def export(session: Session, user: User | None, sheet_name: str, fmt: str) -> by
 
 
 def audit(session: Session, user: User | None, what: str, key: Key, before: Values | None, after: Values) -> None:
-    """The one place where onboarding (sheet imports, `gridgov init`) changes reference data: the audit
-    trail's hook (who, when, what, before / after). It writes nothing yet; the lead connects it to the
-    reference-data audit trail of branch refdata at merge."""
+    """The audit row of one onboarding write (sheet imports, `gridgov init`) in the reference audit trail
+    (gis.reference.audit: who, when, the object's state before and after; readable in
+    /v1/audit/reference-changes and revertable there). `what` is an audit table (gis.reference.audit.SPECS;
+    the object is found by `key` joined by ":" and its state snapshotted) or another kind of object (the 街道
+    row of `init`), recorded with the `before` / `after` values given. An update that changed nothing leaves
+    no row."""
+    object_key = ":".join(str(k) for k in key)
+    spec = trail.SPECS.get(what)
+    obj = spec.find(session, object_key) if spec is not None else None
+    if spec is None or obj is None:
+        if before == after:
+            return
+        session.add(
+            ReferenceChange(
+                user_id=user.id if user is not None else None, username=user.username if user else CLI_ACTOR.username,
+                table_name=what, object_key=object_key[:120], action="create" if before is None else "update",
+                before=before, after=after,
+            )
+        )  # fmt: skip
+        session.flush()
+        return
+    trail.record(
+        session, user or CLI_ACTOR, what, obj, action="create" if before is None else "update", before=before,
+        community_code=checks.community_of_code(session, object_key.split(":")[0]),
+    )  # fmt: skip
+
+
+def _write_rows(sheet: Sheet, ctx: Context, todo: dict[Any, Any]) -> list[dict[str, Any]]:
+    """Write the planned rows; a row the gis.reference checks refuse (jurisdiction, validation) becomes an
+    error of its row and column, as the sheet's own checks give them."""
+    errors: list[dict[str, Any]] = []
+    spec = None if sheet.audited else trail.SPECS.get(sheet.table or "")  # the engine records the audit row
+    for key, (n, row, before) in todo.items():
+        object_key = sheet.audit_key(key)
+        try:
+            with ctx.session.begin_nested():
+                obj = spec.find(ctx.session, object_key) if spec is not None else None
+                prior = trail.snapshot(ctx.session, sheet.table or "", obj) if obj is not None else None
+                sheet.write(ctx, row, before)
+                ctx.session.flush()
+                if spec is not None and sheet.table is not None:
+                    audit(ctx.session, ctx.user, sheet.table, (object_key,), prior, {})
+        except GridError as exc:
+            field = (exc.detail or {}).get("field") if isinstance(exc.detail, dict) else None
+            col = next((c for c in sheet.columns if c.key == field), None) or sheet.column(sheet.key[-1])
+            errors.append({"row": n, "column": col.header, "value": row.get(col.key), "message": exc.message})
+    return errors
 
 
 def preview(session: Session, user: User | None, sheet_name: str, data: bytes, filename: str) -> dict[str, Any]:
     """What importing the file would do, without writing: created / updated / unchanged rows and every error."""
-    report, _ = _plan(session, user, sheet_name, data, filename)
+    report, todo = _plan(session, user, sheet_name, data, filename)
+    _dry_run(session, sheet_name, report, todo)
     return report
 
 
 def commit(session: Session, user: User | None, sheet_name: str, data: bytes, filename: str) -> dict[str, Any]:
     """Import the file: every row or, when any row has an error, none (InvalidInput with the report)."""
     report, todo = _plan(session, user, sheet_name, data, filename)
+    if report["ok"]:
+        ctx = todo.pop("_ctx")
+        _add_errors(report, _write_rows(get_sheet(sheet_name), ctx, todo))
+    else:
+        _dry_run(session, sheet_name, report, todo)  # every error at once, those of gis.reference included
     if not report["ok"]:
         n = len(report["errors"])
         raise InvalidInput(
@@ -141,15 +210,30 @@ def commit(session: Session, user: User | None, sheet_name: str, data: bytes, fi
             "in detail.errors (row and column as the spreadsheet shows them) and upload again",
             detail=report,
         )
-    sheet, ctx = get_sheet(sheet_name), todo.pop("_ctx")
-    for key, (row, before) in todo.items():
-        sheet.write(ctx, row, before)
-        secret = {c.key for c in sheet.columns if c.write_only}  # initial passwords never reach the trail
-        after = {k: v for k, v in row.items() if not k.startswith("_") and k not in secret}
-        audit(session, ctx.user, sheet.name, key, before and {k: v for k, v in before.items() if k[0] != "_"}, after)
     session.flush()
     report["committed"] = True
     return report
+
+
+def _dry_run(session: Session, sheet_name: str, report: dict[str, Any], todo: dict[Any, Any]) -> None:
+    """Write the planned rows in a transaction that is rolled back, so the report has what the gis.reference
+    checks refuse (jurisdiction, validation) as well as the sheet's own errors."""
+    ctx = todo.pop("_ctx")
+    if not todo:
+        return
+    savepoint = session.begin_nested()
+    try:
+        errors = _write_rows(get_sheet(sheet_name), ctx, todo)
+    finally:
+        savepoint.rollback()
+        session.expire_all()
+    _add_errors(report, errors)
+
+
+def _add_errors(report: dict[str, Any], errors: list[dict[str, Any]]) -> None:
+    if errors:
+        report["errors"] = sorted([*report["errors"], *errors], key=lambda e: (e["row"], e["column"]))
+        report["ok"] = False
 
 
 def _plan(
@@ -207,7 +291,7 @@ def _plan(
                            "lat": row.get("lat")})  # fmt: skip
         if before is None:
             created.append(label)
-            todo[key] = (row, None)
+            todo[key] = (n, row, None)
             continue
         changes = {
             c.header: [c.show(before.get(c.key)), c.show(row.get(c.key))]
@@ -216,7 +300,7 @@ def _plan(
         }
         if changes:
             updated.append({"row": n, "key": label, "changes": changes})
-            todo[key] = (row, before)
+            todo[key] = (n, row, before)
         else:
             unchanged += 1
     errors.sort(key=lambda e: (e["row"], e["column"]))

@@ -77,7 +77,7 @@ def read_table(data: bytes, filename: str, title: str, columns: Sequence[Column]
         raise InvalidInput("文件是空的 / the file is empty: 请先下载模板，在表头下方填写")
     if len(matrix) > MAX_ROWS + 1:
         raise InvalidInput(f"行数过多 / more than {MAX_ROWS} rows: 请分批导入")
-    by_name = {c.header: c for c in columns} | {c.key: c for c in columns}
+    by_name = {a: c for c in columns for a in c.aliases} | {c.header: c for c in columns} | {c.key: c for c in columns}
     header = [clean(h) for h in matrix[0]]
     found: dict[int, Column] = {}
     ignored: list[str] = []

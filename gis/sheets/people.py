@@ -2,38 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sqlalchemy import select
 
-from gis.auth import MIN_PASSWORD_LEN, hash_password
-from gis.models import AdminArea, CellStaff, Compound, GridCell, Organization, User
-from gis.sheets.columns import CellError, Column
+from gis.auth import MIN_PASSWORD_LEN
+from gis.models import CellStaff, GridCell, Organization, User
+from gis.reference import organizations, staff, users
+from gis.sheets.columns import Column
 from gis.sheets.engine import Context, Key, Sheet, Values, register
 
-ORG_KINDS = {
-    "department": "职能部门",
-    "property_company": "物业公司",
-    "social_org": "社会组织",
-    "subdistrict_office": "街道办事处",
-}
-ROLE_LABELS = {
-    "admin": "管理员",
-    "planner": "规划员",
-    "manager": "社区管理员",
-    "grid_worker": "网格员",
-    "department": "职能部门人员",
-    "property": "物业人员",
-    "resident": "居民",
-}
-DUTIES = {"manager": "网格长", "worker": "网格员"}
-USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{2,60}$")
-
-
-def _username(value: Any) -> None:
-    if not USERNAME.match(str(value)):
-        raise CellError(f"用户名只能用字母、数字和 _ . -（2-60 位） / letters, digits, _ . - only: “{value}”")
+ORG_KINDS = organizations.ORG_KIND_LABELS
+ROLE_LABELS = users.ROLE_LABELS
+DUTIES = staff.DUTIES
 
 
 def _orgs(ctx: Context) -> dict[str, Organization]:
@@ -61,17 +42,26 @@ def _load_orgs(ctx: Context) -> dict[Key, Values]:
 
 
 def _check_org(ctx: Context, row: Values, before: Values | None) -> list[tuple[str, str]]:
+    if before is not None and before["kind"] != row["kind"]:
+        return [("kind", f"单位类型不能修改（现为{ORG_KINDS.get(before['kind'], before['kind'])}） / the kind of an "
+                 "organization cannot be changed: create a new one and disable this one")]  # fmt: skip
     return []
 
 
+def _changed(row: Values, before: Values | None, keys: tuple[str, ...]) -> dict[str, Any]:
+    return {k: row.get(k) for k in keys if before is None or before.get(k) != row.get(k)}
+
+
 def _write_org(ctx: Context, row: Values, before: Values | None) -> None:
-    org = _orgs(ctx).get(row["code"])
-    if org is None:
-        org = Organization(code=row["code"])
-        ctx.session.add(org)
+    """Through gis.reference.organizations: its checks (unit types routing reads) and its audit rows."""
+    fields = ("name", "unit_type", "phone", "address")
+    if before is None:
+        org = organizations.create_organization(
+            ctx.session, actor=ctx.actor, code=row["code"], kind=row["kind"], **_changed(row, None, fields)
+        )
         _orgs(ctx)[org.code] = org
-    for k in ("name", "kind", "unit_type", "phone", "address"):
-        setattr(org, k, row.get(k))
+    else:
+        organizations.update_organization(ctx.session, row["code"], _changed(row, before, fields), actor=ctx.actor)
 
 
 ORGANIZATIONS = register(
@@ -91,6 +81,8 @@ ORGANIZATIONS = register(
         load=_load_orgs,
         check=_check_org,
         write=_write_org,
+        table="organizations",
+        audited=True,
     )
 )  # fmt: skip
 
@@ -114,59 +106,26 @@ def _load_users(ctx: Context) -> dict[Key, Values]:
     }
 
 
-def known_codes(ctx: Context) -> set[str]:
-    """Codes a jurisdiction may name: areas, live cells, compounds."""
-
-    def load() -> set[str]:
-        s = ctx.session
-        return (
-            set(s.scalars(select(AdminArea.code)))
-            | set(s.scalars(select(GridCell.code).where(GridCell.valid_to.is_(None))))
-            | set(s.scalars(select(Compound.code)))
-        )
-
-    codes: set[str] = ctx.lookup("known_codes", load)
-    return codes
-
-
 def _check_user(ctx: Context, row: Values, before: Values | None) -> list[tuple[str, str]]:
-    errors: list[tuple[str, str]] = []
-    org = _orgs(ctx).get(row.get("organization") or "")
-    if row.get("organization") and org is None:
-        errors.append(
-            ("organization", f"单位编码 {row['organization']} 不存在 / unknown organization: 请先导入单位名单")
-        )
-    if row["role"] in ("department", "property") and not row.get("organization"):
-        errors.append(
-            ("organization", f"{ROLE_LABELS[row['role']]}必须填写所属单位编码 / this role needs an organization")
-        )
-    if row["role"] == "property" and org is not None and org.kind != "property_company":
-        errors.append(("organization", f"{org.name} 不是物业公司 / a property user belongs to a property company"))
-    unknown = [c for c in row.get("jurisdiction") or [] if c not in known_codes(ctx)]
-    if unknown:
-        errors.append(("jurisdiction", f"辖区编码 {'、'.join(unknown)} 不存在 / unknown codes: 填社区、网格或小区编码"))
-    if before is None and not row.get("password"):
-        errors.append(
-            ("password", f"新账号需要初始密码（至少 {MIN_PASSWORD_LEN} 位） / a new account needs a password")
-        )
-    elif before is None and len(row["password"]) < MIN_PASSWORD_LEN:
-        errors.append(("password", f"初始密码至少 {MIN_PASSWORD_LEN} 位 / at least {MIN_PASSWORD_LEN} characters"))
-    return errors
+    """Nothing of its own: gis.reference.users checks the row when it is written (the preview writes it in a
+    transaction it rolls back), so a sheet and a form get the same messages."""
+    return []
 
 
 def _write_user(ctx: Context, row: Values, before: Values | None) -> None:
-    user = ctx.session.scalar(select(User).where(User.username == row["username"]))
-    if user is None:
-        user = User(username=row["username"], password_hash=hash_password(row["password"]))
-        ctx.session.add(user)
-    org = _orgs(ctx).get(row.get("organization") or "")
-    user.full_name = row["full_name"]
-    user.role = row["role"]
-    user.organization_id = org.id if org is not None else None
-    user.jurisdiction = list(row.get("jurisdiction") or [])
-    user.phone = row.get("phone")
-    user.is_active = row.get("is_active", True) is not False
-    ctx.session.flush()
+    """Through gis.reference.users: its checks (organization kinds, jurisdiction codes) and its audit rows."""
+    fields = ("full_name", "role", "organization", "jurisdiction", "phone")
+    if before is None:
+        users.create_account(
+            ctx.session, actor=ctx.actor, username=row["username"], password=row.get("password") or "",
+            full_name=row["full_name"], role=row["role"], phone=row.get("phone"),
+            organization=row.get("organization"), jurisdiction=list(row.get("jurisdiction") or []),
+        )  # fmt: skip
+    elif changes := _changed(row, before, fields):
+        users.update_account(ctx.session, row["username"], changes, actor=ctx.actor)
+    active = row.get("is_active", True) is not False
+    if active != (before["is_active"] if before is not None else True):
+        users.set_account_active(ctx.session, row["username"], active=active, actor=ctx.actor)
 
 
 USERS = register(
@@ -174,7 +133,7 @@ USERS = register(
         name="users",
         title="账号名单",
         columns=[
-            Column("username", "用户名", "登录名：字母、数字、_ . -", required=True, max_len=60, check=_username),
+            Column("username", "用户名", "登录名：字母、数字、_ . @ -", required=True, max_len=60),
             Column("full_name", "姓名", "真实姓名（公示牌、工单上显示）", required=True, max_len=60),
             Column("role", "角色", "管理员看全街道；社区管理员、网格员看辖区；部门、物业看本单位工单", required=True,
                    kind="choice", choices=ROLE_LABELS),
@@ -191,6 +150,8 @@ USERS = register(
         check=_check_user,
         write=_write_user,
         personal=("full_name", "phone"),
+        table="users",
+        audited=True,
     )
 )  # fmt: skip
 
@@ -219,6 +180,7 @@ def _load_staff(ctx: Context) -> dict[Key, Values]:
             "username": username,
             "full_name": full_name,
             "duty_phone": s.duty_phone,
+            "_employment": s.employment,
         }
         for s, username, full_name, cell_name in rows
         if ctx.in_scope(s.cell_code)
@@ -226,32 +188,19 @@ def _load_staff(ctx: Context) -> dict[Key, Values]:
 
 
 def _check_staff(ctx: Context, row: Values, before: Values | None) -> list[tuple[str, str]]:
-    errors: list[tuple[str, str]] = []
-    if row["cell_code"] not in _live_cells(ctx):
-        errors.append(("cell_code", f"网格 {row['cell_code']} 不存在 / no live cell: 请核对 15 位网格编码"))
-    elif not ctx.in_scope(row["cell_code"]):
-        errors.append(("cell_code", f"网格 {row['cell_code']} 不在你的辖区 / outside your jurisdiction"))
-    user = ctx.session.scalar(select(User).where(User.username == row["username"]))
-    if user is None:
-        errors.append(("username", f"账号 {row['username']} 不存在 / unknown user: 请先导入账号名单"))
-    elif user.role not in ("manager", "grid_worker"):
-        errors.append(
-            ("username", f"{user.full_name} 的角色是{ROLE_LABELS[user.role]}，不能担任网格员 / not a grid role")
-        )
-    else:
-        row["_user_id"] = user.id
-    return errors
+    """The uploader's reach (as the export shows it); the cell, the person and the duty are checked by
+    gis.reference.staff when the row is written."""
+    if not ctx.in_scope(row["cell_code"]):
+        return [("cell_code", f"网格 {row['cell_code']} 不在你的辖区 / outside your jurisdiction")]
+    return []
 
 
 def _write_staff(ctx: Context, row: Values, before: Values | None) -> None:
-    staff = ctx.session.scalar(
-        select(CellStaff).where(CellStaff.cell_code == row["cell_code"], CellStaff.user_id == row["_user_id"])
-    )
-    if staff is None:
-        staff = CellStaff(cell_code=row["cell_code"], user_id=row["_user_id"])
-        ctx.session.add(staff)
-    staff.duty = row["duty"]
-    staff.duty_phone = row.get("duty_phone")
+    """Through gis.reference.staff (one 网格长 a cell, the jurisdiction rule, the audit row)."""
+    staff.assign_staff(
+        ctx.session, actor=ctx.actor, cell_code=row["cell_code"], username=row["username"], duty=row["duty"],
+        duty_phone=row.get("duty_phone"), employment=before.get("_employment") if before else None,
+    )  # fmt: skip
 
 
 STAFF = register(
@@ -271,5 +220,7 @@ STAFF = register(
         check=_check_staff,
         write=_write_staff,
         roles=("admin", "manager"),
+        table="cell_staff",
+        audited=True,
     )
 )  # fmt: skip

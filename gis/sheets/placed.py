@@ -14,10 +14,10 @@ from shapely.geometry import box
 from sqlalchemy import func, select, update
 
 from gis.models import AdminArea, Building, Compound, ServiceResource
+from gis.reference import resources
 from gis.resources import RESOURCE_TYPES
 from gis.sheets.columns import Column, lat_column, lon_column
 from gis.sheets.engine import Context, Key, Sheet, Values, register
-from gis.sheets.hours import parse_hours
 from gis.sheets.places import check_point, community_codes, compound_point, compounds_by_code
 from gis.spatial import METRES_PER_DEGREE
 
@@ -150,6 +150,7 @@ BUILDINGS = register(
         check=_check_building,
         write=_write_building,
         roles=("admin", "manager"),
+        table="buildings",
     )
 )  # fmt: skip
 
@@ -170,7 +171,7 @@ def _load_resources(ctx: Context) -> dict[Key, Values]:
             "name": r.name,
             "address": r.address,
             "phone": r.phone,
-            "opening_hours": r.opening_hours,
+            "opening_hours": r.osm_hours or r.opening_hours,  # OSM; an older free text until it is imported again
             "features": list(r.features or []),
             "community": community,
             "lon": round(float(x), 6),
@@ -181,10 +182,6 @@ def _load_resources(ctx: Context) -> dict[Key, Values]:
         for r, community, x, y in rows
         if ctx.in_scope(community, r.cell_code)
     }
-
-
-def _hours(value: Any) -> None:
-    parse_hours(str(value))
 
 
 def _place_by_name(ctx: Context, name: str | None) -> tuple[float, float] | None | str:
@@ -215,21 +212,25 @@ def _check_resource(ctx: Context, row: Values, before: Values | None) -> list[tu
     if row.get("place") and target is None and row.get("lon") is None:
         return [("_unplaced", f"找不到小区或楼栋“{row['place']}” / no compound or building of that name or code: "
                  "请核对，或在地图上选点后填入经纬度")]  # fmt: skip
-    row["_hours"] = parse_hours(row.get("opening_hours") or "")
     return _position(ctx, row, before, lambda: target if isinstance(target, tuple) else None, f"{row.get('place')}")
 
 
 def _write_resource(ctx: Context, row: Values, before: Values | None) -> None:
-    r = ctx.session.scalar(select(ServiceResource).where(ServiceResource.code == row["code"]))
-    if r is None:
-        r = ServiceResource(code=row["code"])
-        ctx.session.add(r)
-    r.type, r.name = row["type"], row["name"]
-    r.address, r.phone = row.get("address"), row.get("phone")
-    r.opening_hours, r.hours = row.get("opening_hours"), row["_hours"]
-    r.features = list(row.get("features") or [])
-    r.community_id, r.cell_code = row["_community_id"], row["_cell_code"]
-    r.geom = f"SRID=4326;POINT({row['lon']} {row['lat']})"  # type: ignore[assignment]
+    """Through gis.reference.resources: its checks, the OSM hours (营业中/休息中 and the Chinese text derived
+    there) and its audit rows."""
+    fields = ("type", "name", "address", "phone", "opening_hours", "features")
+    if before is None:
+        resources.create_resource(
+            ctx.session, actor=ctx.actor, code=row["code"], type=row["type"], name=row["name"], lon=row["lon"],
+            lat=row["lat"], address=row.get("address"), phone=row.get("phone"),
+            opening_hours=row.get("opening_hours"), features=row.get("features"),
+        )  # fmt: skip
+        return
+    changes = {k: row.get(k) for k in fields if before.get(k) != row.get(k)}
+    if abs(before["lon"] - row["lon"]) > 1e-6 or abs(before["lat"] - row["lat"]) > 1e-6:
+        changes |= {"lon": row["lon"], "lat": row["lat"]}
+    if changes:
+        resources.update_resource(ctx.session, row["code"], changes, actor=ctx.actor)
 
 
 RESOURCES = register(
@@ -237,13 +238,14 @@ RESOURCES = register(
         name="resources",
         title="服务资源台账",
         columns=[
-            Column("code", "资源编码", "唯一编码，如 ST-食堂-01", required=True, max_len=24),
+            Column("code", "资源编码", "唯一编码：字母、数字、-_，如 ST-canteen-01", required=True, max_len=24),
             Column("type", "类型", "服务资源的类型", required=True, kind="choice", choices=RESOURCE_TYPES),
             Column("name", "名称", "", required=True),
             Column("address", "地址", "", max_len=200),
             Column("phone", "电话", "", kind="phone"),
-            Column("opening_hours", "开放时间", "如“周一至周五 08:30-17:30；周六 09:00-12:00”、“每天 07:00-19:00”、"
-                   "“全天开放”；营业中/休息中据此计算", check=_hours),
+            Column("opening_hours", "营业时间", "OpenStreetMap 格式，如“Mo-Fr 08:30-17:30; Sa 09:00-12:00; PH off”"
+                   "（PH 法定节假日）；也可写“周一至周五 08:30-17:30；周六 09:00-12:00”“全天开放”，"
+                   "导入时转为 OSM 格式；营业中/休息中据此计算", kind="hours", max_len=255, aliases=("开放时间",)),
             Column("features", "服务特色", "多项用“、”分隔", kind="list", max_len=60),
             Column("community", "所属社区编码", "由坐标确定", info=True),
             Column("place", "所在小区/楼栋", "没有经纬度时，填小区编码或名称、楼栋编码，放在其中心", max_len=80),
@@ -256,5 +258,7 @@ RESOURCES = register(
         write=_write_resource,
         roles=("admin", "manager"),
         not_compared=("place",),
+        table="service_resources",
+        audited=True,
     )
 )  # fmt: skip

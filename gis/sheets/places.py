@@ -13,17 +13,13 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import aliased
 
 from gis.models import AdminArea, Compound, Organization
+from gis.reference import compounds
 from gis.sheets.columns import Column
 from gis.sheets.engine import Context, Key, Sheet, Values, register
 from gis.spatial import COVERING_CELL_SQL, POINT_SQL, at_param, covering_sql
 
-KINDS = {"closed": "封闭式", "open": "开放式"}
-CONTACT_DUTIES = {
-    "secretary": "小区书记",
-    "liaison_worker": "包联社区工作者",
-    "property_steward": "物业管家",
-    "police": "社区民警",
-}
+KINDS = compounds.KINDS
+CONTACT_DUTIES = compounds.DUTIES
 _WHERE = text(
     f"""
     SELECT (SELECT count(*) FROM admin_areas WHERE level = 'subdistrict' AND ST_Covers(geom, {POINT_SQL})) AS inside,
@@ -107,15 +103,6 @@ def _load_compounds(ctx: Context) -> dict[Key, Values]:
     }
 
 
-def _property_company(ctx: Context, code: str | None) -> tuple[int | None, list[tuple[str, str]]]:
-    if not code:
-        return None, []
-    org = ctx.session.scalar(select(Organization).where(Organization.code == code))
-    if org is None or org.kind != "property_company":
-        return None, [("property_company", f"物业公司 {code} 不存在 / unknown property company: 请先在单位名单中导入")]
-    return org.id, []
-
-
 def _check_compound(ctx: Context, row: Values, before: Values | None) -> list[tuple[str, str]]:
     if before is None:
         known = compounds_by_code(ctx).get(row["code"])
@@ -128,20 +115,20 @@ def _check_compound(ctx: Context, row: Values, before: Values | None) -> list[tu
                 "（或在规划编辑器中绘制），再用本表补充信息",
             )
         ]
-    row["_company_id"], errors = _property_company(ctx, row.get("property_company"))
-    return errors
+    return []  # the property company and the values: gis.reference.compounds, when the row is written
 
 
 def _write_compound(ctx: Context, row: Values, before: Values | None) -> None:
-    x = compounds_by_code(ctx)[row["code"]]
-    x.name = row["name"]
-    x.kind = row.get("kind") or x.kind
-    x.address = row.get("address")
-    x.households = row.get("households") or 0
-    x.built_year = row.get("built_year")
-    x.property_company_id = row["_company_id"]
-    x.party_branch = row.get("party_branch")
-    x.wechat_group = row.get("wechat_group")
+    """Through gis.reference.compounds.update_compound (its checks and audit row); only changed columns."""
+    if not row.get("kind"):
+        row["kind"] = before["kind"] if before else None
+    if row.get("households") is None:
+        row["households"] = 0
+    fields = ("name", "kind", "address", "households", "built_year", "property_company", "party_branch",
+              "wechat_group")  # fmt: skip
+    changes = {k: row.get(k) for k in fields if before is None or before.get(k) != row.get(k)}
+    if changes:
+        compounds.update_compound(ctx.session, row["code"], changes, actor=ctx.actor)
 
 
 COMPOUNDS = register(
@@ -166,6 +153,8 @@ COMPOUNDS = register(
         check=_check_compound,
         write=_write_compound,
         roles=("admin", "manager"),
+        table="compounds",
+        audited=True,
     )
 )  # fmt: skip
 
@@ -234,5 +223,7 @@ CONTACTS = register(
         check=_check_contact,
         write=_write_contact,
         roles=("admin", "manager"),
+        table="compounds",
+        audit_key=lambda key: str(key[0]),
     )
 )  # fmt: skip

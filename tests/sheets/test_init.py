@@ -65,6 +65,15 @@ def test_init_street_from_an_empty_database(empty_database: str) -> None:
         assert canteen["name"] == "幸福家园社区食堂" and canteen["distance_m"] < 200
         token = client.post("/v1/auth/token", data={"username": "xh-admin", "password": "onboard-admin-1"})
         assert token.status_code == 200, token.text  # the administrator from the users sheet logs in
+        admin = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        street = client.get("/v1/audit/reference-changes", params={"table": "subdistrict"}, headers=admin).json()
+        assert [(c["object_key"], c["username"], c["after"]) for c in street["items"]] == [
+            ("370105001", "gridgov", {"name": "新华街道"})
+        ]
+        assert (
+            client.post(f"/v1/audit/reference-changes/{street['items'][0]['id']}/revert", headers=admin).status_code
+            == 409
+        )
 
     def counts() -> tuple[int, ...]:
         with Session(engine) as s:
@@ -73,13 +82,19 @@ def test_init_street_from_an_empty_database(empty_database: str) -> None:
                     text(
                         "SELECT (SELECT count(*) FROM grid_cells), (SELECT count(*) FROM users), "
                         "(SELECT count(*) FROM service_resources), (SELECT count(*) FROM compound_versions), "
-                        "(SELECT count(*) FROM admin_area_versions)"
+                        "(SELECT count(*) FROM admin_area_versions), (SELECT count(*) FROM reference_changes)"
                     )
                 ).one()
             )
 
     first = counts()
     assert first[:3] == (4, 5, 3)
+    with Session(engine) as s:  # every write of init is on the reference audit trail, by the command line
+        trail = set(s.execute(text("SELECT table_name, username, action FROM reference_changes")).tuples())
+        hours = s.scalar(text("SELECT osm_hours FROM service_resources WHERE code = 'XH-ST-01'"))
+    assert {t for t, _, _ in trail} >= {"subdistrict", "organizations", "users", "cell_staff", "service_resources"}
+    assert {u for _, u, _ in trail} == {"gridgov"} and ("users", "gridgov", "create") in trail
+    assert hours == "Mo-Su 06:30-19:00"  # 每天 06:30-19:00 in the sheet, stored in OpenStreetMap syntax
     again = runner.invoke(app, _init())  # idempotent: nothing new, not even a version
     assert again.exit_code == 0, again.output
     assert "(no change)" in again.output and "新建 created 0" in again.output

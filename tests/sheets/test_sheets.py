@@ -88,7 +88,7 @@ def test_bad_rows_are_listed_by_row_and_column_and_nothing_is_written(
     errors = {(e["row"], e["column"]) for e in r.json()["detail"]["errors"]}
     assert errors == {(3, "辖区编码"), (4, "手机"), (5, "用户名"), (6, "所属单位编码"), (7, "角色")}
     messages = " ".join(e["message"] for e in r.json()["detail"]["errors"])
-    assert "370102019999" in messages and "手机填 11 位" in messages and "与第 2 行重复" in messages
+    assert "370102019999" in messages and "11 位手机号" in messages and "与第 2 行重复" in messages
     assert session.scalar(select(func.count()).select_from(User)) == before  # not even the good row
 
     compounds = [["小区编码", "小区名称", "物业公司编码"], ["NO-SUCH-COMPOUND", "无名小区", ""]]
@@ -110,7 +110,7 @@ def test_coordinates_outside_the_street_and_unplaced_rows(client: TestClient, ad
     by_row = {e["row"]: e for e in report["errors"]}
     assert "不在本街道内" in by_row[2]["message"] and by_row[2]["column"] == "经度"
     assert [u["row"] for u in report["unplaced"]] == [3] and report["unplaced"][0]["name"] == "无址维修点"
-    assert by_row[4]["column"] == "开放时间" and "周一至周五" in by_row[4]["message"]
+    assert by_row[4]["column"] == "营业时间" and "周一至周五" in by_row[4]["message"]
 
 
 def test_onboarding_sheets_in_order_then_locate_answers_with_them(
