@@ -1,0 +1,301 @@
+"""Ticket KPIs in SQL for any unit and period, each figure backed by the exact list of tickets it counts.
+
+One per-ticket "facts" row (the ticket, its audit trail summarised, its last rating, whether it had a 回访,
+its handling time in working hours) feeds both the counts and the drill-down lists: a count is
+`count(*) FILTER (WHERE <predicate>)` and its list is `WHERE <predicate>` over the same rows, so the list
+behind a figure always holds exactly that many tickets.
+
+Definitions (the cohort is the tickets *received* in the period — opened_at in [from, to], Asia/Shanghai —
+minus merged duplicates; their state is read as it is now):
+- received 受理: the cohort.
+- responded 响应: the unit answered — an 接单 (claim) or 办结 (resolve) event exists;
+  responded_in_sla: responded and the SLA sweep never flagged it overdue at the accept / dispatch / claim
+  stage (the `overdue` event in the audit trail). 响应率 = responded_in_sla / received.
+- solved 解决: resolved, verified or closed now (resolved_at set). 解决率 = solved / received.
+- on_time 按期办结: solved by its resolution deadline (resolved_at ≤ resolve_due_at); per SLA tier too.
+- handling time: opened → resolved in working hours (24 h per working date, 调休 Saturdays included, holidays
+  not), median and p90 over the solved tickets.
+- reopened 重办: reopened at least once. escalated 吹哨: an `escalate` event exists.
+- followed_up 回访: solved and at least one follow-up recorded. 回访率 = followed_up / solved.
+- rated, satisfied (last rating 4–5 stars) 满意率 = satisfied / rated; mean stars.
+- hotline 12345: channel hotline_12345; its change against the same dates a year earlier.
+- suggestions 意见箱: channel suggestion; rectified 整改 = solved suggestions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Unpack
+
+from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, not_, select, true
+from sqlalchemy.orm import Session
+
+from gis.errors import InvalidInput
+from gis.evaluation.calendar import ensure_calendar, working_epoch
+from gis.evaluation.units import Period, Unit, ticket_filter
+from gis.models import Organization, User
+from gis.tickets import access as ticket_access
+from gis.tickets.config import load_config
+from gis.tickets.models import FollowUp, Rating, Ticket, TicketEvent
+
+RESPONSE_STAGES = ("accept", "dispatch", "claim")
+HOURS = 3600.0
+
+
+def facts(session: Session, period: Period, where: list[ColumnElement[bool]]) -> Select[Unpack[tuple[Any, ...]]]:
+    """One row per ticket received in `period` matching `where` (merged duplicates left out)."""
+    ensure_calendar(session, period.last)
+    ev = TicketEvent
+    responded_at = (
+        select(func.min(ev.at)).where(ev.ticket_id == Ticket.id, ev.action.in_(("claim", "resolve"))).scalar_subquery()
+    )
+    response_late = exists().where(
+        ev.ticket_id == Ticket.id, ev.action == "overdue", ev.payload["stage"].astext.in_(RESPONSE_STAGES)
+    )
+    escalated = exists().where(ev.ticket_id == Ticket.id, ev.action == "escalate")
+    followed = exists().where(FollowUp.ticket_id == Ticket.id)
+    stars = (
+        select(Rating.stars)
+        .where(Rating.ticket_id == Ticket.id)
+        .order_by(Rating.at.desc(), Rating.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    handling_s = working_epoch(Ticket.resolved_at) - working_epoch(Ticket.opened_at)
+    stmt: Select[Unpack[tuple[Any, ...]]] = select(
+        Ticket.id,
+        Ticket.category,
+        Ticket.channel,
+        Ticket.tier,
+        Ticket.state,
+        Ticket.cell_code,
+        Ticket.compound_code,
+        Ticket.community_code,
+        Ticket.unit_id,
+        Ticket.opened_at,
+        Ticket.resolved_at,
+        Ticket.resolve_due_at,
+        Ticket.reopen_count,
+        Ticket.overdue,
+        responded_at.label("responded_at"),
+        response_late.label("response_late"),
+        escalated.label("escalated"),
+        followed.label("followed_up"),
+        stars.label("stars"),
+        handling_s.label("handling_s"),
+    ).where(Ticket.opened_at >= period.start, Ticket.opened_at < period.end, Ticket.state != "merged", *where)
+    return stmt
+
+
+Pred = Callable[[Any], ColumnElement[bool]]
+
+
+@dataclass(frozen=True)
+class Count:
+    """A counted figure: a label and the predicate over the facts row (its drill-down list)."""
+
+    label: str
+    pred: Pred
+
+
+COUNTS: dict[str, Count] = {
+    "received": Count("受理数", lambda f: true()),
+    "responded": Count("响应数", lambda f: f.responded_at.is_not(None)),
+    "responded_in_sla": Count("按时响应数", lambda f: and_(f.responded_at.is_not(None), not_(f.response_late))),
+    "solved": Count("解决数", lambda f: f.resolved_at.is_not(None)),
+    "on_time": Count("按期办结数", lambda f: and_(f.resolved_at.is_not(None), f.resolved_at <= f.resolve_due_at)),
+    "unsolved": Count("未解决数", lambda f: f.resolved_at.is_(None)),
+    "ever_overdue": Count("曾超期数", lambda f: f.overdue.is_(True)),
+    "reopened": Count("重办数", lambda f: f.reopen_count > 0),
+    "escalated": Count("吹哨数", lambda f: f.escalated),
+    "followed_up": Count("回访数", lambda f: and_(f.resolved_at.is_not(None), f.followed_up)),
+    "rated": Count("评价数", lambda f: f.stars.is_not(None)),
+    "satisfied": Count("满意数(4–5星)", lambda f: f.stars >= 4),
+    "hotline": Count("12345热线量", lambda f: f.channel == "hotline_12345"),
+    "suggestions": Count("意见箱建议数", lambda f: f.channel == "suggestion"),
+    "suggestions_rectified": Count(
+        "意见箱整改数", lambda f: and_(f.channel == "suggestion", f.resolved_at.is_not(None))
+    ),
+}
+# rate → (numerator, denominator, label)
+RATES: dict[str, tuple[str, str, str]] = {
+    "response_rate": ("responded_in_sla", "received", "响应率"),
+    "solve_rate": ("solved", "received", "解决率"),
+    "on_time_rate": ("on_time", "solved", "按期办结率"),
+    "reopen_rate": ("reopened", "received", "重办率"),
+    "follow_up_rate": ("followed_up", "solved", "回访率"),
+    "satisfaction_rate": ("satisfied", "rated", "满意率"),
+    "rectify_rate": ("suggestions_rectified", "suggestions", "意见箱整改率"),
+}
+MEASURES = {
+    "median_hours": "处置时长中位数(工作小时)",
+    "p90_hours": "处置时长P90(工作小时)",
+    "mean_stars": "平均星级",
+    "hotline_last_year": "去年同期12345热线量",
+    "hotline_change": "12345热线同比",
+}
+LABELS: dict[str, str] = {k: c.label for k, c in COUNTS.items()} | {k: v[2] for k, v in RATES.items()} | MEASURES
+DRILLABLE = (*COUNTS, "hotline_last_year")
+
+# group keys: facts column (or expression) and label
+GROUPS: dict[str, tuple[Callable[[Any], Any], str]] = {
+    "cell": (lambda f: f.cell_code, "网格"),
+    "compound": (lambda f: f.compound_code, "小区"),
+    "community": (lambda f: f.community_code, "社区"),
+    "category": (lambda f: f.category, "类别"),
+    "tier": (lambda f: f.tier, "时限等级"),
+    "channel": (lambda f: f.channel, "渠道"),
+    "unit": (lambda f: f.unit_id, "承办单位"),
+    "month": (lambda f: func.to_char(func.timezone("Asia/Shanghai", f.opened_at), "YYYY-MM"), "月份"),
+}
+
+
+def _aggregates(f: Any) -> list[Any]:
+    cols: list[Any] = [func.count().filter(c.pred(f)).label(k) for k, c in COUNTS.items()]
+    solved = f.resolved_at.is_not(None)
+    cols.append(func.percentile_cont(0.5).within_group(f.handling_s).filter(solved).label("median_s"))
+    cols.append(func.percentile_cont(0.9).within_group(f.handling_s).filter(solved).label("p90_s"))
+    cols.append(func.avg(f.stars).label("mean_stars"))
+    return cols
+
+
+def _ratio(a: int, b: int) -> float | None:
+    return round(a / b, 4) if b else None
+
+
+def _finish(row: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {k: int(row[k]) for k in COUNTS}
+    for name, (num, den, _) in RATES.items():
+        out[name] = _ratio(out[num], out[den])
+    out["median_hours"] = round(row["median_s"] / HOURS, 2) if row["median_s"] is not None else None
+    out["p90_hours"] = round(row["p90_s"] / HOURS, 2) if row["p90_s"] is not None else None
+    out["mean_stars"] = round(float(row["mean_stars"]), 2) if row["mean_stars"] is not None else None
+    return out
+
+
+def scope_filters(session: Session, user: User | None, unit: Unit | None) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if unit is not None:
+        where.append(ticket_filter(unit))
+    if user is not None:  # None: the system (scheduler, CLI) reads everything
+        where.append(ticket_access.visible_filter(session, user))
+    return where
+
+
+def compute(
+    session: Session,
+    period: Period,
+    *,
+    unit: Unit | None,
+    user: User | None,
+    group_by: str | None = None,
+    extra: list[ColumnElement[bool]] | None = None,
+) -> list[dict[str, Any]]:
+    """KPI rows for the unit and period: one row, or one per group (cell, community, category, tier, month …)."""
+    where = scope_filters(session, user, unit) + list(extra or [])
+    f = facts(session, period, where).subquery("f")
+    keys: list[Any] = []
+    if group_by is not None:
+        if group_by not in GROUPS:
+            raise_unknown_group(group_by)
+        keys = [GROUPS[group_by][0](f.c).label("key")]
+    stmt = select(*keys, *_aggregates(f.c)).select_from(f)
+    if keys:
+        stmt = stmt.group_by(keys[0]).order_by(keys[0])
+    rows = [dict(r._mapping) for r in session.execute(stmt)]
+    if not keys and not rows:
+        rows = [{"median_s": None, "p90_s": None, "mean_stars": None, **dict.fromkeys(COUNTS, 0)}]
+    last_year = _hotline_by(session, period.last_year(), where, group_by)
+    out = []
+    for r in rows:
+        fig = _finish(r)
+        key = r.get("key")
+        prev = last_year.get(key, 0)
+        fig["hotline_last_year"] = prev
+        fig["hotline_change"] = _ratio(fig["hotline"] - prev, prev)
+        if keys:
+            fig = {"key": key, **fig}
+        out.append(fig)
+    return out
+
+
+def raise_unknown_group(group_by: str) -> None:
+    raise InvalidInput(f"unknown breakdown {group_by!r}; use one of {', '.join(GROUPS)}")
+
+
+def _hotline_by(
+    session: Session, period: Period, where: list[ColumnElement[bool]], group_by: str | None
+) -> dict[Any, int]:
+    f = facts(session, period, [*where, Ticket.channel == "hotline_12345"]).subquery("f")
+    key = GROUPS[group_by][0](f.c) if group_by else literal(None)
+    stmt = select(key.label("key"), func.count()).select_from(f).group_by(key)
+    return {k: int(n) for k, n in session.execute(stmt).tuples()}
+
+
+def by_tier(session: Session, period: Period, *, unit: Unit | None, user: User | None) -> list[dict[str, Any]]:
+    """按期办结 per SLA tier (with the tier's label from the SLA config)."""
+    labels = {t.code: t.label for p in load_config().profiles.values() for t in p.tiers.values()}
+    rows = compute(session, period, unit=unit, user=user, group_by="tier")
+    return [{**r, "tier_label": labels.get(r["key"], r["key"])} for r in rows]
+
+
+def tickets_behind(
+    session: Session,
+    period: Period,
+    kpi: str,
+    *,
+    unit: Unit | None,
+    user: User | None,
+    group: tuple[str, str] | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[int, list[dict[str, Any]]]:
+    """The tickets a count (or a rate's numerator) counts: how many, and one page of them."""
+    kpi = RATES[kpi][0] if kpi in RATES else kpi
+    if kpi not in DRILLABLE:
+        raise_unknown_kpi(kpi)
+    where = scope_filters(session, user, unit)
+    if kpi == "hotline_last_year":
+        period, kpi = period.last_year(), "hotline"
+    f = facts(session, period, where).subquery("f")
+    conds = [COUNTS[kpi].pred(f.c)]
+    if group is not None:
+        if group[0] not in GROUPS:
+            raise_unknown_group(group[0])
+        expr = GROUPS[group[0]][0](f.c)
+        conds.append(expr.is_(None) if group[1] == "" else expr == group[1])
+    matched = session.scalar(select(func.count()).select_from(f).where(*conds)) or 0
+    stmt = (
+        select(f, Organization.name.label("unit_name"))
+        .outerjoin(Organization, Organization.id == f.c.unit_id)
+        .where(*conds)
+        .order_by(f.c.opened_at, f.c.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    items = []
+    for r in session.execute(stmt).mappings():
+        items.append(
+            {
+                "id": r["id"],
+                "category": r["category"],
+                "channel": r["channel"],
+                "tier": r["tier"],
+                "state": r["state"],
+                "cell_code": r["cell_code"],
+                "compound_code": r["compound_code"],
+                "community_code": r["community_code"],
+                "unit_name": r["unit_name"],
+                "opened_at": r["opened_at"],
+                "resolved_at": r["resolved_at"],
+                "handling_hours": round(r["handling_s"] / HOURS, 2) if r["handling_s"] is not None else None,
+                "stars": r["stars"],
+            }
+        )
+    return matched, items
+
+
+def raise_unknown_kpi(kpi: str) -> None:
+    figures = ", ".join((*DRILLABLE, *RATES))
+    raise InvalidInput(f"unknown figure {kpi!r}; figures with a ticket list: {figures}")
