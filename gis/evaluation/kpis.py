@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, not_, select, true
 from sqlalchemy.orm import Session
@@ -43,7 +43,7 @@ RESPONSE_STAGES = ("accept", "dispatch", "claim")
 HOURS = 3600.0
 
 
-def facts(session: Session, period: Period, where: list[ColumnElement[bool]]) -> Select[Unpack[tuple[Any, ...]]]:
+def facts(session: Session, period: Period, where: list[ColumnElement[bool]]) -> Select[*tuple[Any, ...]]:
     """One row per ticket received in `period` matching `where` (merged duplicates left out)."""
     ensure_calendar(session, period.last)
     ev = TicketEvent
@@ -63,7 +63,7 @@ def facts(session: Session, period: Period, where: list[ColumnElement[bool]]) ->
         .scalar_subquery()
     )
     handling_s = working_epoch(Ticket.resolved_at) - working_epoch(Ticket.opened_at)
-    stmt: Select[Unpack[tuple[Any, ...]]] = select(
+    stmt: Select[*tuple[Any, ...]] = select(
         Ticket.id,
         Ticket.category,
         Ticket.channel,
@@ -230,7 +230,7 @@ def _hotline_by(
     f = facts(session, period, [*where, Ticket.channel == "hotline_12345"]).subquery("f")
     key = GROUPS[group_by][0](f.c) if group_by else literal(None)
     stmt = select(key.label("key"), func.count()).select_from(f).group_by(key)
-    return {k: int(n) for k, n in session.execute(stmt).tuples()}
+    return {r[0]: int(r[1]) for r in session.execute(stmt).all()}
 
 
 def by_tier(session: Session, period: Period, *, unit: Unit | None, user: User | None) -> list[dict[str, Any]]:

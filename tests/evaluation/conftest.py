@@ -126,7 +126,8 @@ def world(session: Session, tiny_area: dict[str, Any]) -> World:
                            stars=5, follow_up=True).id  # fmt: skip
     ids["T2"] = add_ticket(session, cell=left, community=c, opened="2026-01-03 12:00", resolved="2026-01-04 12:00",
                            due="2026-01-04 08:00", channel="hotline_12345",
-                           events=[("overdue", "2026-01-03 20:00", {"stage": "claim"}), ("claim", "2026-01-03 21:00", {})],
+                           events=[("overdue", "2026-01-03 20:00", {"stage": "claim"}),
+                                   ("claim", "2026-01-03 21:00", {})],
                            stars=3).id  # fmt: skip
     ids["T3"] = add_ticket(session, cell=left, community=c, opened="2026-01-08 09:00", resolved="2026-01-08 13:00",
                            due="2026-01-09 09:00", unit=p1, compound=tiny_area["compound"].code,
@@ -142,7 +143,8 @@ def world(session: Session, tiny_area: dict[str, Any]) -> World:
     old_l.valid_from = old_r.valid_from = at("2025-01-01 00:00")
     old_l.valid_to = old_r.valid_to = at("2026-01-15 00:00")
     ox, oy = tiny_area["origin"]
-    session.add(GridCell(code=left, name="测试第1网格(重划)", community_id=community.id, geom=ewkt(box(ox, oy, ox + 0.02, oy + 0.01)),
+    redrawn = ewkt(box(ox, oy, ox + 0.02, oy + 0.01))
+    session.add(GridCell(code=left, name="测试第1网格(重划)", community_id=community.id, geom=redrawn,
                          valid_from=at("2026-01-15 00:00")))  # fmt: skip
     session.commit()
     return World(street.code, c, left, right, tiny_area["compound"].code, p1, p2, p3, dept, ids)

@@ -1,0 +1,5 @@
+"""Modules that register extra 红黑榜 terms (gis.evaluation.terms.register_term) on import.
+
+The lead adds the participation branch's module here at merge, e.g.
+`from gis.participation import evaluation_terms  # noqa: F401  (registers "supervisor_rating")`.
+"""
