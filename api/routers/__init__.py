@@ -6,6 +6,7 @@ from api.routers import (
     audit,
     auth,
     avatars,
+    evaluation,
     features,
     field,
     health,
@@ -36,4 +37,5 @@ ROUTERS: list[APIRouter] = [
     plans.router,
     patrols.router,
     field.router,
+    evaluation.router,
 ]

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from gis.errors import InvalidInput
 from gis.evaluation.calendar import ensure_calendar, working_epoch
 from gis.evaluation.units import Period, Unit, ticket_filter
-from gis.models import Organization, User
+from gis.models import AdminArea, Compound, GridCell, Organization, User
 from gis.tickets import access as ticket_access
 from gis.tickets.config import load_config
 from gis.tickets.models import FollowUp, Rating, Ticket, TicketEvent
@@ -299,3 +299,41 @@ def tickets_behind(
 def raise_unknown_kpi(kpi: str) -> None:
     figures = ", ".join((*DRILLABLE, *RATES))
     raise InvalidInput(f"unknown figure {kpi!r}; figures with a ticket list: {figures}")
+
+
+def group_names(session: Session, by: str | None, keys: list[Any]) -> dict[Any, str]:
+    """Display names of breakdown keys (cell, compound and community names; units; category and tier labels)."""
+    keys = [k for k in keys if k is not None]
+    if not by or not keys:
+        return {}
+    stmt: Select[*tuple[Any, ...]]
+    if by == "cell":
+        stmt = select(GridCell.code, GridCell.name).where(GridCell.code.in_(keys)).order_by(GridCell.valid_from)
+    elif by == "compound":
+        stmt = select(Compound.code, Compound.name).where(Compound.code.in_(keys))
+    elif by == "community":
+        stmt = select(AdminArea.code, AdminArea.name).where(AdminArea.code.in_(keys))
+    elif by == "unit":
+        stmt = select(Organization.id, Organization.name).where(Organization.id.in_(keys))
+    elif by == "category":
+        cfg = load_config()
+        return {k: c.label for k in keys if (c := cfg.categories.get(k)) is not None}
+    elif by == "tier":
+        return {t.code: t.label for p in load_config().profiles.values() for t in p.tiers.values() if t.code in keys}
+    elif by == "channel":
+        return {k: CHANNEL_LABELS.get(k, k) for k in keys}
+    else:
+        return {}
+    return {r[0]: r[1] for r in session.execute(stmt).all()}  # later versions win (ordered by valid_from)
+
+
+CHANNEL_LABELS = {
+    "resident": "居民点单",
+    "grid_worker": "网格员上报",
+    "patrol": "巡查发现",
+    "hotline_12345": "12345热线",
+    "property_400": "物业400",
+    "open311": "Open311",
+    "staff": "工作人员",
+    "suggestion": "意见箱",
+}
