@@ -36,6 +36,10 @@ from api.cli_patrols import register as _register_patrols  # noqa: E402  (patrol
 
 _register_patrols(app)
 
+from api.cli_reports import register as _register_reports  # noqa: E402  (report monthly/quarterly/kpis)
+
+_register_reports(app)
+
 from api.cli_maps import register as _register_maps  # noqa: E402  (map export …)
 
 _register_maps(app)

@@ -264,7 +264,7 @@ class Street(Base):
     geom: Mapped[WKBElement] = mapped_column(Geometry("LINESTRING", srid=4326, spatial_index=True))
 
 
+from gis.evaluation import models as _evaluation_models  # noqa: E402,F401  (registers the evaluation tables)
 from gis.patrol import models as _patrol_models  # noqa: E402,F401  (registers the patrol tables with Base)
 from gis.plans import models as _plan_models  # noqa: E402,F401  (registers the boundary plan tables with Base)
 from gis.tickets import models as _ticket_models  # noqa: E402,F401  (registers the ticket tables with Base)
-from gis.evaluation import models as _evaluation_models  # noqa: E402,F401  (registers the evaluation tables)

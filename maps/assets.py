@@ -38,8 +38,12 @@ EDITOR_SCRIPTS = ("gg_auth.js", "plan_editor.js", "plan_cells.js", "plan_areas.j
 # The field app (/field): gg_auth.js, then the offline queue (IndexedDB through idb), then the page.
 FIELD_SCRIPTS = ("gg_auth.js", "field_queue.js", "field.js")
 PATROL_MAP_SCRIPTS = ("gg_auth.js", "patrol_map.js")
+# The evaluation dashboard (/maps/dashboard): ECharts and Leaflet first, then gg_auth.js and the page.
+DASHBOARD_SCRIPTS = ("gg_auth.js", "dashboard.js")
 PAGE_FILES = (*MAP_SCRIPTS, "gg_plan_shell.js", "maps.css", *EDITOR_SCRIPTS)
-OWN_FILES = tuple(dict.fromkeys((*PAGE_FILES, *FIELD_SCRIPTS, "field.css", *PATROL_MAP_SCRIPTS)))  # "gridgov"
+OWN_FILES = tuple(
+    dict.fromkeys((*PAGE_FILES, *FIELD_SCRIPTS, "field.css", *PATROL_MAP_SCRIPTS, *DASHBOARD_SCRIPTS, "dashboard.css"))
+)  # "gridgov"
 
 
 def _static_version() -> str:
@@ -100,6 +104,8 @@ PACKAGES: dict[str, Package] = {
         Package("@geoman-io/leaflet-geoman-free", "2.18.3", ("dist/leaflet-geoman.js", "dist/leaflet-geoman.css")),
         # the field app: IndexedDB (its offline queue) and the service worker's Workbox modules
         Package("idb", "8.0.4", ("build/umd.js",)),
+        # the evaluation dashboard's charts
+        Package("echarts", "6.1.0", ("dist/echarts.min.js",)),
         Package("workbox-core", "7.4.1", ("build/workbox-core.prod.js",)),
         Package("workbox-routing", "7.4.1", ("build/workbox-routing.prod.js",)),
         Package("workbox-strategies", "7.4.1", ("build/workbox-strategies.prod.js",)),

@@ -16,6 +16,7 @@ from api.routers import (
     open311,
     patrols,
     plans,
+    reports,
     tickets,
     tiles,
     users,
@@ -38,4 +39,5 @@ ROUTERS: list[APIRouter] = [
     patrols.router,
     field.router,
     evaluation.router,
+    reports.router,
 ]

@@ -174,3 +174,21 @@ class TopicPublic(BaseModel):
     rounds: int
     first_agreement_rate: float | None
     last_agreement_rate: float | None
+
+
+class ReportPublic(BaseModel):
+    kind: str
+    title: str
+    street: dict[str, str]
+    period: dict[str, str]
+    generated_at: str
+    stored: bool = Field(description="true: the report as written (and circulated); false: built now")
+    figures: dict[str, Figure]
+    previous_figures: dict[str, Figure]
+    labels: dict[str, str]
+    communities: list[dict[str, Any]]
+    trend: list[dict[str, Any]]
+    rankings: dict[str, RankingPublic]
+    worst_cells: list[dict[str, Any]]
+    consultations: list[dict[str, Any]]
+    map_svg: str
