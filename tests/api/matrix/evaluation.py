@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from gis.evaluation.models import ConsultationTopic
 from gis.models import Compound
-from tests.api.matrix import BAD, COMMUNITY, OK, Entry, Expect
+from tests.api.matrix import BAD, COMMUNITY, OK, PUBLIC, Entry, Expect
 
 # a community's KPIs: wide roles and the community's manager; a grid worker only their cells' units
 KPI_AREA: Expect = (OK, OK, OK, 403, 403, 403, 403, 401)
@@ -21,6 +21,7 @@ RANKING: Expect = (OK, OK, OK, OK, OK, OK, 403, 401)
 TOPIC_READ: Expect = (OK, OK, OK, OK, 403, OK, 403, 401)
 TOPIC_WRITE: Expect = (OK, 403, OK, OK, 403, 403, 403, 401)
 BODY: Expect = (422, 422, 422, 422, 422, 422, 422, 401)
+STREET = COMMUNITY[:9]
 NOV = {"from": "2026-11-01", "to": "2026-11-30"}
 AREA = {"params": {"unit": "community", "code": COMMUNITY, **NOV}}
 CELL = {"params": {"unit": "cell", "code": "{cell}", **NOV}}
@@ -60,4 +61,12 @@ ENTRIES: dict[str, Entry] = {
     "GET /v1/consultations/{topic_id}": ("/v1/consultations/{topic}", {}, TOPIC_READ),
     "PATCH /v1/consultations/{topic_id}": ("/v1/consultations/{topic}", {"json": {}}, TOPIC_WRITE),
     "POST /v1/consultations/{topic_id}/meetings": ("/v1/consultations/{topic}/meetings", BAD, BODY),
+    # the 通报 (every staff role reads it: it is circulated), and the dashboard shell (no data in it)
+    "GET /v1/reports/{kind}": ("/v1/reports/monthly", {"params": {"street": STREET, "period": "2026-11"}}, RANKING),
+    "GET /v1/reports/{kind}/file": (
+        "/v1/reports/quarterly/file",
+        {"params": {"street": STREET, "period": "2026-Q4", "format": "xlsx"}},
+        RANKING,
+    ),
+    "GET /maps/dashboard": ("/maps/dashboard", {}, PUBLIC),
 }
