@@ -48,10 +48,14 @@ def ensure_calendar(session: Session, until: date, *, refresh: bool = False) -> 
     return len(rows)
 
 
-def working_epoch(ts: Any) -> Any:
-    """SQL: working seconds from FIRST_DAY to the instant `ts` (NULL when `ts` is NULL or outside the table)."""
+def local_date(ts: Any) -> Any:
+    """SQL: the Asia/Shanghai date of an instant."""
+    return cast(func.timezone("Asia/Shanghai", ts), Date)
+
+
+def working_epoch(ts: Any, wc: Any) -> Any:
+    """SQL: working seconds from FIRST_DAY to the instant `ts`, given `wc`, the work_calendar row of its local date
+    (joined on `wc.day == local_date(ts)`); NULL when `ts` is NULL or outside the table."""
     local = func.timezone("Asia/Shanghai", ts)
-    wc = WorkCalendarDay
     inside = extract("epoch", local - cast(wc.day, DateTime))
-    value = wc.working_days_before * DAY_S + case((wc.working, inside), else_=0)
-    return select(cast(value, Float)).where(wc.day == cast(local, Date)).scalar_subquery()
+    return cast(wc.working_days_before * DAY_S + case((wc.working, inside), else_=0), Float)

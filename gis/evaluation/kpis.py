@@ -28,11 +28,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, not_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, func, literal, not_, select, text, true
+from sqlalchemy.orm import Session, aliased
 
 from gis.errors import InvalidInput
-from gis.evaluation.calendar import ensure_calendar, working_epoch
+from gis.evaluation.calendar import ensure_calendar, local_date, working_epoch
+from gis.evaluation.models import WorkCalendarDay
 from gis.evaluation.units import Period, Unit, ticket_filter
 from gis.models import AdminArea, Compound, GridCell, Organization, User
 from gis.tickets import access as ticket_access
@@ -43,48 +44,67 @@ RESPONSE_STAGES = ("accept", "dispatch", "claim")
 HOURS = 3600.0
 
 
+TICKET_COLUMNS = (
+    "id", "category", "channel", "tier", "state", "cell_code", "compound_code", "community_code", "unit_id",
+    "opened_at", "resolved_at", "resolve_due_at", "reopen_count", "overdue",
+)  # fmt: skip
+
+
 def facts(session: Session, period: Period, where: list[ColumnElement[bool]]) -> Select[*tuple[Any, ...]]:
-    """One row per ticket received in `period` matching `where` (merged duplicates left out)."""
+    """One row per ticket received in `period` matching `where` (merged duplicates left out).
+
+    The audit trail, ratings and follow-ups are aggregated per ticket once and joined (hash joins at scale), not
+    looked up per row; JIT compilation is turned off for the transaction (it costs seconds on these plans and
+    saves nothing)."""
     ensure_calendar(session, period.last)
+    session.execute(text("SET LOCAL jit = off"))
+    base = (
+        select(*(getattr(Ticket, c) for c in TICKET_COLUMNS))
+        .where(Ticket.opened_at >= period.start, Ticket.opened_at < period.end, Ticket.state != "merged", *where)
+        .cte("base")
+    )
     ev = TicketEvent
-    responded_at = (
-        select(func.min(ev.at)).where(ev.ticket_id == Ticket.id, ev.action.in_(("claim", "resolve"))).scalar_subquery()
+    events = (
+        select(
+            ev.ticket_id,
+            func.min(ev.at).filter(ev.action.in_(("claim", "resolve"))).label("responded_at"),
+            func.bool_or(and_(ev.action == "overdue", ev.payload["stage"].astext.in_(RESPONSE_STAGES))).label(
+                "response_late"
+            ),
+            func.bool_or(ev.action == "escalate").label("escalated"),
+        )
+        .join(base, base.c.id == ev.ticket_id)
+        .where(ev.action.in_(("claim", "resolve", "overdue", "escalate")))
+        .group_by(ev.ticket_id)
+        .subquery("ev")
     )
-    response_late = exists().where(
-        ev.ticket_id == Ticket.id, ev.action == "overdue", ev.payload["stage"].astext.in_(RESPONSE_STAGES)
+    last_rating = (
+        select(Rating.ticket_id, Rating.stars)
+        .join(base, base.c.id == Rating.ticket_id)
+        .distinct(Rating.ticket_id)
+        .order_by(Rating.ticket_id, Rating.at.desc(), Rating.id.desc())
+        .subquery("rt")
     )
-    escalated = exists().where(ev.ticket_id == Ticket.id, ev.action == "escalate")
-    followed = exists().where(FollowUp.ticket_id == Ticket.id)
-    stars = (
-        select(Rating.stars)
-        .where(Rating.ticket_id == Ticket.id)
-        .order_by(Rating.at.desc(), Rating.id.desc())
-        .limit(1)
-        .scalar_subquery()
+    followed = select(FollowUp.ticket_id).join(base, base.c.id == FollowUp.ticket_id).distinct().subquery("fu")
+    wo, wr = aliased(WorkCalendarDay, name="wo"), aliased(WorkCalendarDay, name="wr")
+    handling_s = working_epoch(base.c.resolved_at, wr) - working_epoch(base.c.opened_at, wo)
+    stmt: Select[*tuple[Any, ...]] = (
+        select(
+            *(base.c[c] for c in TICKET_COLUMNS),
+            events.c.responded_at,
+            func.coalesce(events.c.response_late, False).label("response_late"),
+            func.coalesce(events.c.escalated, False).label("escalated"),
+            followed.c.ticket_id.is_not(None).label("followed_up"),
+            last_rating.c.stars,
+            handling_s.label("handling_s"),
+        )
+        .select_from(base)
+        .outerjoin(events, events.c.ticket_id == base.c.id)
+        .outerjoin(last_rating, last_rating.c.ticket_id == base.c.id)
+        .outerjoin(followed, followed.c.ticket_id == base.c.id)
+        .outerjoin(wo, wo.day == local_date(base.c.opened_at))
+        .outerjoin(wr, wr.day == local_date(base.c.resolved_at))
     )
-    handling_s = working_epoch(Ticket.resolved_at) - working_epoch(Ticket.opened_at)
-    stmt: Select[*tuple[Any, ...]] = select(
-        Ticket.id,
-        Ticket.category,
-        Ticket.channel,
-        Ticket.tier,
-        Ticket.state,
-        Ticket.cell_code,
-        Ticket.compound_code,
-        Ticket.community_code,
-        Ticket.unit_id,
-        Ticket.opened_at,
-        Ticket.resolved_at,
-        Ticket.resolve_due_at,
-        Ticket.reopen_count,
-        Ticket.overdue,
-        responded_at.label("responded_at"),
-        response_late.label("response_late"),
-        escalated.label("escalated"),
-        followed.label("followed_up"),
-        stars.label("stars"),
-        handling_s.label("handling_s"),
-    ).where(Ticket.opened_at >= period.start, Ticket.opened_at < period.end, Ticket.state != "merged", *where)
     return stmt
 
 
@@ -227,9 +247,19 @@ def raise_unknown_group(group_by: str) -> None:
 def _hotline_by(
     session: Session, period: Period, where: list[ColumnElement[bool]], group_by: str | None
 ) -> dict[Any, int]:
-    f = facts(session, period, [*where, Ticket.channel == "hotline_12345"]).subquery("f")
-    key = GROUPS[group_by][0](f.c) if group_by else literal(None)
-    stmt = select(key.label("key"), func.count()).select_from(f).group_by(key)
+    """Hotline tickets received in `period` per group (the tickets table alone: the same cohort rule as facts)."""
+    key = GROUPS[group_by][0](Ticket) if group_by else literal(None)
+    stmt = (
+        select(key.label("key"), func.count())
+        .where(
+            Ticket.opened_at >= period.start,
+            Ticket.opened_at < period.end,
+            Ticket.state != "merged",
+            Ticket.channel == "hotline_12345",
+            *where,
+        )
+        .group_by(key)
+    )
     return {r[0]: int(r[1]) for r in session.execute(stmt).all()}
 
 
