@@ -60,7 +60,7 @@ _GENERATE = [
     UNION ALL SELECT id, opened_at + interval '2 hours', 'escalate', true, '{}'::jsonb FROM tickets
         WHERE token LIKE 'w11-%' AND id % 37 = 0""",
     """INSERT INTO ticket_ratings (ticket_id, stars, solved, at)
-    SELECT id, 1 + (id * 7919) % 5, true, resolved_at FROM tickets
+    SELECT id, 1 + (id::bigint * 7919) % 5, true, resolved_at FROM tickets
     WHERE token LIKE 'w11-%' AND resolved_at IS NOT NULL AND id % 5 < 2""",
     """INSERT INTO ticket_follow_ups (ticket_id, method, outcome, at)
     SELECT id, 'phone', 'satisfied', resolved_at FROM tickets

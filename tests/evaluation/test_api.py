@@ -10,6 +10,8 @@ import pandas as pd
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
+from gis.models import utcnow
+from gis.tickets.sla import SHANGHAI
 from tests.evaluation.conftest import World
 
 JAN = {"from": "2026-01-01", "to": "2026-01-31"}
@@ -66,3 +68,19 @@ def test_jurisdiction(client: TestClient, world: World, make_user: Maker) -> Non
     unknown = client.get("/v1/kpis/tickets", params={"unit": "cell", "code": world.left, "kpi": "nope", **JAN},
                          headers=worker)  # fmt: skip
     assert unknown.status_code == 422 and "solved" in unknown.json()["message"]
+
+
+def test_a_resident_drops_a_suggestion_in_the_box_and_it_counts(
+    client: TestClient, world: World, make_user: Maker
+) -> None:
+    """意见箱 (E4): a channel residents may use; the KPIs count it as a suggestion with its own 整改率."""
+    _, resident = make_user("resident", phone="13800000009")
+    _, admin = make_user("admin")
+    body = {"category": "garbage", "description": "建议增设垃圾分类亭", "lon": 100.005, "lat": 30.005,
+            "channel": "suggestion"}  # fmt: skip
+    r = client.post("/v1/tickets", json=body, headers=resident)
+    assert r.status_code == 201, r.text
+    today = utcnow().astimezone(SHANGHAI).date().isoformat()
+    q = {"unit": "cell", "code": world.left, "from": today, "to": today}
+    fig = client.get("/v1/kpis", params=q, headers=admin).json()["figures"]
+    assert (fig["suggestions"], fig["suggestions_rectified"], fig["rectify_rate"]) == (1, 0, 0.0)
