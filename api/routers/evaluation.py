@@ -164,9 +164,12 @@ def export_kpis(
     rows = kpis.compute(session, period, unit=unit, user=user, group_by=by)
     header, body = exports.kpi_table(rows, key_label=kpis.GROUPS[by][1] if by else None)
     data = exports.to_bytes([("考核指标", header, body)], format)
-    media = "text/csv; charset=utf-8" if format == "csv" else XLSX
-    name = f"kpis-{unit.kind}-{unit.code}-{period.first}-{period.last}.{format}"
-    return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return _file(data, format, f"kpis-{unit.kind}-{unit.code}-{period.first}-{period.last}")
+
+
+def _file(data: bytes, fmt: str, stem: str) -> Response:
+    media = "text/csv; charset=utf-8" if fmt == "csv" else XLSX
+    return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'})
 
 
 def _ranking(session: Any, user: Any, kind: str, period: Period, street: str | None) -> dict[str, Any]:
@@ -204,9 +207,7 @@ def export_ranking(
     out = _ranking(session, user, kind, period, street)
     header, body = exports.ranking_table(out)
     data = exports.to_bytes([(out["label"], header, body)], format)
-    media = "text/csv; charset=utf-8" if format == "csv" else XLSX
-    name = f"ranking-{kind}-{period.first}-{period.last}.{format}"
-    return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return _file(data, format, f"ranking-{kind}-{period.first}-{period.last}")
 
 
 @router.get("/compounds/{code}/consultations", response_model=list[TopicPublic])

@@ -18,21 +18,27 @@ from gis.models import AdminArea, GridCell, User
 LEVELS = ("cell", "community")
 
 
+def cells_in_period(session: Session, prefix: str, period: Period) -> list[tuple[str, str, str]]:
+    """(code, name, GeoJSON geometry) of every cell under `prefix` in force at some time in the period, each in
+    its latest version of the period (the one rule the choropleth and the 通报's map share)."""
+    stmt = (
+        select(GridCell.code, GridCell.name, func.ST_AsGeoJSON(GridCell.geom, 6))
+        .distinct(GridCell.code)
+        .where(
+            GridCell.code.startswith(prefix, autoescape=True),
+            GridCell.valid_from < period.end,
+            (GridCell.valid_to.is_(None)) | (GridCell.valid_to > period.start),
+        )
+        .order_by(GridCell.code, GridCell.valid_from.desc())
+    )
+    return [(r[0], r[1], r[2]) for r in session.execute(stmt).all()]
+
+
 def _shapes(session: Session, level: str, unit: Unit, period: Period) -> list[tuple[str, str, str]]:
     """(code, name, GeoJSON geometry) of the cells / communities under the unit in the period."""
     prefix = unit.code if unit.kind in ("street", "community", "cell") else ""
     if level == "cell":
-        # every cell in force at some time in the period, each in its latest version of the period
-        stmt = (
-            select(GridCell.code, GridCell.name, func.ST_AsGeoJSON(GridCell.geom, 6))
-            .distinct(GridCell.code)
-            .where(
-                GridCell.code.startswith(prefix, autoescape=True),
-                GridCell.valid_from < period.end,
-                (GridCell.valid_to.is_(None)) | (GridCell.valid_to > period.start),
-            )
-            .order_by(GridCell.code, GridCell.valid_from.desc())
-        )
+        return cells_in_period(session, prefix, period)
     else:
         stmt = (
             select(AdminArea.code, AdminArea.name, func.ST_AsGeoJSON(AdminArea.geom, 6))

@@ -13,11 +13,10 @@ from html import escape
 from typing import Any
 
 from PIL import Image, ImageDraw
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gis.evaluation.areas import cells_in_period
 from gis.evaluation.units import Period
-from gis.models import GridCell
 
 Ring = list[tuple[float, float]]
 
@@ -30,18 +29,8 @@ class CellShape:
 
 
 def cell_shapes(session: Session, street: str, period: Period) -> list[CellShape]:
-    stmt = (
-        select(GridCell.code, GridCell.name, func.ST_AsGeoJSON(GridCell.geom, 6))
-        .distinct(GridCell.code)
-        .where(
-            GridCell.code.startswith(street, autoescape=True),
-            GridCell.valid_from < period.end,
-            (GridCell.valid_to.is_(None)) | (GridCell.valid_to > period.start),
-        )
-        .order_by(GridCell.code, GridCell.valid_from.desc())
-    )
     out = []
-    for code, name, geom in session.execute(stmt).all():
+    for code, name, geom in cells_in_period(session, street, period):
         g = json.loads(geom)
         polys = g["coordinates"] if g["type"] == "MultiPolygon" else [g["coordinates"]]
         out.append(CellShape(code, name, [[(float(x), float(y)) for x, y in p[0]] for p in polys]))
