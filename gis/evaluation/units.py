@@ -34,6 +34,7 @@ AREA_KINDS = ("cell", "compound", "community", "street")
 ORG_KINDS = {"department": "department", "property": "property_company"}  # unit kind → Organization.kind
 _CODE = re.compile(r"^[0-9A-Za-z_.-]{1,60}$")
 MAX_DAYS = 3 * 366 + 1
+YEARS = (2001, 2100)  # the working calendar's table and last year's comparison stay in range
 
 
 @dataclass(frozen=True)
@@ -49,24 +50,29 @@ class Period:
             raise InvalidInput(f"to ({last}) is before from ({first}): give from <= to (both dates included)")
         if (last - first).days >= MAX_DAYS:
             raise InvalidInput(f"a period is at most {MAX_DAYS} days; split {first}…{last}")
-        return cls(first, last)
+        return cls(first, last)._checked()
+
+    def _checked(self) -> Period:
+        if not (YEARS[0] <= self.first.year and self.last.year <= YEARS[1]):
+            raise InvalidInput(f"dates must lie in the years {YEARS[0]}–{YEARS[1]}: got {self.first}…{self.last}")
+        return self
 
     @classmethod
     def month(cls, month: str) -> Period:
         m = re.fullmatch(r"(\d{4})-(\d{2})", month)
-        if m is None or not 1 <= int(m.group(2)) <= 12:
-            raise InvalidInput(f"month {month!r}: write it as YYYY-MM, e.g. 2026-11")
+        if m is None or not 1 <= int(m.group(2)) <= 12 or not YEARS[0] <= int(m.group(1)) <= YEARS[1]:
+            raise InvalidInput(f"month {month!r}: write it as YYYY-MM, e.g. 2026-11 (years {YEARS[0]}–{YEARS[1]})")
         first = date(int(m.group(1)), int(m.group(2)), 1)
-        return cls(first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1))
+        return cls(first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1))._checked()
 
     @classmethod
     def quarter(cls, quarter: str) -> Period:
         m = re.fullmatch(r"(\d{4})-?Q([1-4])", quarter.upper())
-        if m is None:
-            raise InvalidInput(f"quarter {quarter!r}: write it as YYYY-Qn, e.g. 2026-Q4")
+        if m is None or not YEARS[0] <= int(m.group(1)) <= YEARS[1]:
+            raise InvalidInput(f"quarter {quarter!r}: write it as YYYY-Qn, e.g. 2026-Q4 (years {YEARS[0]}–{YEARS[1]})")
         first = date(int(m.group(1)), 3 * int(m.group(2)) - 2, 1)
         last = (first + timedelta(days=95)).replace(day=1) - timedelta(days=1)
-        return cls(first, last)
+        return cls(first, last)._checked()
 
     @property
     def start(self) -> datetime:

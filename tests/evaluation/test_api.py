@@ -84,3 +84,14 @@ def test_a_resident_drops_a_suggestion_in_the_box_and_it_counts(
     q = {"unit": "cell", "code": world.left, "from": today, "to": today}
     fig = client.get("/v1/kpis", params=q, headers=admin).json()["figures"]
     assert (fig["suggestions"], fig["suggestions_rectified"], fig["rectify_rate"]) == (1, 0, 0.0)
+
+
+def test_periods_out_of_range_are_a_clear_422(client: TestClient, world: World, make_user: Maker) -> None:
+    _, admin = make_user("admin")
+    q = {"unit": "cell", "code": world.left}
+    r = client.get("/v1/kpis", params={**q, "from": "0001-01-01", "to": "0001-01-31"}, headers=admin)
+    assert r.status_code == 422 and "2001–2100" in r.json()["message"]
+    r = client.get("/v1/reports/monthly", params={"street": world.street, "period": "9999-12"}, headers=admin)
+    assert r.status_code == 422 and "YYYY-MM" in r.json()["message"]
+    r = client.get("/v1/kpis", params={**q, "from": "2024-01-01", "to": "2027-12-31"}, headers=admin)
+    assert r.status_code == 422 and "at most" in r.json()["message"]
