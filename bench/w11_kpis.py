@@ -164,8 +164,7 @@ def measure(s: Session, period: Period, repeat: int) -> dict[str, Any]:
     sql_times, sql = [], {}
     for _ in range(repeat):
         t0 = time.perf_counter()
-        sql = kpis.compute(s, period, unit=street, user=None)[0]
-        tiers = kpis.compute(s, period, unit=street, user=None, group_by="tier")
+        sql, tiers = kpis.overview(s, period, unit=street, user=None)  # what /v1/kpis runs
         sql_times.append(time.perf_counter() - t0)
     load_times, compute_times, ref = [], [], {}
     for _ in range(repeat):
@@ -204,8 +203,7 @@ def dashboard(s: Session, repeat: int) -> dict[str, Any]:
     year = Period(date(2025, 12, 1), date(2026, 11, 30))
     steps = {
         "cards": lambda: (
-            kpis.compute(s, month, unit=street, user=None),
-            kpis.by_tier(s, month, unit=street, user=None),
+            kpis.overview(s, month, unit=street, user=None),
             patrols.patrol_kpis(s, month, street),
         ),
         "trend_12_months": lambda: kpis.compute(s, year, unit=street, user=None, group_by="month"),

@@ -71,8 +71,7 @@ def _link(u: Unit, p: Period, kpi: str, **extra: str) -> str:
 @router.get("/kpis", response_model=KpiPublic)
 def get_kpis(session: SessionDep, user: CurrentUser, unit: UnitQuery, period: PeriodQuery) -> Any:
     """Every KPI of the unit for the period (tickets received in it), each with the URL of its tickets."""
-    fig = kpis.compute(session, period, unit=unit, user=user)[0]
-    tiers = kpis.by_tier(session, period, unit=unit, user=user)
+    fig, tiers = kpis.overview(session, period, unit=unit, user=user)
     links = {k: _link(unit, period, k) for k in (*kpis.DRILLABLE, *kpis.RATES)}
     return {
         "unit": _unit_public(unit),

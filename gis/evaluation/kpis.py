@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, not_, select, text, true
+from sqlalchemy import ColumnElement, Select, and_, func, literal, not_, select, text, true, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from gis.errors import InvalidInput
@@ -212,31 +212,60 @@ def compute(
     extra: list[ColumnElement[bool]] | None = None,
 ) -> list[dict[str, Any]]:
     """KPI rows for the unit and period: one row, or one per group (cell, community, category, tier, month …)."""
+    return _compute(session, period, unit=unit, user=user, group_by=group_by, extra=extra)[1]
+
+
+def overview(
+    session: Session, period: Period, *, unit: Unit | None, user: User | None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The unit's figures and its figures per SLA tier (with the tier labels), in one pass over the tickets."""
+    total, tiers = _compute(session, period, unit=unit, user=user, group_by="tier", with_total=True)
+    labels = {t.code: t.label for p in load_config().profiles.values() for t in p.tiers.values()}
+    return total or _finish_row(_EMPTY, 0), [{**r, "tier_label": labels.get(r["key"], r["key"])} for r in tiers]
+
+
+_EMPTY = {"median_s": None, "p90_s": None, "mean_stars": None, **dict.fromkeys(COUNTS, 0)}
+
+
+def _finish_row(r: dict[str, Any], prev: int) -> dict[str, Any]:
+    fig = _finish(r)
+    fig["hotline_last_year"] = prev
+    fig["hotline_change"] = _ratio(fig["hotline"] - prev, prev)
+    return fig
+
+
+def _compute(
+    session: Session,
+    period: Period,
+    *,
+    unit: Unit | None,
+    user: User | None,
+    group_by: str | None,
+    extra: list[ColumnElement[bool]] | None = None,
+    with_total: bool = False,
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """(the total row when asked for with a group, the rows): GROUPING SETS ((key), ()) gives both in one pass."""
     where = scope_filters(session, user, unit) + list(extra or [])
     f = facts(session, period, where).subquery("f")
-    keys: list[Any] = []
-    if group_by is not None:
-        if group_by not in GROUPS:
-            raise_unknown_group(group_by)
-        keys = [GROUPS[group_by][0](f.c).label("key")]
-    stmt = select(*keys, *_aggregates(f.c)).select_from(f)
-    if keys:
-        stmt = stmt.group_by(keys[0]).order_by(keys[0])
-    rows = [dict(r._mapping) for r in session.execute(stmt)]
-    if not keys and not rows:
-        rows = [{"median_s": None, "p90_s": None, "mean_stars": None, **dict.fromkeys(COUNTS, 0)}]
+    if group_by is None:
+        row = session.execute(select(*_aggregates(f.c)).select_from(f)).first()
+        prev = _hotline_by(session, period.last_year(), where, None).get(None, 0)
+        return None, [_finish_row(dict(row._mapping) if row is not None else _EMPTY, prev)]
+    if group_by not in GROUPS:
+        raise_unknown_group(group_by)
+    key = GROUPS[group_by][0](f.c)
+    stmt = select(key.label("key"), func.grouping(key).label("is_total"), *_aggregates(f.c)).select_from(f)
+    sets = func.grouping_sets(tuple_(key), tuple_()) if with_total else key
+    rows = [dict(r._mapping) for r in session.execute(stmt.group_by(sets).order_by(key))]
     last_year = _hotline_by(session, period.last_year(), where, group_by)
+    total = None
     out = []
     for r in rows:
-        fig = _finish(r)
-        key = r.get("key")
-        prev = last_year.get(key, 0)
-        fig["hotline_last_year"] = prev
-        fig["hotline_change"] = _ratio(fig["hotline"] - prev, prev)
-        if keys:
-            fig = {"key": key, **fig}
-        out.append(fig)
-    return out
+        if r["is_total"]:
+            total = _finish_row(r, sum(last_year.values()))
+            continue
+        out.append({"key": r["key"], **_finish_row(r, last_year.get(r["key"], 0))})
+    return total, out
 
 
 def raise_unknown_group(group_by: str) -> None:
@@ -264,9 +293,7 @@ def _hotline_by(
 
 def by_tier(session: Session, period: Period, *, unit: Unit | None, user: User | None) -> list[dict[str, Any]]:
     """按期办结 per SLA tier (with the tier's label from the SLA config)."""
-    labels = {t.code: t.label for p in load_config().profiles.values() for t in p.tiers.values()}
-    rows = compute(session, period, unit=unit, user=user, group_by="tier")
-    return [{**r, "tier_label": labels.get(r["key"], r["key"])} for r in rows]
+    return overview(session, period, unit=unit, user=user)[1]
 
 
 def tickets_behind(
