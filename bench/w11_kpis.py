@@ -206,7 +206,7 @@ def dashboard(s: Session, repeat: int) -> dict[str, Any]:
             kpis.overview(s, month, unit=street, user=None),
             patrols.patrol_kpis(s, month, street),
         ),
-        "trend_12_months": lambda: kpis.compute(s, year, unit=street, user=None, group_by="month"),
+        "trend_12_months": lambda: kpis.compute(s, year, unit=street, user=None, group_by="month", basic=True),
         "categories": lambda: kpis.compute(s, month, unit=street, user=None, group_by="category"),
         "ranking": lambda: rankings.rank(s, "property", month, street=street),
     }  # fmt: skip

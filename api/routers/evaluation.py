@@ -97,10 +97,17 @@ def get_kpis(session: SessionDep, user: CurrentUser, unit: UnitQuery, period: Pe
 
 @router.get("/kpis/breakdown", response_model=BreakdownPublic)
 def get_breakdown(
-    session: SessionDep, user: CurrentUser, unit: UnitQuery, period: PeriodQuery, by: BreakdownBy = "community"
+    session: SessionDep,
+    user: CurrentUser,
+    unit: UnitQuery,
+    period: PeriodQuery,
+    by: BreakdownBy = "community",
+    figures: Annotated[
+        Literal["all", "basic"], Query(description="basic: only the ticket-table figures (fast; others null)")
+    ] = "all",
 ) -> Any:
     """The KPIs per cell, compound, community, category, SLA tier, channel, handling unit or month (trends)."""
-    rows = kpis.compute(session, period, unit=unit, user=user, group_by=by)
+    rows = kpis.compute(session, period, unit=unit, user=user, group_by=by, basic=figures == "basic")
     names = kpis.group_names(session, by, [r["key"] for r in rows])
     return {
         "unit": _unit_public(unit),

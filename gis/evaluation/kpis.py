@@ -28,7 +28,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, not_, select, text, true, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Float,
+    Integer,
+    Select,
+    and_,
+    cast,
+    false,
+    func,
+    literal,
+    not_,
+    null,
+    select,
+    text,
+    true,
+    tuple_,
+)
 from sqlalchemy.orm import Session, aliased
 
 from gis.errors import InvalidInput
@@ -50,7 +67,9 @@ TICKET_COLUMNS = (
 )  # fmt: skip
 
 
-def facts(session: Session, period: Period, where: list[ColumnElement[bool]]) -> Select[*tuple[Any, ...]]:
+def facts(
+    session: Session, period: Period, where: list[ColumnElement[bool]], *, basic: bool = False
+) -> Select[*tuple[Any, ...]]:
     """One row per ticket received in `period` matching `where` (merged duplicates left out).
 
     The audit trail, ratings and follow-ups are summarised per ticket in LATERAL subqueries: evaluated once per
@@ -63,6 +82,16 @@ def facts(session: Session, period: Period, where: list[ColumnElement[bool]]) ->
         .where(Ticket.opened_at >= period.start, Ticket.opened_at < period.end, Ticket.state != "merged", *where)
         .cte("base")
     )
+    if basic:  # the figures of the tickets table alone (BASIC): no audit trail, ratings, follow-ups or calendar
+        return select(
+            *(base.c[c] for c in TICKET_COLUMNS),
+            cast(null(), DateTime(timezone=True)).label("responded_at"),
+            false().label("response_late"),
+            false().label("escalated"),
+            false().label("followed_up"),
+            cast(null(), Integer).label("stars"),
+            cast(null(), Float).label("handling_s"),
+        ).select_from(base)
     ev = TicketEvent
     # per ticket, as LATERAL subqueries: one index probe per ticket and table (the cohort is usually a small part
     # of the audit trail; a hash join would read all of it), evaluated once per row
@@ -156,6 +185,12 @@ MEASURES = {
 }
 LABELS: dict[str, str] = {k: c.label for k, c in COUNTS.items()} | {k: v[2] for k, v in RATES.items()} | MEASURES
 DRILLABLE = (*COUNTS, "hotline_last_year")
+# the figures that need the audit trail, ratings, follow-ups or the calendar (None in a `basic` computation)
+NOT_BASIC = (
+    "responded", "responded_in_sla", "response_rate", "escalated", "followed_up", "follow_up_rate", "rated",
+    "satisfied", "satisfaction_rate", "median_hours", "p90_hours", "mean_stars",
+)  # fmt: skip
+BASIC = tuple(k for k in LABELS if k not in NOT_BASIC)
 
 # group keys: facts column (or expression) and label
 GROUPS: dict[str, tuple[Callable[[Any], Any], str]] = {
@@ -210,9 +245,12 @@ def compute(
     user: User | None,
     group_by: str | None = None,
     extra: list[ColumnElement[bool]] | None = None,
+    basic: bool = False,
 ) -> list[dict[str, Any]]:
-    """KPI rows for the unit and period: one row, or one per group (cell, community, category, tier, month …)."""
-    return _compute(session, period, unit=unit, user=user, group_by=group_by, extra=extra)[1]
+    """KPI rows for the unit and period: one row, or one per group (cell, community, category, tier, month …).
+    `basic`: only the figures of the tickets table (BASIC; the others None) — a year's trend in a fraction of the
+    time."""
+    return _compute(session, period, unit=unit, user=user, group_by=group_by, extra=extra, basic=basic)[1]
 
 
 def overview(
@@ -243,10 +281,21 @@ def _compute(
     group_by: str | None,
     extra: list[ColumnElement[bool]] | None = None,
     with_total: bool = False,
+    basic: bool = False,
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """(the total row when asked for with a group, the rows): GROUPING SETS ((key), ()) gives both in one pass."""
     where = scope_filters(session, user, unit) + list(extra or [])
-    f = facts(session, period, where).subquery("f")
+    f = facts(session, period, where, basic=basic).subquery("f")
+    total, rows = _rows(session, period, f, where, group_by, with_total)
+    if basic:
+        for r in [*rows, *([total] if total else [])]:
+            r.update(dict.fromkeys(NOT_BASIC))
+    return total, rows
+
+
+def _rows(
+    session: Session, period: Period, f: Any, where: list[ColumnElement[bool]], group_by: str | None, with_total: bool
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     if group_by is None:
         row = session.execute(select(*_aggregates(f.c)).select_from(f)).first()
         prev = _hotline_by(session, period.last_year(), where, None).get(None, 0)

@@ -216,7 +216,8 @@
       cards(k);
       status(k.unit.label + " · " + q.from + " 至 " + q.to);
       var year = monthRange(month, 11);
-      gg.api("GET", "/v1/kpis/breakdown?" + qs(Object.assign({ from: year.from, to: year.to, by: "month" }, unit)))
+      gg.api("GET", "/v1/kpis/breakdown?" + qs(Object.assign({ from: year.from, to: year.to, by: "month",
+        figures: "basic" }, unit)))
         .then(function (b) { trend(b.rows); }, failed);
       gg.api("GET", "/v1/kpis/breakdown?" + qs(Object.assign({ from: q.from, to: q.to, by: "category" }, unit)))
         .then(function (b) { categories(b.rows); }, failed);

@@ -95,3 +95,16 @@ def test_periods_out_of_range_are_a_clear_422(client: TestClient, world: World, 
     assert r.status_code == 422 and "YYYY-MM" in r.json()["message"]
     r = client.get("/v1/kpis", params={**q, "from": "2024-01-01", "to": "2027-12-31"}, headers=admin)
     assert r.status_code == 422 and "at most" in r.json()["message"]
+
+
+def test_a_basic_breakdown_gives_the_ticket_figures_only(client: TestClient, world: World, make_user: Maker) -> None:
+    _, admin = make_user("admin")
+    q = {"unit": "street", "code": world.street, "from": "2025-01-01", "to": "2026-01-31", "by": "month"}
+    full = client.get("/v1/kpis/breakdown", params=q, headers=admin).json()["rows"]
+    basic = client.get("/v1/kpis/breakdown", params={**q, "figures": "basic"}, headers=admin).json()["rows"]
+    assert [r["key"] for r in basic] == [r["key"] for r in full] == ["2025-01", "2026-01"]
+    for b, f in zip(basic, full, strict=True):
+        assert {k: b["figures"][k] for k in ("received", "solved", "solve_rate", "hotline", "rectify_rate")} == {
+            k: f["figures"][k] for k in ("received", "solved", "solve_rate", "hotline", "rectify_rate")
+        }
+    assert basic[1]["figures"]["median_hours"] is None and full[1]["figures"]["median_hours"] == 11.0
