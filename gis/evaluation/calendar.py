@@ -24,11 +24,11 @@ DAY_S = 86_400
 
 
 def ensure_calendar(session: Session, until: date, *, refresh: bool = False) -> int:
-    """Make the table cover FIRST_DAY … `until` (plus a year); returns how many days were written."""
+    """Make the table cover FIRST_DAY … the end of the year after `until`; returns how many days were written."""
     if refresh:
         session.execute(delete(WorkCalendarDay))
     last = session.scalar(select(func.max(WorkCalendarDay.day)))
-    end = date(until.year + 1, 12, 31)
+    end = date(until.year + 1, 12, 31)  # a ticket received in December may be solved in January
     if last is not None and last >= end:
         return 0
     day = FIRST_DAY if last is None else last + timedelta(days=1)
