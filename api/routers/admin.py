@@ -12,13 +12,13 @@ from sqlalchemy import select
 from api.deps import SessionDep, SettingsDep, TicketConfigDep
 from api.routers.maps import PAGE_HEADERS, _context
 from api.schemas.common import error_responses
+from gis import sheets
 from gis.errors import NotFound
 from gis.models import AdminArea
 from gis.reference import audit, compounds, hours, organizations, party, staff
 from gis.reference.models import CHANGE_ACTIONS
 from gis.reference.users import ROLE_LABELS
 from gis.resources import RESOURCE_TYPES
-from gis import sheets
 from gis.sheets import engine
 from gis.tickets.config import TicketConfig
 from maps.admin_console import SECTIONS, admin_page
