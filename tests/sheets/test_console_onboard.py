@@ -6,7 +6,7 @@ the map; and at the end /v1/locate, over HTTP, answers with the new 网格长, �
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,8 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from api.cli import app as cli
-from gis.db import ensure_database, sibling_database_url
 from gis.models import ServiceResource, User
-from gis.settings import Settings, get_settings
+from gis.settings import Settings
 from tests.browser import CHROMIUM, launch_chromium, serve, wait_until
 
 DATA = Path(__file__).parents[1] / "data" / "onboarding"
@@ -30,14 +29,9 @@ PICK = (118.0035, 37.0030)  # where the administrator clicks: the same cell, out
 
 
 @pytest.fixture()
-def empty_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def empty_database(fresh_database: Callable[[str], str]) -> str:
     """A database of its own (gridgov_…_console_onboard), dropped and created empty: init migrates it."""
-    url = sibling_database_url("console_onboard", "GRIDGOV_CONSOLE_ONBOARD_DATABASE_URL")
-    ensure_database(url, fresh=True)
-    monkeypatch.setenv("DATABASE_URL", url)
-    get_settings.cache_clear()
-    yield url
-    get_settings.cache_clear()
+    return fresh_database("console_onboard")
 
 
 def _cli(*args: str) -> str:
