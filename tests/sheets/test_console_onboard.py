@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
@@ -162,3 +163,17 @@ def test_a_street_from_an_empty_database_through_the_console(empty_database: str
     assert abs(clicked[0] - PICK[0]) < 2e-4 and abs(clicked[1] - PICK[1]) < 2e-4 and clicked[2] == "370105001001001"
     assert accounts == 6  # the first admin and the five of the sheet
     engine.dispose()
+
+
+def test_the_sheets_page_is_a_shell_in_the_navigation(client: TestClient) -> None:
+    """/admin/sheets holds no data (its downloads and uploads go through /v1 with the user's token), is in every
+    console page's navigation, and marks the sheets only an admin may use, which the page hides from a manager."""
+    page = client.get("/admin/sheets")
+    assert page.status_code == 200 and "'nonce-" in page.headers["content-security-policy"]
+    html = page.text
+    assert "表格导入导出" in html and html.count('<tr data-sheet="') == 7
+    assert '<tr data-sheet="users" data-admin-only>' in html and '<tr data-sheet="staff">' in html
+    assert 'href="/v1/reference/sheets/resources/export" data-download="服务资源台账.xlsx"' in html
+    assert " on" + "click=" not in html  # no inline handlers
+    assert 'href="/admin/sheets"' in client.get("/admin/users").text
+    assert client.get("/v1/reference/sheets/users/template").status_code == 401  # the link alone gives nothing
