@@ -17,6 +17,7 @@ module.exports = [
         ...globals.browser,
         L: "readonly",  // Leaflet and its plugins, loaded before our scripts
         gg: "writable",  // the map pages' namespace (window.gg), made by gg_auth.js
+        echarts: "readonly",  // the dashboard's charts (maps/static/dashboard.js), loaded before it
       },
     },
     rules: {

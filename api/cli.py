@@ -39,6 +39,9 @@ _register_patrols(app)
 from api.cli_reference import register as _register_reference  # noqa: E402  (reference sheets, init --street)
 
 _register_reference(app)
+from api.cli_reports import register as _register_reports  # noqa: E402  (report monthly/quarterly/kpis)
+
+_register_reports(app)
 
 from api.cli_maps import register as _register_maps  # noqa: E402  (map export …)
 from api.cli_notify import register as _register_notify  # noqa: E402  (notify check/deliver/receiver/robot)

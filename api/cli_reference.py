@@ -11,11 +11,10 @@ from typing import Annotated, Any
 import typer
 
 from api.cli_common import cli_errors, cli_session
+from gis.sheets import ORDER
 
 reference_app = typer.Typer(help="reference data sheets (网格员名单, 小区信息, 服务资源台账 …)", no_args_is_help=True)
 
-# the order a new 街道 fills them in: units before accounts, accounts before staff, places last
-ORDER = ("organizations", "users", "staff", "compounds", "contacts", "buildings", "resources")
 SheetArg = Annotated[str, typer.Argument(help=", ".join(ORDER))]
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="xlsx or csv")]
 

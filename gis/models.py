@@ -279,6 +279,7 @@ class Street(Base):
     geom: Mapped[WKBElement] = mapped_column(Geometry("LINESTRING", srid=4326, spatial_index=True))
 
 
+from gis.evaluation import models as _evaluation_models  # noqa: E402,F401  (registers the evaluation tables)
 from gis.generations import models as _generation_models  # noqa: E402,F401  (compound / area versions)
 from gis.notify import models as _notify_models  # noqa: E402,F401  (registers the outbox tables with Base)
 from gis.participation import models as _participation_models  # noqa: E402,F401  (registers the participation tables)

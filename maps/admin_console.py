@@ -20,6 +20,7 @@ SECTIONS = {
     "compounds": "小区与公示牌",
     "resources": "服务资源",
     "party": "党组织",
+    "sheets": "表格导入导出",
     "audit": "修改记录",
 }
 ADMIN_ONLY = ("organizations", "audit")  # managers read organizations through the API but do not edit them

@@ -41,10 +41,22 @@ PATROL_MAP_SCRIPTS = ("gg_auth.js", "patrol_map.js")
 # The admin console (/admin/…): gg_auth.js, then the forms-and-tables script over the /v1 reference endpoints.
 ADMIN_SCRIPTS = ("gg_auth.js", "admin.js")
 NOTIFY_SCRIPTS = ("gg_auth.js", "notify.js")  # /maps/notifications (maps/notify_page.py)
+# The evaluation dashboard (/maps/dashboard): ECharts and Leaflet first, then gg_auth.js and the page.
+DASHBOARD_SCRIPTS = ("gg_auth.js", "dashboard.js")
 PAGE_FILES = (*MAP_SCRIPTS, "gg_plan_shell.js", "maps.css", *EDITOR_SCRIPTS)
 OWN_FILES = tuple(
     dict.fromkeys(
-        (*PAGE_FILES, *FIELD_SCRIPTS, "field.css", *PATROL_MAP_SCRIPTS, *ADMIN_SCRIPTS, "admin.css", *NOTIFY_SCRIPTS)
+        (
+            *PAGE_FILES,
+            *FIELD_SCRIPTS,
+            "field.css",
+            *PATROL_MAP_SCRIPTS,
+            *ADMIN_SCRIPTS,
+            "admin.css",
+            *NOTIFY_SCRIPTS,
+            *DASHBOARD_SCRIPTS,
+            "dashboard.css",
+        )
     )
 )  # "gridgov"
 
@@ -107,6 +119,8 @@ PACKAGES: dict[str, Package] = {
         Package("@geoman-io/leaflet-geoman-free", "2.18.3", ("dist/leaflet-geoman.js", "dist/leaflet-geoman.css")),
         # the field app: IndexedDB (its offline queue) and the service worker's Workbox modules
         Package("idb", "8.0.4", ("build/umd.js",)),
+        # the evaluation dashboard's charts
+        Package("echarts", "6.1.0", ("dist/echarts.min.js",)),
         Package("workbox-core", "7.4.1", ("build/workbox-core.prod.js",)),
         Package("workbox-routing", "7.4.1", ("build/workbox-routing.prod.js",)),
         Package("workbox-strategies", "7.4.1", ("build/workbox-strategies.prod.js",)),

@@ -7,6 +7,7 @@ from api.routers import (
     audit,
     auth,
     avatars,
+    evaluation,
     features,
     field,
     health,
@@ -22,6 +23,7 @@ from api.routers import (
     plans,
     reference,
     reference_places,
+    reports,
     sheets,
     tickets,
     tiles,
@@ -54,4 +56,6 @@ ROUTERS: list[APIRouter] = [
     notifications.router,
     notifications.admin,
     notify_pages.router,
+    evaluation.router,
+    reports.router,
 ]

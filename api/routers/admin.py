@@ -12,12 +12,14 @@ from sqlalchemy import select
 from api.deps import SessionDep, SettingsDep, TicketConfigDep
 from api.routers.maps import PAGE_HEADERS, _context
 from api.schemas.common import error_responses
+from gis import sheets
 from gis.errors import NotFound
 from gis.models import AdminArea
 from gis.reference import audit, compounds, hours, organizations, party, staff
 from gis.reference.models import CHANGE_ACTIONS
 from gis.reference.users import ROLE_LABELS
 from gis.resources import RESOURCE_TYPES
+from gis.sheets import engine
 from gis.tickets.config import TicketConfig
 from maps.admin_console import SECTIONS, admin_page
 
@@ -56,7 +58,17 @@ def _vocabulary(config: TicketConfig) -> dict[str, Any]:
         "tables": [(t, TABLE_LABELS.get(t, t)) for t in audit.SPECS],
         "table_labels": TABLE_LABELS,
         "action_labels": ACTION_LABELS,
+        "sheets": _sheets(),
+        "sheets_choices": [(name, engine.get_sheet(name).title) for name in sheets.ORDER],
     }
+
+
+def _sheets() -> list[dict[str, Any]]:
+    """The sheets of the 表格导入导出 page: name, title, whether a manager may use it, its columns' headings."""
+    return [
+        {"name": s.name, "title": s.title, "manager": "manager" in s.roles, "headers": [c.header for c in s.columns]}
+        for s in (engine.get_sheet(name) for name in sheets.ORDER)
+    ]
 
 
 def _page(section: str, session: SessionDep, settings: SettingsDep, config: TicketConfigDep) -> HTMLResponse:
@@ -82,5 +94,5 @@ def console_home(session: SessionDep, settings: SettingsDep, config: TicketConfi
 def console_page(
     section: Annotated[str, Path(max_length=20)], session: SessionDep, settings: SettingsDep, config: TicketConfigDep
 ) -> HTMLResponse:
-    """users, organizations, staff, compounds, resources, party, audit."""
+    """users, organizations, staff, compounds, resources, party, sheets, audit."""
     return _page(section, session, settings, config)

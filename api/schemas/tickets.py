@@ -41,7 +41,8 @@ class TicketCreate(BaseModel):
     address: str | None = Field(default=None, max_length=200)
     channel: str = Field(
         default="resident",
-        description="resident; staff also grid_worker, patrol, hotline_12345, property_400, staff",
+        description="resident or suggestion (意见箱); staff also grid_worker, patrol, hotline_12345, property_400, "
+        "staff",
     )
     urgency: Literal["normal", "urgent"] = "normal"
     tier: str | None = Field(

@@ -9,3 +9,6 @@ preview first) and exports in the same layout, so that re-importing an export ch
   resources): their columns, what is in the database now, the checks that need the database, the writes;
 - `engine`: preview and commit, the same for every sheet.
 """
+
+# the order a new 街道 fills them in: units before accounts, accounts before staff, places last
+ORDER = ("organizations", "users", "staff", "compounds", "contacts", "buildings", "resources")

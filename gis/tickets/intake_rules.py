@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from gis.tickets.intake import TicketDraft
 
 STAFF_ROLES = frozenset({"admin", "manager", "grid_worker", "department", "planner"})
-PUBLIC_CHANNELS = frozenset({"resident"})  # "open311" only through the Open311 endpoint (an api_key)
+# residents report (点单) or drop a suggestion in the 意见箱; "open311" only through the Open311 endpoint (an api_key)
+PUBLIC_CHANNELS = frozenset({"resident", "suggestion"})
 MAX_DESCRIPTION = 4000
 # opened_at (staff and imports only) within these bounds: backfilling an old hotline export is fine, a date
 # that makes every deadline overflow or pins a ticket to the top of "newest first" is not
@@ -45,7 +46,9 @@ def check(draft: TicketDraft, user: User | None, *, open311_client: bool = False
     if not staff:
         allowed = {"open311"} if open311_client else PUBLIC_CHANNELS
         if draft.channel not in allowed:
-            raise Forbidden(f"channel {draft.channel!r} is for staff; residents report through 'resident'")
+            raise Forbidden(
+                f"channel {draft.channel!r} is for staff; residents report through 'resident' or 'suggestion' (意见箱)"
+            )
         if draft.tier is not None:
             raise Forbidden("时限等级由工作人员确定 / only staff may set the SLA tier")
         if draft.opened_at is not None and abs(draft.opened_at - now) > PUBLIC_CLOCK_SKEW:

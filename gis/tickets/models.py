@@ -47,7 +47,7 @@ STATES = (
     "reopened",  # 重办 (resident not satisfied)
     "merged",  # 合并 (duplicate)
 )
-CHANNELS = ("resident", "grid_worker", "patrol", "hotline_12345", "property_400", "open311", "staff")
+CHANNELS = ("resident", "grid_worker", "patrol", "hotline_12345", "property_400", "open311", "staff", "suggestion")
 PART_STATES = ("called", "acknowledged", "done")
 
 

@@ -36,6 +36,7 @@ CRON = {
     "monthly_report": "0 1 1 * *",
     "sweep_uploads": "45 * * * *",
     "nightly_patrols": "45 16 * * *",  # 00:45: close unended patrols, site minutes, 民情工作日志
+    "evaluation_reports": "0 2 1 * *",  # 10:00 on the 1st: each 街道's 通报 (monthly; quarterly after a quarter)
 }
 
 

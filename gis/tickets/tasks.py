@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from gis.errors import GridError
+from gis.evaluation.report import scheduled_reports as evaluation_reports  # noqa: F401  (scheduler.CRON: 通报)
 from gis.models import Organization, utcnow
 from gis.patrol.tasks import nightly_patrols  # noqa: F401  (scheduled with the ticket tasks: scheduler.CRON)
 from gis.settings import get_settings

@@ -10,7 +10,11 @@
      data-filter; columns from th[data-key] (data-render: bool | label | open | time | contacts | diff); row
      buttons from data-actions (method + path, confirm, prompt for one body field, or fill: a form's id).
    - datalist[data-source]: options from an API list (communities, organizations).
-   - #ad-map (resources): communities and resources on a Leaflet map; a click fills lon/lat of the create form. */
+   - #ad-map (resources): communities and resources on a Leaflet map; a click fills lon/lat of the create form.
+   - a[data-download] (sheets): the file at href, fetched with the token, saved under the name data-download.
+   - form#sheet-upload (sheets): the file goes to /v1/reference/sheets/{sheet}/preview; the report (created,
+     updated, unchanged, errors by row and column in the API's words) fills #sheet-report; 确认导入 (#sheet-commit)
+     posts the same file to …/commit, and is offered only after a preview without errors. */
 (function () {
   "use strict";
 
@@ -274,6 +278,7 @@
       if (areas.getLayers().length && areas.getBounds().isValid()) map.fitBounds(areas.getBounds());
     }, function () { /* no communities readable: the map still picks points */ });
     gg.adminMap = {
+      map: map,
       reload: function () {
         gg.api("GET", el.dataset.resources, undefined, { auth: false }).then(function (fc) {
           points.clearLayers();
@@ -309,7 +314,95 @@
     });
   }
 
+  /* ---- the sheets page: downloads with the token, upload → preview → commit ---- */
+  function setupDownload(a) {
+    a.addEventListener("click", function (e) {
+      e.preventDefault();
+      gg.api("GET", a.getAttribute("href"), undefined, { response: true })
+        .then(function (r) { return r.blob(); })
+        .then(function (blob) {
+          var url = URL.createObjectURL(blob), link = document.createElement("a");
+          link.href = url;
+          link.download = a.dataset.download;
+          document.body.appendChild(link);
+          link.click();
+          link.remove();
+          setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+        }, function (err) { if (!err.login) window.alert(err.message); });
+    });
+  }
+
+  function rowsInto(table, rows, cells) {
+    var body = $("tbody", table);
+    body.innerHTML = "";
+    rows.forEach(function (row) {
+      var tr = document.createElement("tr");
+      cells(row).forEach(function (text) {
+        var td = document.createElement("td");
+        td.textContent = text === null || text === undefined ? "" : String(text);
+        tr.appendChild(td);
+      });
+      body.appendChild(tr);
+    });
+    table.closest("[data-part]").hidden = !rows.length;
+  }
+
+  function showReport(r) {
+    var box = $("#sheet-report");
+    box.hidden = false;
+    $("#sheet-summary").textContent = r.title + "：共 " + r.rows + " 行，新建 " + r.created.length + "，修改 " +
+      r.updated.length + "，不变 " + r.unchanged + "，错误 " + r.errors.length + (r.committed ? "（已导入）" : "（预览，尚未写入）");
+    rowsInto($("#sheet-errors"), r.errors, function (e) { return [e.row, e.column, e.value, e.message]; });
+    $("#sheet-created").textContent = r.created.join("、");
+    $("#sheet-created").closest("[data-part]").hidden = !r.created.length;
+    rowsInto($("#sheet-updated"), r.updated, function (u) {
+      return [u.row, u.key, Object.keys(u.changes).map(function (k) {
+        return k + "：" + show(null, u.changes[k][0]) + " → " + show(null, u.changes[k][1]);
+      }).join("\n")];
+    });
+    rowsInto($("#sheet-placed"), r.placed, function (p) { return [p.row, p.name, p.placed_on]; });
+    rowsInto($("#sheet-unplaced"), r.unplaced, function (u) { return [u.row, u.name, u.address, u.message]; });
+    $("#sheet-ignored").textContent = r.ignored_columns.length ? "未识别、已忽略的列：" + r.ignored_columns.join("、") : "";
+  }
+
+  function setupSheetUpload(form) {
+    var commit = $("#sheet-commit");
+    var reset = function () { commit.disabled = true; };
+    form.addEventListener("change", reset);  // another sheet or file: preview it first
+    function send(step) {
+      clearErrors(form);
+      var file = form.elements.file.files[0], sheet = form.elements.sheet.value;
+      if (!file) { showError(form, { message: "请选择文件 / choose a file", body: { detail: { field: "file" } } }); return; }
+      var body = new FormData();
+      body.append("file", file);
+      commit.disabled = true;
+      var path = "/v1/reference/sheets/" + encodeURIComponent(sheet) + "/" + step;
+      gg.api("POST", path, body).then(function (r) {
+        showReport(r);
+        if (step === "commit") {
+          ok(form, "已导入：新建 " + r.created.length + "，修改 " + r.updated.length + "，不变 " + r.unchanged);
+        } else if (!r.ok) {
+          showError(form, { message: "有 " + r.errors.length + " 处错误：请在表格中改正后重新上传（不会写入任何数据）" });
+        } else if (!r.created.length && !r.updated.length) {
+          ok(form, "与现有数据相同，无需导入");
+        } else {
+          ok(form, "没有错误：请核对后点“确认导入”");
+          commit.disabled = false;
+        }
+      }, function (err) {
+        var detail = err.body && err.body.detail;
+        if (detail && Array.isArray(detail.errors)) showReport(detail);
+        showError(form, err);
+      });
+    }
+    form.addEventListener("submit", function (e) { e.preventDefault(); send("preview"); });
+    commit.addEventListener("click", function () { send("commit"); });
+  }
+
   function start() {
+    $$("a[data-download]").forEach(setupDownload);
+    var upload = document.getElementById("sheet-upload");
+    if (upload) setupSheetUpload(upload);
     $$('input[name="opening_hours"]').forEach(setupHoursPreview);
     gg.setupLogin(function () { whoAmI(); refresh(); loadDatalists(); });
     $$("form[data-path]").forEach(setupForm);

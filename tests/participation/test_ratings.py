@@ -9,6 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from gis.evaluation.rankings import rule_for
+from gis.evaluation.terms import TERMS, TermContext
+from gis.evaluation.units import Period
 from gis.models import Compound, Organization
 from gis.participation.ratings import property_scores
 from tests.participation.conftest import COMMUNITY, COMPOUND, Area, Maker
@@ -56,6 +59,15 @@ def test_only_the_compounds_supervisors_rate_and_scores_reach_the_ranking(
     # the 红黑榜 term: the mean of the month's ratings, 0–100
     assert property_scores(session, date(2026, 11, 15), [company.id]) == {company.id: 60.0}
     assert property_scores(session, date(2026, 10, 1), [company.id]) == {}
+    # … and it reaches the 红黑榜: the "supervisor_rating" term of the property ranking (0–1), averaged over the
+    # rated months of the period; a company nobody rated has no value (left out of its score)
+    rule = rule_for("property")
+    assert "supervisor_rating" in [t.term for t in rule.terms]
+    term = TERMS["supervisor_rating"].fn
+    month = TermContext(session, Period(date(2026, 11, 1), date(2026, 11, 30)), "property", {company.id: {}, -1: {}})
+    assert term(month) == {company.id: 0.6, -1: None}
+    quarter = TermContext(session, Period(date(2026, 10, 1), date(2026, 12, 31)), "property", {company.id: {}})
+    assert term(quarter) == {company.id: 0.6}
     scores = client.get(f"{P}/property-scores", params={"month": "2026-11-01"}, headers=area.manager_h).json()
     assert scores[str(company.id)] == 60.0
     assert client.get(f"{P}/property-scores", params={"month": "2026-11-01"}, headers=sup_h).status_code == 403

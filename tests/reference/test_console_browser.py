@@ -155,6 +155,9 @@ def test_manager_edits_a_compound_board_with_a_portrait(
         wait_until(page, "() => document.querySelector('#contacts-history').textContent.includes('钱警官')")
         wait_until(page, "() => document.querySelector('#contact-police .ad-photo').complete")
         loaded = page.evaluate("() => document.querySelector('#contact-police .ad-photo').naturalWidth")
+        page.goto(f"{live_server.url}/admin/sheets")  # the sheets of a manager's role only: staff and places
+        wait_until(page, "() => document.querySelector('tr[data-sheet=\"users\"]').hidden === true")
+        assert page.is_visible('tr[data-sheet="staff"]') and page.is_hidden('tr[data-sheet="organizations"]')
         browser.close()
     assert errors == []
     assert loaded == 60  # the portrait is served (publicly, as on the board)

@@ -4,7 +4,7 @@ changes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,21 +15,15 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from api.cli import app
-from gis.db import ensure_database, sibling_database_url
-from gis.settings import Settings, get_settings
+from gis.settings import Settings
 
 DATA = Path(__file__).parents[1] / "data" / "onboarding"
 
 
 @pytest.fixture()
-def empty_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def empty_database(fresh_database: Callable[[str], str]) -> str:
     """A database of its own, dropped and created empty (PostGIS only): init has to migrate it itself."""
-    url = sibling_database_url("onboard", "GRIDGOV_ONBOARD_DATABASE_URL")
-    ensure_database(url, fresh=True)
-    monkeypatch.setenv("DATABASE_URL", url)
-    get_settings.cache_clear()
-    yield url
-    get_settings.cache_clear()
+    return fresh_database("onboard")
 
 
 def _init(*extra: str) -> list[str]:
