@@ -147,6 +147,7 @@
           var figures = "登记成员 " + p.members + " 人 · 本月 " + p.hours_month + " 小时 · 待认领 " +
             p.open_items + " 项";
           var label = L.marker([c[1], c[0]], {
+            zIndexOffset: 500,
             title: p.name + "：" + figures,
             icon: L.divIcon({ className: "gg-vol-community", iconSize: null,
               html: "<b>" + gg.esc(p.name) + "</b><br>" + gg.esc(p.members) + "人 · " + gg.esc(p.hours_month) +
