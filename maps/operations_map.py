@@ -15,7 +15,7 @@ import folium
 from gis.mapdata import CELL_METRICS, BBox
 from gis.resources import RESOURCE_TYPES
 from maps.core import Control, Layer, PageContext, Script, add_html, build_page, esc, legend_row, render_page
-from maps.remote import RemoteChoropleth, RemoteCluster, add_heat
+from maps.remote import RemoteChoropleth, RemoteCluster, RemoteParticipation, add_heat
 from maps.symbols import RESOURCE_ICONS, marker_icon_html
 from maps.ticket_layers import FILTER_GROUP, ticket_filters, tickets_cluster, tickets_heat
 
@@ -85,6 +85,20 @@ def resources_cluster(m: folium.Map, ctx: PageContext, data: OperationsData) -> 
     )
 
 
+def participation_points(m: folium.Map, ctx: PageContext, data: OperationsData) -> None:
+    """志愿服务 (issue 17): open service items and each community's members / hours this month / open items;
+    off until switched on in the layer control (public data; the token scopes it to a manager's communities)."""
+    RemoteParticipation(
+        name="志愿服务（服务项目、参与情况）",
+        url=ctx.link("/maps/data/participation.geojson"),
+        label="志愿服务",
+        crs=ctx.basemap.crs,
+        auth=True,
+        show=False,
+    ).add_to(m)
+    ctx.legend.append(legend_row('<span class="gg-swatch gg-vol"></span>', "志愿服务项目（可认领）"))
+
+
 def households_heat(m: folium.Map, ctx: PageContext, data: OperationsData) -> None:
     """Where households live (building households on a zoom-dependent grid); off by default."""
     add_heat(m, ctx, "/maps/data/heat.json", "住户热力图")
@@ -95,6 +109,7 @@ OPERATIONS_LAYERS: list[Layer[OperationsData]] = [
     tickets_cluster,
     ticket_filters,
     resources_cluster,
+    participation_points,
     tickets_heat,
     households_heat,
 ]
@@ -116,9 +131,12 @@ _PANEL = """
   </section>
   <section class="gg-card"><h2>筛选</h2><div id="gg-filters" class="gg-form"></div>
     <div id="gg-status" class="gg-status"></div></section>
+  <section class="gg-card" id="gg-participation" hidden><h2>志愿服务</h2>
+    <div id="gg-participation-body" class="gg-muted"></div></section>
   <section class="gg-card"><h2>说明</h2><div class="gg-muted">
     地图数据按当前视野分块加载，仅显示您辖区内的工单。网格颜色可切换为未办结工单、超期工单或户数；
-    点击工单查看详情与办理记录。</div></section>
+    点击工单查看详情与办理记录。
+    图层“志愿服务”显示可认领的服务项目及各社区的登记成员、本月服务时长和待认领项目。</div></section>
 </aside>
 """
 

@@ -69,6 +69,15 @@ class RemoteCluster(RemoteLayer):
     default_js, default_css = local_links(folium.plugins.MarkerCluster)
 
 
+class RemoteParticipation(RemoteLayer):
+    """志愿服务: open service items (small green dots) and one label per community with its participation
+    figures (members, hours this month, open items); drawn by gg.loaders.participation, which also fills the
+    side panel's #gg-participation card when the page has one."""
+
+    kind = "participation"
+    factory = "L.featureGroup()"
+
+
 class RemoteHeat(RemoteLayer):
     """[[lat, lon, weight], …] drawn by Leaflet.heat."""
 

@@ -40,6 +40,7 @@ from gis.mapdata import (
     ticket_scope,
 )
 from gis.models import utcnow
+from gis.participation.maplayer import participation_layer
 from gis.participation.summary import participation as participation_summary
 from gis.patrol.access import local_day
 from gis.patrol.daymap import patrol_day_map
@@ -256,6 +257,24 @@ def resources_data(
     bbox, crs = box
     fc = resource_points(session, bbox=bbox, types=list(type))
     return project_features(fc, projection_for(crs))
+
+
+@router.get(
+    "/maps/data/participation.geojson",
+    summary="志愿服务: open service items and each community's participation (public; a token scopes it)",
+    response_model=MapLayerPublic,
+)
+def participation_data(
+    session: SessionDep,
+    user: OptionalUser,
+    box: DisplayBBox,
+    zoom: Zoom = 15,  # noqa: ARG001 - the page sends its zoom to every layer (checked); points need none
+) -> dict[str, Any]:
+    """Points: open items with places left (`layer` "item": title, window, places left, compound and cell of the
+    place) and one per community in view (`layer` "community": members, teams, hours_month, open_items). Public
+    like /v1/participation/items and /summary; a manager's or grid worker's token limits it to their communities."""
+    bbox, crs = box
+    return project_features(participation_layer(session, bbox=bbox, user=user), projection_for(crs))
 
 
 @router.get("/maps/data/heat.json", summary="households heatmap points [[lat, lon, weight]] (token)")

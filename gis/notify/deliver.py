@@ -8,7 +8,10 @@ acknowledged; what it had claimed but not yet sent becomes due again when the le
 killed between the channel's answer and that commit — is narrowed by passing the key to channels that
 de-duplicate: the webhook's X-Gridgov-Idempotency-Key, Aliyun's OutId, the e-mail's Message-ID.)
 Failures (timeout, 5xx, an error code in the answer) are retried with exponential backoff
-(base × 2^(attempt-1), at most max_seconds) until max_attempts, then the message is `failed` with the answer."""
+(base × 2^(attempt-1), at most max_seconds) until max_attempts, then the message is `failed` with the answer.
+Quiet hours hold at delivery too: a due SMS that is not urgent (重大风险, `urgent_tiers`) whose recipient is in
+their quiet hours (their preference, else the config's) is moved to the end of the quiet period before the claim,
+neither sent nor counted as an attempt — so a retry's backoff never sends an SMS at night."""
 
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import DateTime, Integer, bindparam, text
+from sqlalchemy import DateTime, Integer, Time, bindparam, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from gis.models import utcnow
@@ -48,6 +51,32 @@ RETURNING m.id, m.key, m.event, m.channel, m.address, m.title, m.body, m.link, m
 """
 ).bindparams(bindparam("now", type_=DateTime(timezone=True)), bindparam("n", type_=Integer()))
 
+# a due, non-urgent SMS whose recipient is in quiet hours (Asia/Shanghai; the user's, else the config's) waits
+# until they end; `local` is the wall-clock time there, `qs`/`qe` the quiet period (equal: none)
+_POSTPONE = text(
+    """
+WITH due AS (
+    SELECT m.id, (CAST(:now AS timestamptz) AT TIME ZONE 'Asia/Shanghai') AS local,
+           CASE WHEN p.quiet_start IS NOT NULL AND p.quiet_end IS NOT NULL THEN p.quiet_start ELSE :qs END AS qs,
+           CASE WHEN p.quiet_start IS NOT NULL AND p.quiet_end IS NOT NULL THEN p.quiet_end ELSE :qe END AS qe
+    FROM notify_messages AS m LEFT JOIN notify_preferences AS p ON p.user_id = m.user_id
+    WHERE m.channel = 'sms' AND NOT m.urgent AND m.next_attempt_at <= :now
+      AND (m.status = 'queued' OR (m.status = 'sending' AND m.lease_until < :now))
+    FOR UPDATE OF m SKIP LOCKED
+), quiet AS (
+    SELECT id, ((CAST(local AS date) + CASE WHEN CAST(local AS time) < qe THEN 0 ELSE 1 END) + qe)
+               AT TIME ZONE 'Asia/Shanghai' AS until
+    FROM due
+    WHERE qs <> qe AND CASE WHEN qs < qe THEN CAST(local AS time) >= qs AND CAST(local AS time) < qe
+                            ELSE CAST(local AS time) >= qs OR CAST(local AS time) < qe END
+)
+UPDATE notify_messages AS m SET next_attempt_at = quiet.until, status = 'queued', lease_until = NULL
+FROM quiet WHERE m.id = quiet.id
+"""
+).bindparams(
+    bindparam("now", type_=DateTime(timezone=True)), bindparam("qs", type_=Time()), bindparam("qe", type_=Time())
+)
+
 # the attempt and the message's new state in one statement and one commit
 _RECORD = text(
     """
@@ -72,7 +101,14 @@ class Stats:
     delivered: int = 0
     retried: int = 0
     failed: int = 0
+    postponed: int = 0  # SMS held back by quiet hours (not attempted)
     by_channel: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: Stats) -> None:
+        for name in ("claimed", "delivered", "retried", "failed", "postponed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for ch, n in other.by_channel.items():
+            self.by_channel[ch] = self.by_channel.get(ch, 0) + n
 
 
 def backoff(cfg: NotifyConfig, attempts: int) -> timedelta:
@@ -80,7 +116,19 @@ def backoff(cfg: NotifyConfig, attempts: int) -> timedelta:
     return timedelta(seconds=min(r.base_seconds * 2 ** max(attempts - 1, 0), r.max_seconds))
 
 
-def claim(session: Session, *, now: datetime, limit: int, cfg: NotifyConfig) -> list[dict[str, Any]]:
+def postpone_quiet(session: Session, *, now: datetime, cfg: NotifyConfig) -> int:
+    """Move due non-urgent SMS whose recipient is in quiet hours to the end of them; how many (not committed)."""
+    q = cfg.quiet_hours
+    result = session.execute(_POSTPONE, {"now": now, "qs": q.start, "qe": q.end})
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def claim(
+    session: Session, *, now: datetime, limit: int, cfg: NotifyConfig, stats: Stats | None = None
+) -> list[dict[str, Any]]:
+    postponed = postpone_quiet(session, now=now, cfg=cfg)
+    if stats is not None:
+        stats.postponed += postponed
     rows = session.execute(_CLAIM, {"now": now, "n": limit, "lease": cfg.retry.lease_seconds}).mappings().all()
     session.commit()
     return [dict(r) for r in rows]
@@ -125,9 +173,10 @@ class Deliverer:
 
     def run_once(self, *, now: datetime | None = None, limit: int = 500, concurrency: int | None = None) -> Stats:
         """Claim up to `limit` due messages and deliver them (`concurrency` at once; 1: in this thread)."""
+        stats = Stats()
         with self.sessions() as s:
-            rows = claim(s, now=now or utcnow(), limit=limit, cfg=self.cfg)
-        stats = Stats(claimed=len(rows))
+            rows = claim(s, now=now or utcnow(), limit=limit, cfg=self.cfg, stats=stats)
+        stats.claimed = len(rows)
         workers = concurrency or self.cfg.concurrency
         if workers <= 1 or len(rows) <= 1:
             results = [self._one(r, now) for r in rows]
@@ -144,10 +193,9 @@ class Deliverer:
         total = Stats()
         while True:
             st = self.run_once(now=now, limit=limit, concurrency=concurrency)
+            total.add(st)
             if not st.claimed:
                 return total
-            for name in ("claimed", "delivered", "retried", "failed"):
-                setattr(total, name, getattr(total, name) + getattr(st, name))
 
 
 def deliver_due(sessions: sessionmaker[Session], *, now: datetime | None = None, concurrency: int | None = None,
@@ -171,8 +219,7 @@ def run_for(
     try:
         while time.monotonic() < deadline and not stop():
             st = d.run_once(limit=100)
-            for name in ("claimed", "delivered", "retried", "failed"):
-                setattr(total, name, getattr(total, name) + getattr(st, name))
+            total.add(st)
             if not st.claimed:
                 time.sleep(poll)
     finally:

@@ -177,6 +177,36 @@ def list_items(
     return [_item_row(r) for r in session.execute(text(sql), params)]
 
 
+def open_items_in(
+    session: Session, *, bbox: tuple[float, float, float, float], communities: list[str] | None,
+    now: datetime | None = None, limit: int = 2000,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Open items with places left whose window has not ended, in a WGS84 bbox (the operations map's 志愿服务
+    layer; `communities` None: all), with the compound and live grid cell their place lies in."""
+    where = ["i.status = 'open'", "i.ends_at > :now", "i.claimed < i.capacity",
+             "i.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)"]  # fmt: skip
+    params: dict[str, Any] = {"now": now or utcnow(), "limit": limit}
+    params.update(zip(("x0", "y0", "x1", "y1"), bbox, strict=True))
+    if communities is not None:
+        where.append("i.community_code = ANY(:communities)")
+        params["communities"] = communities
+    sql = f"""
+SELECT {_ITEM_COLUMNS}, NULL AS distance_m, co.code AS compound_code, co.name AS compound_name,
+       ce.code AS cell_code, ce.name AS cell_name
+FROM service_items i
+LEFT JOIN LATERAL (SELECT c.code, c.name FROM compounds c
+                   WHERE c.code = i.place_code
+                      OR (i.place_kind <> 'compound' AND ST_Covers(c.geom, ST_PointOnSurface(i.geom)))
+                   ORDER BY c.code = i.place_code DESC, c.code LIMIT 1) co ON true
+LEFT JOIN LATERAL (SELECT g.code, g.name FROM grid_cells g
+                   WHERE g.valid_to IS NULL AND (g.code = i.place_code OR (i.place_kind <> 'cell'
+                         AND ST_Covers(g.geom, ST_PointOnSurface(i.geom))))
+                   ORDER BY g.code = i.place_code DESC, g.code LIMIT 1) ce ON true
+WHERE {" AND ".join(where)}
+ORDER BY i.starts_at, i.id LIMIT :limit"""
+    return [_item_row(r) for r in session.execute(text(sql), params)]
+
+
 def read_item(session: Session, item_id: int) -> dict[str, Any]:
     row = session.execute(
         text(f"SELECT {_ITEM_COLUMNS}, NULL AS distance_m FROM service_items i WHERE i.id = :i"), {"i": item_id}

@@ -82,7 +82,8 @@ def make_app(sqlalchemy_url: str | None = None) -> procrastinate.App:
         # runs ~a minute, polling every 2 s: a message goes out seconds after its event commits; stops early
         # when the worker shuts down (then a message claimed and not sent is due again when its lease ends)
         stats = deliver.run_for(session_factory(), NOTIFY_SECONDS, stop=context.should_abort)
-        log.info("notifications: %s delivered, %s retried, %s failed", stats.delivered, stats.retried, stats.failed)
+        log.info("notifications: %s delivered, %s retried, %s failed, %s held by quiet hours", stats.delivered,
+                 stats.retried, stats.failed, stats.postponed)  # fmt: skip
 
     notify = app.task(name="notify.deliver", queue="notify", queueing_lock="notify.deliver", pass_context=True)(
         deliver_notifications

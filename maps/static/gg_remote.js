@@ -136,6 +136,52 @@
       });
       layer.addLayers(markers);
     },
+    /* 志愿服务 (GET /maps/data/participation.geojson): items with places left, and per community its
+       members / hours this month / open items as a label, in a popup and in the side panel's card */
+    participation: function (layer, fc) {
+      layer.clearLayers();
+      var rows = [];
+      fc.features.forEach(function (f) {
+        var p = f.properties, c = f.geometry.coordinates;
+        if (p.layer === "community") {
+          var figures = "登记成员 " + p.members + " 人 · 本月 " + p.hours_month + " 小时 · 待认领 " +
+            p.open_items + " 项";
+          var label = L.marker([c[1], c[0]], {
+            zIndexOffset: 500,
+            title: p.name + "：" + figures,
+            icon: L.divIcon({ className: "gg-vol-community", iconSize: null,
+              html: "<b>" + gg.esc(p.name) + "</b><br>" + gg.esc(p.members) + "人 · " + gg.esc(p.hours_month) +
+                "小时 · " + gg.esc(p.open_items) + "项" }),
+          });
+          label.bindPopup("<div class='gg-pop'><b>" + gg.esc(p.name) + "</b> 志愿服务<br>登记成员：" +
+            gg.esc(p.members) + " 人（队伍 " + gg.esc(p.teams) + " 支）<br>本月服务时长：" + gg.esc(p.hours_month) +
+            " 小时<br>待认领项目：" + gg.esc(p.open_items) + " 项</div>");
+          layer.addLayer(label);
+          rows.push("<div class='gg-row' data-community='" + gg.esc(p.community_code) + "'><b>" + gg.esc(p.name) +
+            "</b>：" + gg.esc(figures) + "</div>");
+          return;
+        }
+        var where = [p.compound_name, p.cell_name].filter(Boolean).map(gg.esc).join(" · ");
+        var dot = L.circleMarker([c[1], c[0]], { radius: 7, color: "#fff", weight: 2, fillColor: "#2e7d32",
+          fillOpacity: 0.9, className: "gg-vol-item" });
+        dot.bindTooltip(gg.esc(p.title) + "（余 " + gg.esc(p.places_left) + " 个名额）");
+        dot.bindPopup("<div class='gg-pop'><b>" + gg.esc(p.title) + "</b><br>" + gg.esc(p.kind_label) +
+          (p.team_reserved ? "（队伍专项）" : "") + "<br>时间：" + gg.esc(p.window) + "<br>余 " +
+          gg.esc(p.places_left) + " / " + gg.esc(p.capacity) + " 个名额<br>地点：" + gg.esc(p.place_name) +
+          (where ? "<br>" + where : "") + "</div>");
+        layer.addLayer(dot);
+      });
+      var card = document.getElementById("gg-participation");
+      if (card && !layer.ggCardHook) {
+        layer.ggCardHook = true;
+        layer.on("remove", function () { card.hidden = true; });
+      }
+      if (card) {
+        card.hidden = false;
+        document.getElementById("gg-participation-body").innerHTML = rows.length ? rows.join("") :
+          "视野内没有社区";
+      }
+    },
     heat: function (layer, points) {
       var max = points.reduce(function (a, p) { return Math.max(a, p[2]); }, 1);
       layer.setOptions({ max: max });

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from api.deps import current_user
+from api.deps import BearerCredentials, current_user, optional_user
 from gis.models import AdminArea, Compound, User
 from gis.settings import ROOT, Settings
 from tests.browser import CHROMIUM, launch_chromium, serve, wait_until
@@ -34,10 +34,15 @@ def _browser_user() -> User:
     return User(id=0, username="browser-test", full_name="浏览器测试", role="admin", jurisdiction=[])
 
 
+def _browser_user_if_token(creds: BearerCredentials) -> User | None:
+    return _browser_user() if creds is not None else None
+
+
 @pytest.fixture(scope="module")
 def server(engine: Engine) -> Iterator[str]:
     app = create_app(Settings.for_tests(database_url()))
     app.dependency_overrides[current_user] = _browser_user
+    app.dependency_overrides[optional_user] = _browser_user_if_token
     with serve(app) as url:
         yield url
 
@@ -205,6 +210,22 @@ def test_operations_map_loads_layers_by_bbox(browser: Any, server: str, session:
     assert "超期工单" in page.locator(".gg-legend").first.inner_text()
     assert page.locator("#gg-who-name").inner_text() == "浏览器测试"
     shot(page, "operations.png")
+
+    # 志愿服务 (issue 17): off by default; switched on it draws each community's figures, in the panel too
+    assert not any("/maps/data/participation.geojson" in u for u in watch.requests)
+    page.locator(".leaflet-control-layers").hover()
+    page.locator("label", has_text="志愿服务").locator("input").check()
+    wait_until(page, "document.querySelectorAll('.gg-vol-community').length > 0", timeout=10_000)
+    settle(page)
+    assert any("/maps/data/participation.geojson?" in u and "bbox=" in u for u in watch.requests)
+    assert page.locator("#gg-participation").is_visible()
+    assert "登记成员" in page.locator("#gg-participation-body").inner_text()
+    assert page.locator(".gg-vol-item").count() > 0, "open service items are drawn"
+    shot(page, "operations-participation.png")
+    page.locator(".leaflet-control-layers").hover()
+    page.locator("label", has_text="志愿服务").locator("input").uncheck()
+    assert page.locator(".gg-vol-community").count() == 0 and not page.locator("#gg-participation").is_visible()
+    assert watch.errors == []
 
     page.locator("select[data-param=metric]").select_option("households")
     settle(page)

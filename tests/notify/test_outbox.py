@@ -5,7 +5,7 @@ answer, a killed worker resends nothing acknowledged, quiet hours hold SMS until
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -191,6 +191,54 @@ def test_quiet_hours_hold_sms_until_morning_except_urgent(
         assert urgent == night
     finally:
         notify_config.set_config(None)
+
+
+def test_a_retry_falling_into_quiet_hours_waits_for_morning_an_urgent_one_goes_out(
+    session: Session, sessions: sessionmaker[Session], area: Area, channels: object, receiver: Receiver,
+) -> None:  # fmt: skip
+    """Quiet hours hold at delivery: an SMS whose retry comes due at night is moved to 07:00 (not sent, not an
+    attempt); an urgent one (重大风险) goes out at night; a user's own quiet hours win over the config's."""
+    from gis.notify.emit import Reporter
+
+    cfg = channel_config(receiver.url, 0, quiet_hours={"start": "22:00", "end": "07:00"})
+    notify_config.set_config(cfg)
+    evening = datetime(2026, 12, 1, 13, 59, 55, tzinfo=UTC)  # 21:59:55 in Beijing: not quiet yet
+    for name, urgent in (("calm", False), ("urgent", True)):
+        ev = Event("received", f"q-{name}", {"ticket_id": 6}, urgent=urgent,
+                   reporters=[Reporter(None, PHONE, "hotline_12345")])  # fmt: skip
+        emit(session, ev, now=evening)
+    session.commit()
+    receiver.state.fail("sms", "500", "500")
+    first = deliver(sessions, evening)
+    assert (first.claimed, first.retried, first.postponed) == (2, 2, 0)  # both failed once, retry in 10 s
+    night = evening + timedelta(seconds=10)  # 22:00:05: quiet
+    st = deliver(sessions, night)
+    assert (st.postponed, st.claimed, st.delivered) == (1, 1, 1)  # the urgent one goes out, the calm one waits
+    sent = receiver.state.of("sms")
+    assert len(sent) == 1
+    calm = session.scalar(select(OutboxMessage).where(OutboxMessage.key.like("received:q-calm:%")))
+    assert calm is not None and calm.status == "queued" and calm.attempts == 1  # not counted as an attempt
+    assert calm.next_attempt_at == datetime(2026, 12, 1, 23, 0, tzinfo=UTC)  # 07:00 Beijing
+    assert deliver(sessions, datetime(2026, 12, 1, 22, 59, 59, tzinfo=UTC)).claimed == 0
+    assert len(session.scalars(select(OutboxAttempt).where(OutboxAttempt.message_id == calm.id)).all()) == 1
+    morning = deliver(sessions, datetime(2026, 12, 1, 23, 0, tzinfo=UTC))
+    assert (morning.postponed, morning.delivered) == (0, 1)
+    assert len(receiver.state.of("sms")) == 2
+
+    # a user's own quiet hours (20:00–08:00) hold a message the config's would let through at 21:00
+    user, _ = area.make_user("grid_worker", phone="13900000019")
+    session.add(NotifyPreference(user_id=user.id, muted=[], quiet_start=time(20, 0), quiet_end=time(8, 0)))
+    nine = datetime(2026, 12, 1, 13, 0, tzinfo=UTC)  # 21:00 Beijing
+    emit(session, Event("received", "q-pref", {"ticket_id": 7}, reporters=[Reporter(None, PHONE, "hotline_12345")]),
+         now=nine)  # fmt: skip
+    msg = session.scalar(select(OutboxMessage).where(OutboxMessage.key.like("received:q-pref:%")))
+    assert msg is not None
+    msg.user_id = user.id
+    session.commit()
+    assert deliver(sessions, nine).postponed == 1
+    session.refresh(msg)
+    assert msg.next_attempt_at == datetime(2026, 12, 2, 0, 0, tzinfo=UTC) and msg.attempts == 0  # 08:00 Beijing
+    assert len(receiver.state.of("sms")) == 2
 
 
 def test_a_muted_channel_and_an_opted_out_reporter_get_nothing(

@@ -12,11 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gis.participation.models import Claim, ServiceItem, Team
-from tests.api.matrix import BAD, COMMUNITY, GATE, OK, PUBLIC, TOKEN, Entry, Expect
+from tests.api.matrix import BAD, BBOX, COMMUNITY, GATE, OK, PUBLIC, TOKEN, Entry, Expect, F
 
 BODY: Expect = (422, 422, 422, 422, 422, 422, 422, 401)  # validated with the request, before the owner checks
 COMMUNITY_READ: Expect = (OK, 403, OK, 403, 403, 403, 403, 401)
 LEDGER_READ: Expect = (OK, 403, OK, OK, 403, 403, 403, 401)
+# public (like the items and the summary); a manager's or grid worker's token limits it to their communities
+MAP_LAYER: Expect = (OK, OK, F, F, OK, OK, OK, OK)
 NOT_A_MEMBER: Expect = (403, 403, 403, 403, 403, 403, 403, 401)  # the matrix users are not registered members
 P = "/v1/participation"
 IN_COMMUNITY = {"params": {"community": COMMUNITY}}
@@ -81,4 +83,5 @@ ENTRIES: dict[str, Entry] = {
     f"GET {P}/property-scores": (f"{P}/property-scores", MONTH, (OK, OK, OK, 403, 403, 403, 403, 401)),
     f"POST {P}/meetings": (f"{P}/meetings", BAD, BODY),
     f"GET {P}/meetings": (f"{P}/meetings", {}, COMMUNITY_READ),
+    "GET /maps/data/participation.geojson": ("/maps/data/participation.geojson", {"params": BBOX}, MAP_LAYER),
 }
