@@ -2,7 +2,7 @@
 
 The live tables (`compounds`, `admin_areas`) keep their ids (buildings, tickets and cells refer to them); the
 version tables hold one row per version, the live one with `valid_to IS NULL`. They are written by database
-triggers (migration 0016), so every writer — plan commits, the demo loader, reference-sheet imports, the
+triggers (migration 0014), so every writer — plan commits, the demo loader, reference-sheet imports, the
 admin console — versions alike: an insert opens a version, a change of a versioned column closes the live
 version and opens the next, a delete closes it. The moment is the transaction setting `gridgov.valid_at` when
 set (a plan commit sets it to its commit time, so compound, community and cell versions switch together),

@@ -2,16 +2,16 @@
 preferences; a compound's group robot; a reporter's opt-out of SMS receipts. The old `notifications` table,
 written but never read, is dropped: the outbox replaces it.
 
-Revision ID: 0014
-Revises: 0012
+Revision ID: 0017
+Revises: 0016
 """
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0014"
-down_revision = "0017"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

@@ -4,15 +4,15 @@ A replaced assignment is closed (valid_to), not deleted, so a past day's 定岗 
 assignments in force that day. Existing rows start at their assigned_at. At most one open row per
 compound × worker (partial unique index, replacing the plain unique constraint).
 
-Revision ID: 0019
-Revises: 0012
+Revision ID: 0015
+Revises: 0014
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0019"
-down_revision = "0016"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

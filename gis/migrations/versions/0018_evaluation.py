@@ -1,16 +1,16 @@
 """evaluation: the working calendar as a table (working hours in SQL), the 意见箱 ticket channel, 议事协商
 topics / meetings / linked tickets, and the stored 通报 (monthly and quarterly reports)
 
-Revision ID: 0015
-Revises: 0012
+Revision ID: 0018
+Revises: 0017
 """
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0015"
-down_revision = "0014"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

@@ -6,15 +6,15 @@ opens the next, a delete closes it. The moment is the transaction setting `gridg
 commit sets its commit time), else now(); an insert without it opens with valid_from NULL ("since records
 began"), so a date before the load still sees the loaded rows. Existing rows get their first version here.
 
-Revision ID: 0016
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 """
 
 import sqlalchemy as sa
 from alembic import op
 from geoalchemy2 import Geometry
 
-revision = "0016"
+revision = "0014"
 down_revision = "0013"
 branch_labels = None
 depends_on = None

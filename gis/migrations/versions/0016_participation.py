@@ -2,8 +2,8 @@
 by EXCLUDE), the 积分 ledger (append-only by trigger, hash-chained, balances kept by trigger and never negative),
 exchange goods, compound bodies (业委会 / 物管会 / 监督员), 监督员 ratings, 联席会议 and the tickets they decide
 
-Revision ID: 0017
-Revises: 0012
+Revision ID: 0016
+Revises: 0015
 """
 
 import sqlalchemy as sa
@@ -11,8 +11,8 @@ from alembic import op
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects import postgresql
 
-revision = "0017"
-down_revision = "0019"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
