@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gis.models import Organization, ServiceResource, User
+from gis.notify.models import OutboxMessage
 from tests.browser import CHROMIUM, launch_chromium, wait_until
 from tests.field.conftest import LiveServer, serve
 from tests.reference.conftest import MINE, World
@@ -125,6 +126,14 @@ def test_manager_edits_a_compound_board_with_a_portrait(
     buf = io.BytesIO()
     Image.new("RGB", (60, 80), (20, 90, 160)).save(buf, "PNG")
     token = world.manager["Authorization"].removeprefix("Bearer ")
+    # an unread in-app message (gis.notify): the console's header shows the inbox count, as the other pages do
+    session.add(
+        OutboxMessage(
+            key="console-test-inbox", event="dispatched", channel="inbox", user_id=world.manager_user.id,
+            title="工单已派发", body="测试", status="delivered",
+        )
+    )  # fmt: skip
+    session.commit()
     errors: list[str] = []
     with sync_playwright() as p:
         browser = launch_chromium(p)
@@ -132,6 +141,7 @@ def test_manager_edits_a_compound_board_with_a_portrait(
         page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
         page.goto(f"{live_server.url}/admin/compounds#token={token}")
         wait_until(page, "() => document.querySelector('a[href=\"/admin/audit\"]').hidden === true")  # not an admin
+        wait_until(page, "() => document.querySelector('#gg-unread').textContent === '通知 1'")
         page.fill("#compound-pick [name=code]", world.other_compound)
         page.click("#compound-pick button[type=submit]")
         wait_until(page, "() => document.querySelector('#compound-pick .ad-form-msg').textContent.includes('辖区')")
