@@ -3,9 +3,12 @@ index-only) answers exactly what the full computation answers, on the hand-built
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from gis.evaluation import areas, kpis
@@ -15,6 +18,7 @@ from tests.evaluation.conftest import World
 # two years: the month trend, and last year's hotline per month overlapping the period itself
 TWO_YEARS = Period(date(2025, 1, 1), date(2026, 12, 31))
 JAN = Period(date(2026, 1, 1), date(2026, 1, 31))
+Maker = Callable[..., tuple[Any, dict[str, str]]]
 
 
 def _basic_only(rows: list[dict[str, object]]) -> list[dict[str, object]]:
@@ -64,3 +68,23 @@ def test_the_basic_map_refuses_a_figure_it_does_not_hold(session: Session, world
             session, JAN, unit=resolve_unit(session, "street", world.street), user=None, level="cell",
             kpi="satisfaction_rate", basic=True,
         )  # fmt: skip
+
+
+def test_the_page_s_basic_requests_over_http(client: TestClient, world: World, make_user: Maker) -> None:
+    """What the dashboard asks: the categories and the map with figures=basic, the same values as with every
+    figure; a figure the basic map does not hold is a clear 422 that says how to ask for it."""
+    _, admin = make_user("admin")
+    q = {"unit": "street", "code": world.street, "from": "2026-01-01", "to": "2026-01-31"}
+    full = client.get("/v1/kpis/breakdown", params={**q, "by": "category"}, headers=admin).json()["rows"]
+    fast = client.get("/v1/kpis/breakdown", params={**q, "by": "category", "figures": "basic"}, headers=admin)
+    assert [(r["key"], r["figures"]["received"]) for r in fast.json()["rows"]] == [
+        (r["key"], r["figures"]["received"]) for r in full
+    ]
+    values = []
+    for figures in ("all", "basic"):
+        r = client.get("/v1/kpis/map", params={**q, "kpi": "solve_rate", "figures": figures}, headers=admin)
+        assert r.status_code == 200
+        values.append([(f["id"], f["properties"]["value"]) for f in r.json()["features"]])
+    assert values[0] == values[1]
+    bad = client.get("/v1/kpis/map", params={**q, "kpi": "mean_stars", "figures": "basic"}, headers=admin)
+    assert bad.status_code == 422 and "figures=all" in bad.text
