@@ -98,6 +98,17 @@ def uvicorn_servers(factory: str, database_url: str, *, ready_path: str = "/heal
             server.wait(10)
 
 
+def token_page(browser: Any, token: str, height: int = 800) -> tuple[Any, Any, list[str]]:
+    """(context, page, console errors): a fresh Chromium context signed in with `token` (as gg_auth.js stores it),
+    1280 px wide, zh-CN, its console errors collected."""
+    context = browser.new_context(viewport={"width": 1280, "height": height}, locale="zh-CN")
+    context.add_init_script(f"localStorage.setItem('gridgov.token', {token!r});")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    return context, page, errors
+
+
 def cli(run: Callable[..., Any], doc: str | None, **defaults: Any) -> None:
     """`python -m bench.wN --option value …`: one option per keyword of `run` (its default given here, a
     (default, help) pair for a documented one); prints the result as JSON."""

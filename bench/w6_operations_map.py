@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from bench.common import bench_url, cli, ensure_database, uvicorn_servers, write_result
+from bench.common import bench_url, cli, ensure_database, token_page, uvicorn_servers, write_result
 from gis.auth import create_user, login
 from gis.migrate import upgrade
 from gis.models import AdminArea, GridCell, User
@@ -140,11 +140,7 @@ def page_interactive(base: str, token: str, runs: int) -> dict[str, Any]:
     with sync_playwright() as p:
         browser = launch_chromium(p)
         for run in range(runs + 1):  # run 0 warms caches (assets, PostgreSQL buffers)
-            context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
-            context.add_init_script(f"localStorage.setItem('gridgov.token', {token!r});")
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)  # noqa: B023
+            context, page, errors = token_page(browser, token)
             t0 = time.perf_counter()
             page.goto(f"{base}/maps/operations")
             page.wait_for_function(WAIT_FIRST, timeout=60_000, polling=10)

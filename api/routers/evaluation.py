@@ -147,10 +147,15 @@ def get_kpi_map(
     period: PeriodQuery,
     kpi: Annotated[str, Query(max_length=40)] = "received",
     level: Literal["cell", "community"] = "cell",
+    figures: Annotated[
+        Literal["all", "basic"],
+        Query(description="basic: only the ticket-table figures (fast; others null); the kpi must be one of them"),
+    ] = "all",
 ) -> Any:
     """The choropleth: every cell (or community) of a 街道 / 社区 with its KPIs, `value` = the chosen one; cells
     as they were at the end of the period."""
-    return ORJSONResponse(areas.kpi_map(session, period, unit=unit, user=user, level=level, kpi=kpi))
+    fc = areas.kpi_map(session, period, unit=unit, user=user, level=level, kpi=kpi, basic=figures == "basic")
+    return ORJSONResponse(fc)
 
 
 @router.get(

@@ -48,15 +48,20 @@ def _shapes(session: Session, level: str, unit: Unit, period: Period) -> list[tu
     return [(r[0], r[1], r[2]) for r in session.execute(stmt).all()]
 
 
-def kpi_map(session: Session, period: Period, *, unit: Unit, user: User | None, level: str, kpi: str) -> dict[str, Any]:
-    """A FeatureCollection: every cell (community) under the unit with all its KPIs and `value` = the chosen one."""
+def kpi_map(
+    session: Session, period: Period, *, unit: Unit, user: User | None, level: str, kpi: str, basic: bool = False
+) -> dict[str, Any]:
+    """A FeatureCollection: every cell (community) under the unit with all its KPIs and `value` = the chosen one.
+    `basic`: only the ticket-table figures (kpis.BASIC; the others None) — for a basic `kpi`, the same value fast."""
     if level not in LEVELS:
         raise InvalidInput(f"level must be one of {', '.join(LEVELS)}")
     if kpi not in kpis.LABELS:
         raise InvalidInput(f"unknown figure {kpi!r}; figures: {', '.join(kpis.LABELS)}")
     if unit.kind not in ("street", "community"):
         raise InvalidInput("the map covers a 街道 or a 社区: unit=street or unit=community")
-    rows = {r["key"]: r for r in kpis.compute(session, period, unit=unit, user=user, group_by=level)}
+    if basic and kpi not in kpis.BASIC:
+        raise InvalidInput(f"figures=basic holds only {', '.join(kpis.BASIC)}; ask {kpi!r} with figures=all")
+    rows = {r["key"]: r for r in kpis.compute(session, period, unit=unit, user=user, group_by=level, basic=basic)}
     features = []
     for code, name, geom in _shapes(session, level, unit, period):
         fig = rows.get(code)

@@ -205,8 +205,26 @@ GROUPS: dict[str, tuple[Callable[[Any], Any], str]] = {
 }
 
 
-def _aggregates(f: Any) -> list[Any]:
-    cols: list[Any] = [func.count().filter(c.pred(f)).label(k) for k, c in COUNTS.items()]
+def _grouping(group_by: str, cols: Any) -> tuple[Any, Any]:
+    """(what to group by, the key it shows): a month is grouped by its date_trunc (immutable, so PostgreSQL hashes
+    the groups of an index-only scan instead of sorting every row by a string) and shown as YYYY-MM (the same
+    key as GROUPS["month"]); other groups by their key."""
+    if group_by == "month":
+        bucket = func.date_trunc("month", func.timezone("Asia/Shanghai", cols.opened_at))
+        return bucket, func.to_char(bucket, "YYYY-MM")
+    key = GROUPS[group_by][0](cols)
+    return key, key
+
+
+def _aggregates(f: Any, basic: bool = False) -> list[Any]:
+    """`basic`: the counts read from the tickets table only; the audit-trail counts are 0 without reading (they
+    are set to None afterwards) and the ordered-set aggregates (percentiles) left out, so PostgreSQL can hash the
+    groups instead of sorting every row — the same figures."""
+    cols: list[Any] = [
+        (literal(0) if basic and k in NOT_BASIC else func.count().filter(c.pred(f))).label(k) for k, c in COUNTS.items()
+    ]
+    if basic:
+        return [*cols, *(null().label(k) for k in ("median_s", "p90_s", "mean_stars"))]
     solved = f.resolved_at.is_not(None)
     cols.append(func.percentile_cont(0.5).within_group(f.handling_s).filter(solved).label("median_s"))
     cols.append(func.percentile_cont(0.9).within_group(f.handling_s).filter(solved).label("p90_s"))
@@ -286,7 +304,7 @@ def _compute(
     """(the total row when asked for with a group, the rows): GROUPING SETS ((key), ()) gives both in one pass."""
     where = scope_filters(session, user, unit) + list(extra or [])
     f = facts(session, period, where, basic=basic).subquery("f")
-    total, rows = _rows(session, period, f, where, group_by, with_total)
+    total, rows = _rows(session, period, f, where, group_by, with_total, basic)
     if basic:
         for r in [*rows, *([total] if total else [])]:
             r.update(dict.fromkeys(NOT_BASIC))
@@ -294,18 +312,24 @@ def _compute(
 
 
 def _rows(
-    session: Session, period: Period, f: Any, where: list[ColumnElement[bool]], group_by: str | None, with_total: bool
+    session: Session,
+    period: Period,
+    f: Any,
+    where: list[ColumnElement[bool]],
+    group_by: str | None,
+    with_total: bool,
+    basic: bool = False,
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     if group_by is None:
-        row = session.execute(select(*_aggregates(f.c)).select_from(f)).first()
+        row = session.execute(select(*_aggregates(f.c, basic)).select_from(f)).first()
         prev = _hotline_by(session, period.last_year(), where, None).get(None, 0)
         return None, [_finish_row(dict(row._mapping) if row is not None else _EMPTY, prev)]
     if group_by not in GROUPS:
         raise_unknown_group(group_by)
-    key = GROUPS[group_by][0](f.c)
-    stmt = select(key.label("key"), func.grouping(key).label("is_total"), *_aggregates(f.c)).select_from(f)
-    sets = func.grouping_sets(tuple_(key), tuple_()) if with_total else key
-    rows = [dict(r._mapping) for r in session.execute(stmt.group_by(sets).order_by(key))]
+    group, key = _grouping(group_by, f.c)
+    stmt = select(key.label("key"), func.grouping(group).label("is_total"), *_aggregates(f.c, basic)).select_from(f)
+    sets = func.grouping_sets(tuple_(group), tuple_()) if with_total else group
+    rows = [dict(r._mapping) for r in session.execute(stmt.group_by(sets).order_by(group))]
     last_year = _hotline_by(session, period.last_year(), where, group_by)
     total = None
     out = []
@@ -325,7 +349,7 @@ def _hotline_by(
     session: Session, period: Period, where: list[ColumnElement[bool]], group_by: str | None
 ) -> dict[Any, int]:
     """Hotline tickets received in `period` per group (the tickets table alone: the same cohort rule as facts)."""
-    key = GROUPS[group_by][0](Ticket) if group_by else literal(None)
+    group, key = _grouping(group_by, Ticket) if group_by else (literal(None), literal(None))
     stmt = (
         select(key.label("key"), func.count())
         .where(
@@ -335,7 +359,7 @@ def _hotline_by(
             Ticket.channel == "hotline_12345",
             *where,
         )
-        .group_by(key)
+        .group_by(group)
     )
     return {r[0]: int(r[1]) for r in session.execute(stmt).all()}
 

@@ -13,6 +13,10 @@
     mean_stars: "rated" };
   var MAP_KPIS = ["received", "solve_rate", "response_rate", "on_time_rate", "satisfaction_rate", "ever_overdue",
     "hotline"];
+  /* figures read from the tickets table alone (kpis.BASIC): asked with figures=basic, the same values, faster */
+  var BASIC = ["received", "solved", "on_time", "unsolved", "ever_overdue", "reopened", "hotline", "suggestions",
+    "suggestions_rectified", "solve_rate", "on_time_rate", "reopen_rate", "rectify_rate", "hotline_last_year",
+    "hotline_change"];
   var state = { labels: {}, query: null, map: null, layer: null, charts: {} };
 
   function el(id) { return document.getElementById(id); }
@@ -142,7 +146,9 @@
       if (state.layer) { state.layer.remove(); state.layer = null; }
       return;
     }
-    gg.api("GET", "/v1/kpis/map?" + qs({ unit: q.unit, code: q.code, from: q.from, to: q.to, kpi: kpi, level: level }))
+    var figures = BASIC.indexOf(kpi) >= 0 ? "basic" : undefined;
+    gg.api("GET", "/v1/kpis/map?" + qs({ unit: q.unit, code: q.code, from: q.from, to: q.to, kpi: kpi, level: level,
+      figures: figures }))
       .then(function (fc) {
         if (!state.map) {
           state.map = L.map("db-map", { zoomSnap: 0.25 });
@@ -212,18 +218,21 @@
     state.query = { unit: f.unit.value, code: f.code.value.trim(), from: r.from, to: r.to, month: month };
     var q = state.query, unit = { unit: q.unit, code: q.code };
     status("加载中…");
+    /* every request at once (the server answers them side by side); the charts and the map read only
+       ticket-table figures, so they ask figures=basic */
     gg.api("GET", "/v1/kpis?" + qs(Object.assign({ from: q.from, to: q.to }, unit))).then(function (k) {
       cards(k);
       status(k.unit.label + " · " + q.from + " 至 " + q.to);
-      var year = monthRange(month, 11);
-      gg.api("GET", "/v1/kpis/breakdown?" + qs(Object.assign({ from: year.from, to: year.to, by: "month",
-        figures: "basic" }, unit)))
-        .then(function (b) { trend(b.rows); }, failed);
-      gg.api("GET", "/v1/kpis/breakdown?" + qs(Object.assign({ from: q.from, to: q.to, by: "category" }, unit)))
-        .then(function (b) { categories(b.rows); }, failed);
-      drawMap();
-      ranking();
     }, failed);
+    var year = monthRange(month, 11);
+    gg.api("GET", "/v1/kpis/breakdown?" + qs(Object.assign({ from: year.from, to: year.to, by: "month",
+      figures: "basic" }, unit)))
+      .then(function (b) { trend(b.rows); }, failed);
+    gg.api("GET", "/v1/kpis/breakdown?" + qs(Object.assign({ from: q.from, to: q.to, by: "category",
+      figures: "basic" }, unit)))
+      .then(function (b) { categories(b.rows); }, failed);
+    drawMap();
+    ranking();
   }
 
   function init() {
