@@ -12,9 +12,10 @@ from typing import Any
 import folium
 
 from gis.mapdata import STATE_FILTER_LABELS, category_labels
-from gis.tickets.workflow import STATE_LABELS
+from gis.tickets.workflow import OPEN_STATES, STATE_LABELS
+from gis.tiles import TILE_LAYERS
 from maps.core import PageContext, add_html, esc, legend_row
-from maps.remote import RemoteTickets, add_heat
+from maps.remote import RemoteTickets, TicketTiles, add_heat
 
 FILTER_GROUP = "tickets"  # specs with this group get the panel's ticket filters
 
@@ -25,7 +26,29 @@ def ticket_labels() -> dict[str, Any]:
 
 
 def tickets_cluster(m: folium.Map, ctx: PageContext, data: object) -> None:
-    """Tickets in view, clustered; red when overdue; a popup links to the ticket page (token)."""
+    """Tickets in view: vector tiles on a WGS-84 basemap (every ticket the user may read, no cap), clustered
+    GeoJSON on a GCJ-02 one; red when overdue; a popup links to the ticket page (token)."""
+    dot = '<span class="gg-ticket{}" style="position:static;display:inline-block;width:12px;height:12px"></span>'
+    if ctx.basemap.crs == "wgs84" and not ctx.standalone:
+        TicketTiles(
+            name="工单",
+            url=ctx.link("/tiles/tickets/{z}/{x}/{y}.pbf"),
+            label="工单",
+            crs=ctx.basemap.crs,
+            auth=True,
+            min_zoom=TILE_LAYERS["tickets"].min_zoom,
+            extra={
+                "filters": [FILTER_GROUP],
+                "ticketUrl": ctx.link("/maps/tickets/"),
+                "openStates": sorted(OPEN_STATES),
+                **ticket_labels(),
+            },
+        ).add_to(m)
+        ctx.legend.append(legend_row(dot.format(""), "工单"))
+        ctx.legend.append(legend_row(dot.format(" gg-ticket-overdue"), "超期工单"))
+        return
+    # The tiles are cut on the WGS-84 web-mercator grid and ST_AsMVTGeom cannot shift points to GCJ-02, so on the
+    # 高德 basemap the tickets would sit ~500 m off: there the capped GeoJSON clusters (shifted in Python) stay.
     RemoteTickets(
         name="工单（聚合）",
         url=ctx.link("/maps/data/tickets.geojson"),
@@ -34,7 +57,6 @@ def tickets_cluster(m: folium.Map, ctx: PageContext, data: object) -> None:
         auth=True,
         extra={"filters": [FILTER_GROUP], "ticketUrl": ctx.link("/maps/tickets/"), **ticket_labels()},
     ).add_to(m)
-    dot = '<span class="gg-ticket{}" style="position:static;display:inline-block;width:12px;height:12px"></span>'
     ctx.legend.append(legend_row(dot.format(""), "工单"))
     ctx.legend.append(legend_row(dot.format(" gg-ticket-overdue"), "超期工单"))
     ctx.legend.append(
