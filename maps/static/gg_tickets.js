@@ -102,6 +102,10 @@
     };
     map.getContainer().addEventListener("click", function (ev) {
       if (map.dragging && map.dragging.moved()) return;
+      // only clicks on the map itself or the cell colours: controls, markers and popups keep theirs
+      var t = ev.target, panes = map.getPanes();
+      if (t !== map.getContainer() && t !== panes.mapPane && !panes.overlayPane.contains(t) &&
+          !panes.tilePane.contains(t)) return;
       var latlng = map.mouseEventToLatLng(ev), id = ticketAt(latlng);
       if (id === null) return;
       ev.stopPropagation();  // the ticket's popup, not the cell's under it

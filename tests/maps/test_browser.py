@@ -9,13 +9,13 @@ only read (the operations map's token check is replaced by a fixed admin, so no 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from api.app import create_app
@@ -45,6 +45,24 @@ def server(engine: Engine) -> Iterator[str]:
     app.dependency_overrides[optional_user] = _browser_user_if_token
     with serve(app) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def tile_token(engine: Engine) -> Iterator[str]:
+    """A real bearer token (committed, removed afterwards): the ticket tiles look tokens up themselves (gis.tiles)."""
+    from gis.auth import create_user, login
+    from gis.models import ApiToken
+
+    with Session(engine) as s:
+        user = create_user(s, username="browser-tiles", password="test-password", full_name="瓦片测试", role="admin")
+        token, _ = login(s, username=user.username, password="test-password")
+        s.commit()
+        user_id = user.id
+    yield token
+    with Session(engine) as s:
+        s.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
+        s.execute(delete(User).where(User.id == user_id))
+        s.commit()
 
 
 @pytest.fixture(scope="module")
@@ -202,14 +220,10 @@ def settle(page: Any) -> None:
     wait_until(page, "gg.pending === 0 && !gg.tilesLoading", timeout=10_000)
 
 
-def test_operations_map_loads_layers_by_bbox(
-    browser: Any, server: str, session: Session, make_user: Callable[..., tuple[User, dict[str, str]]]
-) -> None:
+def test_operations_map_loads_layers_by_bbox(browser: Any, server: str, session: Session, tile_token: str) -> None:
     from gis.tickets.models import Ticket
 
-    # the ticket tiles check the token themselves (gis.tiles): a real one
-    _, headers = make_user("admin")
-    token = headers["Authorization"].removeprefix("Bearer ")
+    token = tile_token
     page, watch = open_page(browser, f"{server}/maps/operations", token=token)
     assert watch.errors == [] and watch.outside(server) == []
     wait_until(page, "document.querySelectorAll('.leaflet-overlay-pane path').length > 0", timeout=10_000)
@@ -332,12 +346,10 @@ def test_exported_page_works_with_the_network_cut_off(browser: Any, session: Ses
 
 
 @pytest.mark.skipif(os.environ.get("GRIDGOV_README_SHOTS") != "1", reason="set GRIDGOV_README_SHOTS=1 to refresh")
-def test_readme_screenshots(
-    browser: Any, server: str, session: Session, make_user: Callable[..., tuple[User, dict[str, str]]]
-) -> None:
+def test_readme_screenshots(browser: Any, server: str, session: Session, tile_token: str) -> None:
     from PIL import Image
 
-    token = make_user("admin")[1]["Authorization"].removeprefix("Bearer ")  # the ticket tiles check it (gis.tiles)
+    token = tile_token
     docs = ROOT / "docs" / "img"
     docs.mkdir(parents=True, exist_ok=True)
     central = session.scalar(  # a compound in the middle of the demo 街道 shows a full 15-minute circle
