@@ -49,6 +49,7 @@ def tickets_cluster(m: folium.Map, ctx: PageContext, data: object) -> None:
         return
     # The tiles are cut on the WGS-84 web-mercator grid and ST_AsMVTGeom cannot shift points to GCJ-02, so on the
     # 高德 basemap the tickets would sit ~500 m off: there the capped GeoJSON clusters (shifted in Python) stay.
+    # An exported file (`gridgov map export`) keeps them as well: it is checked offline, tiles there are untried.
     RemoteTickets(
         name="工单（聚合）",
         url=ctx.link("/maps/data/tickets.geojson"),
