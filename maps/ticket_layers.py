@@ -1,8 +1,9 @@
-"""Ticket layers of the operations map (工单): clustered ticket points, a ticket heatmap and the filters
-(category / state / opening date) that re-fetch every ticket layer, the choropleth included.
+"""Ticket layers of the operations map (工单): ticket points (vector tiles; capped GeoJSON clusters on a
+GCJ-02 basemap), a ticket heatmap and the filters (category / state / opening date) that re-fetch every ticket
+layer, the choropleth included (the tiles apply them in the browser).
 
-The page holds labels only (categories, states): the tickets themselves come from /maps/data/… by bbox
-with the stored token, so the page is the same size for a thousand tickets or a million.
+The page holds labels only (categories, states): the tickets themselves come from /tiles/tickets/… and
+/maps/data/… with the stored token, so the page is the same size for a thousand tickets or a million.
 """
 
 from __future__ import annotations
