@@ -30,37 +30,23 @@ def tickets_cluster(m: folium.Map, ctx: PageContext, data: object) -> None:
     """Tickets in view: vector tiles on a WGS-84 basemap (every ticket the user may read, no cap), clustered
     GeoJSON on a GCJ-02 one; red when overdue; a popup links to the ticket page (token)."""
     dot = '<span class="gg-ticket{}" style="position:static;display:inline-block;width:12px;height:12px"></span>'
+    ctx.legend.append(legend_row(dot.format(""), "工单"))
+    ctx.legend.append(legend_row(dot.format(" gg-ticket-overdue"), "超期工单"))
+    extra = {"filters": [FILTER_GROUP], "ticketUrl": ctx.link("/maps/tickets/"), **ticket_labels()}
     if ctx.basemap.crs == "wgs84" and not ctx.standalone:
-        TicketTiles(
-            name="工单",
-            url=ctx.link("/tiles/tickets/{z}/{x}/{y}.pbf"),
-            label="工单",
-            crs=ctx.basemap.crs,
-            auth=True,
-            min_zoom=TILE_LAYERS["tickets"].min_zoom,
-            extra={
-                "filters": [FILTER_GROUP],
-                "ticketUrl": ctx.link("/maps/tickets/"),
-                "openStates": sorted(OPEN_STATES),
-                **ticket_labels(),
-            },
-        ).add_to(m)
-        ctx.legend.append(legend_row(dot.format(""), "工单"))
-        ctx.legend.append(legend_row(dot.format(" gg-ticket-overdue"), "超期工单"))
+        url, tiles = ctx.link("/tiles/tickets/{z}/{x}/{y}.pbf"), TILE_LAYERS["tickets"]
+        extra["openStates"] = sorted(OPEN_STATES)
+        m.add_child(
+            TicketTiles(
+                name="工单", url=url, label="工单", crs="wgs84", auth=True, min_zoom=tiles.min_zoom, extra=extra
+            )
+        )
         return
     # The tiles are cut on the WGS-84 web-mercator grid and ST_AsMVTGeom cannot shift points to GCJ-02, so on the
     # 高德 basemap the tickets would sit ~500 m off: there the capped GeoJSON clusters (shifted in Python) stay.
     # An exported file (`gridgov map export`) keeps them as well: it is checked offline, tiles there are untried.
-    RemoteTickets(
-        name="工单（聚合）",
-        url=ctx.link("/maps/data/tickets.geojson"),
-        label="工单",
-        crs=ctx.basemap.crs,
-        auth=True,
-        extra={"filters": [FILTER_GROUP], "ticketUrl": ctx.link("/maps/tickets/"), **ticket_labels()},
-    ).add_to(m)
-    ctx.legend.append(legend_row(dot.format(""), "工单"))
-    ctx.legend.append(legend_row(dot.format(" gg-ticket-overdue"), "超期工单"))
+    url = ctx.link("/maps/data/tickets.geojson")
+    m.add_child(RemoteTickets(name="工单（聚合）", url=url, label="工单", crs=ctx.basemap.crs, auth=True, extra=extra))
     ctx.legend.append(
         legend_row('<span class="gg-swatch gg-ticket-cluster-swatch"></span>', "工单聚合（数量，含超期为红色）")
     )
