@@ -57,19 +57,22 @@
     pane.style.zIndex = "450";
     pane.style.pointerEvents = "none";
     var layer = L.vectorGrid.protobuf(spec.url, {
-      rendererFactory: L.canvas.tile, pane: "gg-ticket-tiles", minZoom: spec.minZoom, maxZoom: 22,
+      rendererFactory: L.canvas.tile, pane: "gg-ticket-tiles",  // no minZoom: it would bound the map's zoom
       fetchOptions: {}, vectorTileLayerStyles: { tickets: style },
       getFeatureId: function (f) { return f.properties.ticket_id; },
     });
     var fetchTile = layer._getVectorTilePromise;
-    layer._getVectorTilePromise = function (coords) {  // nothing before the opening view and without a token
-      if (!gg.ready || !gg.token()) return Promise.resolve({ layers: {} });
+    // nothing before the opening view, without a token, or outside the tiles' zooms (gis/tiles.py: 12 to 22)
+    layer._getVectorTilePromise = function (coords) {
+      if (!gg.ready || !gg.token() || coords.z < spec.minZoom || coords.z > 22) return Promise.resolve({ layers: {} });
       return fetchTile.call(layer, coords);
     };
     var tokenFor = function () { return gg.token() ? { headers: { Authorization: "Bearer " + gg.token() } } : {}; };
     var hint = function () {
-      if (map.hasLayer(layer)) gg.status(map.getZoom() < spec.minZoom ? "请放大地图以显示" + spec.label : "");
+      gg.hint = map.hasLayer(layer) && map.getZoom() < spec.minZoom ? "请放大地图以显示" + spec.label : "";
+      gg.status(gg.hint);
     };
+    layer.on("remove", hint);
     var load = function () {  // opening view, log-in / log-out and filter changes: the token and filters, redrawn
       if (!gg.ready) return;
       if (!gg.token()) { if (map.hasLayer(layer)) layer.redraw(); gg.showLogin(true); return; }  // drawn: none

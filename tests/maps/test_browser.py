@@ -307,6 +307,13 @@ def test_operations_map_loads_layers_by_bbox(browser: Any, server: str, session:
     assert watch.errors == [] and watch.outside(server) == []
     shot(page, "operations-filtered.png")
 
+    tiles_before = len([u for u in watch.requests if "/tiles/tickets/" in u])
+    page.evaluate("gg.map.setZoom(11, {animate: false})")  # below the ticket tiles' minimum zoom
+    settle(page)
+    assert page.evaluate("gg.map.getZoom()") == 11, "the tiles do not bound the map's zoom"
+    assert "请放大地图以显示工单" in page.locator("#gg-status").inner_text()
+    assert len([u for u in watch.requests if "/tiles/tickets/" in u]) == tiles_before, "no tile below zoom 12"
+
     page.goto(server + href)
     wait_until(page, "gg.ticketLoaded === true", timeout=10_000)
     text = page.locator("main").inner_text()
