@@ -127,7 +127,8 @@ def token_for(session: Session) -> str:
 
 
 WAIT_FIRST = "window.gg && gg.loads && Object.keys(gg.loads).length >= 1"
-WAIT_ALL = "window.gg && gg.pending === 0 && Object.keys(gg.loads).length >= 3"
+# the tickets come as vector tiles (gg.ticketTiles): drawn once no tile is loading
+WAIT_ALL = "window.gg && gg.pending === 0 && !gg.tilesLoading && Object.keys(gg.loads).length >= 3"
 
 
 def page_interactive(base: str, token: str, runs: int) -> dict[str, Any]:
@@ -153,8 +154,10 @@ def page_interactive(base: str, token: str, runs: int) -> dict[str, Any]:
                 first.append(t1 - t0)
                 every.append(t2 - t0)
                 entries = page.evaluate(
-                    "performance.getEntriesByType('resource').filter(e => e.name.includes('/maps/data/'))"
-                    ".map(e => [e.name.split('?')[0].split('/').pop(), e.duration])"
+                    "performance.getEntriesByType('resource')"
+                    ".filter(e => e.name.includes('/maps/data/') || e.name.includes('/tiles/tickets/'))"
+                    ".map(e => [e.name.includes('/tiles/') ? 'tickets.pbf' : e.name.split('?')[0].split('/').pop(),"
+                    " e.duration])"
                 )
                 for name, ms in entries:
                     fetches.setdefault(name, []).append(ms)

@@ -22,6 +22,7 @@ from gis.db import ReadBind, read_session, read_value
 from gis.errors import InvalidInput, NotFound
 from gis.feature_json import COLLECTIONS, collection_access
 from gis.models import GridCell, User
+from gis.tickets.models import Ticket
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,16 @@ TILE_LAYERS: dict[str, TileLayer] = {
     "compounds": TileLayer(public=("name", "kind"), private=("households",), min_zoom=12),
     "buildings": TileLayer(public=(), private=("name", "households"), min_zoom=14),
     "resources": TileLayer(public=("name", "type"), private=(), min_zoom=10),
-    "tickets": TileLayer(public=(), private=("category", "state", "urgency", "overdue"), min_zoom=12),
+    # ticket_id: the /v1/tickets/{id} a click fetches; due_at / opened_at: the operations map's "overdue now"
+    # colour and its date filter, both worked out in the browser
+    "tickets": TileLayer(
+        public=(),
+        private=("ticket_id", "category", "state", "urgency", "overdue", "due_at", "opened_at"),
+        min_zoom=12,
+    ),
 }
+# properties only the tiles carry (the feature id is the collection's code: a ticket's public token)
+TILE_ONLY: dict[str, dict[str, Any]] = {"tickets": {"ticket_id": Ticket.id}}
 MAX_ZOOM = 22
 EXTENT = 4096  # tile coordinates; ST_AsMVTGeom snaps geometries to this grid (the simplification per zoom)
 BUFFER = 64
@@ -64,7 +73,7 @@ def check_tile(z: int, x: int, y: int) -> None:
 
 
 def _attributes(layer: str, names: tuple[str, ...]) -> Any:
-    props = COLLECTIONS[layer].properties
+    props = {**COLLECTIONS[layer].properties, **TILE_ONLY.get(layer, {})}
     return func.jsonb_build_object(*[part for name in names for part in (literal(name), props[name])])
 
 

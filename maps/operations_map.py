@@ -1,5 +1,5 @@
 """Operations map for grid managers (网格长): cells coloured by open / overdue tickets (or households),
-clustered tickets and resources, ticket and household heatmaps, ticket filters — every layer fetched by
+tickets (vector tiles), clustered resources, ticket and household heatmaps, ticket filters — every layer fetched by
 bbox from /maps/data/… (the page holds no data).
 
 The page is a public shell; the cell, ticket and heat endpoints need a token, which the page keeps in

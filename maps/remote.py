@@ -105,3 +105,19 @@ class RemoteTickets(RemoteLayer):
         "iconCreateFunction: gg.ticketClusterIcon})"
     )
     default_js, default_css = local_links(folium.plugins.MarkerCluster)
+
+
+class TicketTiles(RemoteLayer):
+    """The tickets as Mapbox vector tiles (/tiles/tickets/{z}/{x}/{y}.pbf, the user's bearer token on every tile
+    request) drawn by Leaflet.VectorGrid on canvas: dots red when overdue now, the panel's ticket filters applied
+    in the browser, a click fetches the ticket (/v1/tickets/{id}) for its popup. No cap on the tickets in view
+    (at most 20,000 per tile, gis/tiles.py); below the layer's minimum zoom the status asks to zoom in.
+    Drawn by gg.ticketTiles (maps/static/gg_tickets.js); only on WGS-84 basemaps (tiles are not shifted)."""
+
+    kind = "ticketTiles"
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = gg.ticketTiles({{ this._parent.get_name() }}, {{ this.spec|tojson }});
+        {% endmacro %}"""
+    )
+    default_js, default_css = local_links(folium.plugins.VectorGridProtobuf)

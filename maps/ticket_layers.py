@@ -1,8 +1,9 @@
-"""Ticket layers of the operations map (工单): clustered ticket points, a ticket heatmap and the filters
-(category / state / opening date) that re-fetch every ticket layer, the choropleth included.
+"""Ticket layers of the operations map (工单): ticket points (vector tiles; capped GeoJSON clusters on a
+GCJ-02 basemap), a ticket heatmap and the filters (category / state / opening date) that re-fetch every ticket
+layer, the choropleth included (the tiles apply them in the browser).
 
-The page holds labels only (categories, states): the tickets themselves come from /maps/data/… by bbox
-with the stored token, so the page is the same size for a thousand tickets or a million.
+The page holds labels only (categories, states): the tickets themselves come from /tiles/tickets/… and
+/maps/data/… with the stored token, so the page is the same size for a thousand tickets or a million.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from typing import Any
 import folium
 
 from gis.mapdata import STATE_FILTER_LABELS, category_labels
-from gis.tickets.workflow import STATE_LABELS
+from gis.tickets.workflow import OPEN_STATES, STATE_LABELS
+from gis.tiles import TILE_LAYERS
 from maps.core import PageContext, add_html, esc, legend_row
-from maps.remote import RemoteTickets, add_heat
+from maps.remote import RemoteTickets, TicketTiles, add_heat
 
 FILTER_GROUP = "tickets"  # specs with this group get the panel's ticket filters
 
@@ -25,18 +27,26 @@ def ticket_labels() -> dict[str, Any]:
 
 
 def tickets_cluster(m: folium.Map, ctx: PageContext, data: object) -> None:
-    """Tickets in view, clustered; red when overdue; a popup links to the ticket page (token)."""
-    RemoteTickets(
-        name="工单（聚合）",
-        url=ctx.link("/maps/data/tickets.geojson"),
-        label="工单",
-        crs=ctx.basemap.crs,
-        auth=True,
-        extra={"filters": [FILTER_GROUP], "ticketUrl": ctx.link("/maps/tickets/"), **ticket_labels()},
-    ).add_to(m)
+    """Tickets in view: vector tiles on a WGS-84 basemap (every ticket the user may read, no cap), clustered
+    GeoJSON on a GCJ-02 one; red when overdue; a popup links to the ticket page (token)."""
     dot = '<span class="gg-ticket{}" style="position:static;display:inline-block;width:12px;height:12px"></span>'
     ctx.legend.append(legend_row(dot.format(""), "工单"))
     ctx.legend.append(legend_row(dot.format(" gg-ticket-overdue"), "超期工单"))
+    extra = {"filters": [FILTER_GROUP], "ticketUrl": ctx.link("/maps/tickets/"), **ticket_labels()}
+    if ctx.basemap.crs == "wgs84" and not ctx.standalone:
+        url, tiles = ctx.link("/tiles/tickets/{z}/{x}/{y}.pbf"), TILE_LAYERS["tickets"]
+        extra["openStates"] = sorted(OPEN_STATES)
+        m.add_child(
+            TicketTiles(
+                name="工单", url=url, label="工单", crs="wgs84", auth=True, min_zoom=tiles.min_zoom, extra=extra
+            )
+        )
+        return
+    # The tiles are cut on the WGS-84 web-mercator grid and ST_AsMVTGeom cannot shift points to GCJ-02, so on the
+    # 高德 basemap the tickets would sit ~500 m off: there the capped GeoJSON clusters (shifted in Python) stay.
+    # An exported file (`gridgov map export`) keeps them as well: it is checked offline, tiles there are untried.
+    url = ctx.link("/maps/data/tickets.geojson")
+    m.add_child(RemoteTickets(name="工单（聚合）", url=url, label="工单", crs=ctx.basemap.crs, auth=True, extra=extra))
     ctx.legend.append(
         legend_row('<span class="gg-swatch gg-ticket-cluster-swatch"></span>', "工单聚合（数量，含超期为红色）")
     )

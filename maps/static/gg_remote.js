@@ -40,7 +40,8 @@
           gg.loaders[spec.kind](layer, data, spec);
           gg.loads[spec.id] = (gg.loads[spec.id] || 0) + 1;  // for tests and the W6 bench
           layer.fire("gg:loaded", { data: data });
-          gg.status(data.truncated ? spec.label + "过多，仅显示部分，请放大地图或筛选" : "");
+          // gg.hint: a standing note of another layer (the ticket tiles' "zoom in"), kept when all is well
+          gg.status(data.truncated ? spec.label + "过多，仅显示部分，请放大地图或筛选" : gg.hint || "");
         })
         .catch(function (err) {
           if (err.login) return;  // gg.api has asked for a log-in

@@ -25,6 +25,111 @@
       "<br><a href='" + gg.esc(spec.ticketUrl + p.id) + "' target='_blank' rel='noopener'>查看工单 #" +
       gg.esc(p.id) + "</a></div>";
   };
+  /* The operations map's tickets as vector tiles (maps/remote.py TicketTiles): Leaflet.VectorGrid fetches
+     spec.url per tile with the stored bearer token, draws dots on canvas (red when overdue now), applies the
+     panel's ticket filters in the browser and, on a click, fetches the ticket for the same popup as the clusters. */
+  var shanghaiDay = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" });
+  gg.ticketOverdue = function (p, now) {  // gis/tickets/queries.py overdue_clause: due passed, clock not paused
+    return !!p.due_at && p.state !== "suspended" && new Date(p.due_at).getTime() < now;
+  };
+  gg.ticketShown = function (p, params, spec, now) {
+    if (params.category && p.category !== params.category) return false;
+    if (params.state === "open") { if ((spec.openStates || []).indexOf(p.state) < 0) return false; }
+    else if (params.state === "overdue") { if (!gg.ticketOverdue(p, now)) return false; }
+    else if (params.state && p.state !== params.state) return false;
+    if (params.opened_from || params.opened_to) {
+      var day = p.opened_at ? shanghaiDay.format(new Date(p.opened_at)) : "";
+      if (params.opened_from && day < params.opened_from) return false;
+      if (params.opened_to && day > params.opened_to) return false;
+    }
+    return true;
+  };
+  gg.ticketTiles = function (map, spec) {
+    var now = Date.now();
+    var style = function (p) {
+      if (!gg.ticketShown(p, spec.params || {}, spec, now)) return [];
+      var late = gg.ticketOverdue(p, now);
+      return { radius: 6, weight: 2, color: "#fff", fill: true, fillOpacity: 1, fillColor: late ? "#d7191c" : "#1f78b4" };
+    };
+    // Above the cell colours (a pane at z 450), letting clicks through to them: a click on a ticket dot is found
+    // from the drawn tiles (below), so the cells keep their popups.
+    var pane = map.getPane("gg-ticket-tiles") || map.createPane("gg-ticket-tiles");
+    pane.style.zIndex = "450";
+    pane.style.pointerEvents = "none";
+    var layer = L.vectorGrid.protobuf(spec.url, {
+      rendererFactory: L.canvas.tile, pane: "gg-ticket-tiles",  // no minZoom: it would bound the map's zoom
+      fetchOptions: {}, vectorTileLayerStyles: { tickets: style },
+      getFeatureId: function (f) { return f.properties.ticket_id; },
+    });
+    var fetchTile = layer._getVectorTilePromise;
+    // nothing before the opening view, without a token, or outside the tiles' zooms (gis/tiles.py: 12 to 22)
+    layer._getVectorTilePromise = function (coords) {
+      if (!gg.ready || !gg.token() || coords.z < spec.minZoom || coords.z > 22) return Promise.resolve({ layers: {} });
+      return fetchTile.call(layer, coords);
+    };
+    var tokenFor = function () { return gg.token() ? { headers: { Authorization: "Bearer " + gg.token() } } : {}; };
+    var hint = function () {
+      gg.hint = map.hasLayer(layer) && map.getZoom() < spec.minZoom ? "请放大地图以显示" + spec.label : "";
+      gg.status(gg.hint);
+    };
+    layer.on("remove", hint);
+    var load = function () {  // opening view, log-in / log-out and filter changes: the token and filters, redrawn
+      if (!gg.ready) return;
+      if (!gg.token()) { if (map.hasLayer(layer)) layer.redraw(); gg.showLogin(true); return; }  // drawn: none
+      now = Date.now();
+      layer.options.fetchOptions = tokenFor();
+      if (map.hasLayer(layer)) { gg.tilesLoading = true; layer.redraw(); }
+      hint();
+    };
+    layer.on("loading", function () { gg.tilesLoading = true; });
+    layer.on("load", function () {
+      gg.tilesLoading = false;
+      gg.loads[spec.id] = (gg.loads[spec.id] || 0) + 1;  // for tests
+    });
+    map.on("zoomend", hint);
+    /* the ticket under a click: the drawn dots of the tile clicked (points near a tile's edge are in both) */
+    var ticketAt = function (latlng) {
+      var z = layer._tileZoom, size = layer.getTileSize();
+      if (z === undefined || !map.hasLayer(layer)) return null;
+      var px = map.project(latlng, z), tile = px.unscaleBy(size).floor();
+      var drawn = layer._vectorTiles[tile.x + ":" + tile.y + ":" + z];
+      if (!drawn || !drawn._features) return null;
+      var local = px.subtract(tile.scaleBy(size)), scale = map.getZoomScale(map.getZoom(), z), best = null, dist = 9;
+      Object.keys(drawn._features).forEach(function (id) {
+        var f = drawn._features[id].feature;
+        if (!f._point) return;
+        var d = f._point.distanceTo(local) * scale;
+        if (d < dist) { dist = d; best = id; }
+      });
+      return best;
+    };
+    map.getContainer().addEventListener("click", function (ev) {
+      if (map.dragging && map.dragging.moved()) return;
+      // only clicks on the map itself or the cell colours: controls, markers and popups keep theirs
+      var t = ev.target, panes = map.getPanes();
+      if (t !== map.getContainer() && t !== panes.mapPane && !panes.overlayPane.contains(t) &&
+          !panes.tilePane.contains(t)) return;
+      var latlng = map.mouseEventToLatLng(ev), id = ticketAt(latlng);
+      if (id === null) return;
+      ev.stopPropagation();  // the ticket's popup, not the cell's under it
+      var popup = L.popup().setLatLng(latlng).setContent("<div class='gg-pop'>加载中…</div>").openOn(map);
+      gg.api("GET", "/v1/tickets/" + encodeURIComponent(id))
+        .then(function (t) {
+          popup.setContent(gg.ticketPopup({
+            id: t.id, category: t.category, state: t.state, urgency: t.urgency, due_at: t.due_at,
+            opened_at: t.opened_at, address: t.address, overdue: t.overdue_now,
+          }, spec));
+          gg.ticketPopupShown = t.id;
+        })
+        .catch(function (err) {
+          if (!err.login) popup.setContent("<div class='gg-pop'>工单加载失败" + (err.status ? "（HTTP " + err.status + "）" : "") + "</div>");
+        });
+    }, true);
+    gg.reloaders = (gg.reloaders || []).concat([load]);
+    gg.specs = gg.specs || {};
+    gg.specs[spec.id] = { spec: spec, load: load, layer: layer };
+    return layer;
+  };
   gg.ticketClusterIcon = function (cluster) {
     var n = cluster.getChildCount();
     var late = cluster.getAllChildMarkers().some(function (m) { return m.options.overdue; });

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from api.app import create_app
@@ -48,6 +48,24 @@ def server(engine: Engine) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def tile_token(engine: Engine) -> Iterator[str]:
+    """A real bearer token (committed, removed afterwards): the ticket tiles look tokens up themselves (gis.tiles)."""
+    from gis.auth import create_user, login
+    from gis.models import ApiToken
+
+    with Session(engine) as s:
+        user = create_user(s, username="browser-tiles", password="test-password", full_name="瓦片测试", role="admin")
+        token, _ = login(s, username=user.username, password="test-password")
+        s.commit()
+        user_id = user.id
+    yield token
+    with Session(engine) as s:
+        s.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
+        s.execute(delete(User).where(User.id == user_id))
+        s.commit()
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
@@ -63,6 +81,7 @@ class Watch:
 
     errors: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
+    auth: dict[str, str | None] = field(default_factory=dict)  # URL -> its Authorization header
 
     def attach(self, page: Any) -> None:
         page.on("console", lambda m: self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
@@ -70,6 +89,7 @@ class Watch:
         page.on("requestfailed", lambda r: self.errors.append(f"failed: {r.url} {r.failure}"))
         page.on("response", lambda r: self.errors.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
         page.on("request", lambda r: self.requests.append(r.url))
+        page.on("request", lambda r: self.auth.__setitem__(r.url, r.headers.get("authorization")))
 
     def outside(self, base: str) -> list[str]:
         return [u for u in self.requests if not u.startswith((base, "data:", "file:"))]
@@ -166,49 +186,66 @@ def test_community_map(browser: Any, server: str, session: Session) -> None:
     page.context.close()
 
 
-def shown_tickets(page: Any) -> int:
-    """Ticket dots on the map plus the tickets counted by ticket-cluster bubbles."""
-    dots = page.locator(".leaflet-marker-pane .gg-ticket").count()
-    clustered = page.locator(".leaflet-marker-pane .gg-ticket-cluster span").all_inner_texts()
-    return int(dots + sum(int(t) for t in clustered))
+DRAWN_TICKETS = """() => {
+  const e = Object.values(gg.specs).find(x => x.spec.kind === "ticketTiles");
+  const out = [];
+  Object.values(e.layer._vectorTiles).forEach(t => Object.entries(t._features || {}).forEach(([id, f]) =>
+    out.push({id: id, fill: f.feature.options.fillColor})));
+  return out;
+}"""
+# The client point of one drawn ticket near the centre (for a real click on the canvas).
+CENTRE_TICKET = """() => {
+  const e = Object.values(gg.specs).find(x => x.spec.kind === "ticketTiles"), map = gg.map;
+  const z = e.layer._tileZoom, size = e.layer.getTileSize(), box = map.getContainer().getBoundingClientRect();
+  const mid = map.getSize().divideBy(2);
+  let best = null;
+  Object.entries(e.layer._vectorTiles).forEach(([key, t]) => {
+    const [x, y] = key.split(":").map(Number);
+    Object.entries(t._features || {}).forEach(([id, f]) => {
+      const pt = map.layerPointToContainerPoint(L.point(x, y).scaleBy(size).add(f.feature._point)
+        .subtract(map.getPixelOrigin()));
+      const d = pt.distanceTo(mid);
+      if (pt.x > 20 && pt.y > 20 && pt.x < mid.x * 2 - 20 && pt.y < mid.y * 2 - 20 && (!best || d < best.d))
+        best = {id: Number(id), x: box.left + pt.x, y: box.top + pt.y, d: d};
+    });
+  });
+  return best;
+}"""
+RED = "#d7191c"
 
 
 def settle(page: Any) -> None:
-    """Wait until the fetches a change started have been drawn."""
+    """Wait until the fetches a change started have been drawn (GeoJSON layers and the ticket tiles)."""
     page.wait_for_timeout(50)
-    wait_until(page, "gg.pending === 0", timeout=10_000)
+    wait_until(page, "gg.pending === 0 && !gg.tilesLoading", timeout=10_000)
 
 
-MARK_CENTRE_TICKET = """() => {
-  const e = Object.values(gg.specs).find(x => x.spec.kind === "tickets"), c = gg.map.getCenter();
-  const near = (a, b) => c.distanceTo(a.getLatLng()) - c.distanceTo(b.getLatLng());
-  const m = e.layer.getLayers().filter(m => m._icon).sort(near)[0];
-  m._icon.classList.add("gg-test-centre");
-}"""
-ZOOM_TO_FIRST_TICKET = """() => {
-  const e = Object.values(gg.specs).find(x => x.spec.kind === "tickets");
-  gg.map.setView(e.layer.getLayers()[0].getLatLng(), 18, {animate: false});
-}"""
-
-
-def test_operations_map_loads_layers_by_bbox(browser: Any, server: str, session: Session) -> None:
+def test_operations_map_loads_layers_by_bbox(browser: Any, server: str, session: Session, tile_token: str) -> None:
     from gis.tickets.models import Ticket
 
-    page, watch = open_page(browser, f"{server}/maps/operations", token="browser-test-token")
+    token = tile_token
+    page, watch = open_page(browser, f"{server}/maps/operations", token=token)
     assert watch.errors == [] and watch.outside(server) == []
     wait_until(page, "document.querySelectorAll('.leaflet-overlay-pane path').length > 0", timeout=10_000)
     wait_until(page, "gg.pending === 0 && Object.keys(gg.loads).length >= 3", timeout=10_000)
+    settle(page)
     assert any("/maps/data/cells.geojson?" in u and "metric=open_tickets" in u for u in watch.requests)
-    assert any("/maps/data/tickets.geojson?" in u and "bbox=" in u for u in watch.requests)
     assert any("/maps/data/resources.geojson?" in u for u in watch.requests)
+    assert not any("/maps/data/tickets.geojson" in u for u in watch.requests), "tickets come as vector tiles"
+    tiles = [u for u in watch.requests if "/tiles/tickets/" in u and u.endswith(".pbf")]
+    assert tiles, "the tickets layer asks for vector tiles"
+    assert all(watch.auth[u] == f"Bearer {token}" for u in tiles), "every tile request carries the bearer token"
     cells = page.locator(".leaflet-overlay-pane path").count()
     assert cells > 10, "the cells choropleth is drawn"
+    assert page.locator(".leaflet-gg-ticket-tiles-pane canvas").count() > 0, "tickets are drawn on canvas tiles"
     total = session.scalar(select(func.count()).select_from(Ticket)) or 0
-    assert 0 < shown_tickets(page) <= total, "tickets are dots or inside ticket clusters"
-    assert page.locator(".leaflet-marker-pane .gg-ticket-cluster-late").count() > 0, "clusters with overdue are red"
+    drawn = page.evaluate(DRAWN_TICKETS)
+    assert 0 < len({d["id"] for d in drawn}) <= total, "tickets are drawn from the tiles"
+    assert any(d["fill"] == RED for d in drawn) and any(d["fill"] != RED for d in drawn), "overdue ones are red"
     assert "未办结工单" in page.locator(".gg-legend").last.inner_text()
     assert "超期工单" in page.locator(".gg-legend").first.inner_text()
     assert page.locator("#gg-who-name").inner_text() == "浏览器测试"
+    assert "过多" not in page.locator("#gg-status").inner_text()
     shot(page, "operations.png")
 
     # 志愿服务 (issue 17): off by default; switched on it draws each community's figures, in the panel too
@@ -234,29 +271,27 @@ def test_operations_map_loads_layers_by_bbox(browser: Any, server: str, session:
     settle(page)
     assert "超期工单" in page.locator(".gg-legend").last.inner_text()
 
-    before = shown_tickets(page)
+    before = len(page.evaluate(DRAWN_TICKETS))
     page.locator("select[data-param=state]").select_option("overdue")
     settle(page)
-    assert any("tickets.geojson?" in u and "state=overdue" in u for u in watch.requests)
     assert any("cells.geojson?" in u and "state=overdue" in u for u in watch.requests), "the choropleth follows"
-    assert 0 < shown_tickets(page) < before
-    assert page.locator(".leaflet-marker-pane .gg-ticket:not(.gg-ticket-overdue)").count() == 0
+    drawn = page.evaluate(DRAWN_TICKETS)
+    assert 0 < len(drawn) < before, "the state filter applies to the tiles"
+    assert all(d["fill"] == RED for d in drawn), "only overdue tickets are left"
     page.fill("input[data-param=opened_from]", "2000-01-01")
     page.locator("input[data-param=opened_from]").dispatch_event("change")
     settle(page)
     assert any("opened_from=2000-01-01" in u for u in watch.requests)
+    assert len(page.evaluate(DRAWN_TICKETS)) == len(drawn), "every ticket was opened after 2000"
 
-    page.evaluate(ZOOM_TO_FIRST_TICKET)  # no clusters from zoom 18 on
-    settle(page)
-    page.evaluate(MARK_CENTRE_TICKET)
-    dot = page.locator(".leaflet-marker-pane .gg-ticket.gg-test-centre").first
-    title = dot.get_attribute("title") or ""
-    dot.click()
-    page.wait_for_selector(".leaflet-popup-content", timeout=5000)
+    target = page.evaluate(CENTRE_TICKET)
+    assert target, "a drawn ticket inside the map"
+    page.mouse.click(target["x"], target["y"])
+    wait_until(page, f"gg.ticketPopupShown === {target['id']}", timeout=5000)
     popup = page.locator(".leaflet-popup-content").inner_text()
-    assert title.split(" · ")[0] in popup and "状态：" in popup and "时限：" in popup and "超期" in popup
+    assert "状态：" in popup and "时限：" in popup and "超期" in popup and f"#{target['id']}" in popup
     href = page.locator(".leaflet-popup-content a").get_attribute("href")
-    assert href and href.startswith("/maps/tickets/")
+    assert href == f"/maps/tickets/{target['id']}"
 
     page.locator(".leaflet-control-layers").hover()
     page.locator("label", has_text="工单热力图").locator("input").check()
@@ -269,8 +304,15 @@ def test_operations_map_loads_layers_by_bbox(browser: Any, server: str, session:
     page.locator("select[data-param=type]").select_option("repair")
     settle(page)
     assert any("type=repair" in u for u in watch.requests)
-    assert watch.errors == []
+    assert watch.errors == [] and watch.outside(server) == []
     shot(page, "operations-filtered.png")
+
+    tiles_before = len([u for u in watch.requests if "/tiles/tickets/" in u])
+    page.evaluate("gg.map.setZoom(11, {animate: false})")  # below the ticket tiles' minimum zoom
+    settle(page)
+    assert page.evaluate("gg.map.getZoom()") == 11, "the tiles do not bound the map's zoom"
+    assert "请放大地图以显示工单" in page.locator("#gg-status").inner_text()
+    assert len([u for u in watch.requests if "/tiles/tickets/" in u]) == tiles_before, "no tile below zoom 12"
 
     page.goto(server + href)
     wait_until(page, "gg.ticketLoaded === true", timeout=10_000)
@@ -287,7 +329,7 @@ def test_operations_map_without_a_token_asks_to_log_in(browser: Any, server: str
     assert watch.errors == []
     assert page.locator("#gg-login").is_visible()
     assert not any("/maps/data/cells.geojson" in u for u in watch.requests), "no data request without a token"
-    assert not any("/maps/data/tickets.geojson" in u for u in watch.requests)
+    assert not any("/maps/data/tickets.geojson" in u or "/tiles/tickets/" in u for u in watch.requests)
     page.context.close()
 
 
@@ -311,9 +353,10 @@ def test_exported_page_works_with_the_network_cut_off(browser: Any, session: Ses
 
 
 @pytest.mark.skipif(os.environ.get("GRIDGOV_README_SHOTS") != "1", reason="set GRIDGOV_README_SHOTS=1 to refresh")
-def test_readme_screenshots(browser: Any, server: str, session: Session) -> None:
+def test_readme_screenshots(browser: Any, server: str, session: Session, tile_token: str) -> None:
     from PIL import Image
 
+    token = tile_token
     docs = ROOT / "docs" / "img"
     docs.mkdir(parents=True, exist_ok=True)
     central = session.scalar(  # a compound in the middle of the demo 街道 shows a full 15-minute circle
@@ -328,7 +371,7 @@ def test_readme_screenshots(browser: Any, server: str, session: Session) -> None
     )
     pages = {
         "resource-map.png": (f"{server}/maps/compounds/{central}", None),
-        "operations-map.png": (f"{server}/maps/operations", "browser-test-token"),
+        "operations-map.png": (f"{server}/maps/operations", token),
     }
     for name, (url, token) in pages.items():
         page, watch = open_page(browser, url, token=token)

@@ -120,17 +120,19 @@ def test_operations_page_holds_no_data_and_fetches_by_bbox() -> None:
         "/maps/data/cells.geojson",
         "/maps/data/resources.geojson",
         "/maps/data/heat.json",
-        "/maps/data/tickets.geojson",
+        "/tiles/tickets/{z}/{x}/{y}.pbf",
         "/maps/data/ticket_heat.json",
     ):
         assert url in small
+    assert "/maps/data/tickets.geojson" not in small, "tickets are drawn from vector tiles, not capped GeoJSON"
     assert "gg.remote(" in small and "L.markerClusterGroup" in small and "L.heatLayer" in small
+    assert "gg.ticketTiles(" in small and "Leaflet.VectorGrid.bundled.min.js" in small
     assert 'id="gg-login"' in small and "localStorage" not in small, "token handling lives in maps.js"
 
 
 def test_operations_page_has_ticket_layers_filters_and_labels() -> None:
     html = unescaped(operations_page(OperationsData((117.0, 36.6, 117.1, 36.7)), ctx_for("/maps/operations")))
-    for name in ("工单（聚合）", "工单热力图", "住户热力图", "网格着色（未办结工单、超期工单、户数）"):
+    for name in ("工单", "工单热力图", "住户热力图", "网格着色（未办结工单、超期工单、户数）"):
         assert name in html, name
     assert '"metric": "open_tickets"' in html, "cells open coloured by open tickets"
     for option in ('value="open_tickets" selected>未办结工单', 'value="overdue_tickets">超期工单'):
@@ -140,7 +142,8 @@ def test_operations_page_has_ticket_layers_filters_and_labels() -> None:
     assert 'type="date"' in html and '<option value="overdue">超期</option>' in html
     assert '"noise": "噪音扰民"' in html, "category labels for the popups"
     assert '"in_progress": "处置"' in html and '"ticketUrl": "/maps/tickets/"' in html
-    assert "gg.ticketClusterIcon" in html and "超期工单" in html, "cluster icon and legend row"
+    assert "gg.ticketTiles(" in html and "超期工单" in html, "ticket tiles and the legend row"
+    assert '"openStates": [' in html and '"minZoom": 12' in html, "what the browser filters and zooms by"
 
 
 def test_ticket_page_links_back_and_holds_no_data() -> None:
@@ -163,6 +166,15 @@ def test_a_new_layer_plugs_into_the_operations_page() -> None:
     data = OperationsData(None)
     html = render_page(build_page(ctx_for("/maps/operations"), data, [*OPERATIONS_LAYERS, tickets]), ctx_for())
     assert seen == [data] and "工单（测试）" in unescaped(html)
+
+
+def test_operations_tickets_as_clusters_where_tiles_cannot_go() -> None:
+    """Tiles are cut in WGS-84 (not shifted to GCJ-02): clusters on the 高德 basemap; in exported files too."""
+    data = OperationsData((117.0, 36.6, 117.1, 36.7))
+    for ctx in (ctx_for("/maps/operations", basemap=basemap_from_settings("amap")), ctx_for(standalone=True)):
+        html = operations_page(data, ctx)
+        assert "/maps/data/tickets.geojson" in html and "gg.ticketTiles(" not in html
+        assert "/tiles/tickets/" not in html
 
 
 def test_amap_basemap_shifts_overlays_to_gcj02(compound_data: CompoundMap) -> None:
