@@ -162,6 +162,9 @@ ROW_KPIS = {
 }
 
 
+ROW_LABELS = {**LABELS, "rule_missed": "定岗未达标(人·小区·工作日)"}
+
+
 def patrol_rows(session: Session, period: Period, unit: Unit, kpi: str, *, limit: int = 100,
                 offset: int = 0) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
     """(count, page of rows) a patrol figure counts: exactly as many as the figure (for the unit the caller
