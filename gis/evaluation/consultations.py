@@ -233,9 +233,10 @@ STATUS_LABELS = {"open": "协商中", "agreed": "已达成", "rejected": "未通
 
 def public_topics(session: Session, compound_code: str, *, recent_days: int = 365, limit: int = 6,
                   now: datetime | None = None) -> list[dict[str, Any]]:  # fmt: skip
-    """The 议事协商 card of the compound's 服务资源地图 (public): its open topics and those closed or met on in
-    the last `recent_days`, open first, then the latest met; public fields only — title, status, outcome, rounds,
-    the latest round's date and agreement rate (no place, minutes, photos, votes or names)."""
+    """The 议事协商 card of the compound's 服务资源地图 (public): its open topics and the others created or met
+    on in the last `recent_days` (topics keep no closing date), open first, then the latest touched; public
+    fields only — title, status, outcome, rounds, the latest round's date and agreement rate (no place,
+    minutes, photos, votes or names)."""
     since = (now or utcnow()) - timedelta(days=recent_days)
     last = (
         select(ConsultationMeeting.topic_id, func.max(ConsultationMeeting.round).label("round"))
