@@ -181,6 +181,7 @@ def _panel(ctx: PageContext, data: CompoundMap) -> str:
     info.append(f"社区：{esc(community['name'])} {phone_link(community.get('phone'))}")
     parts.append('<section class="gg-card"><h2>小区信息</h2>' + "<br>".join(info) + "</section>")
     parts.append(participation_card(ctx, data.participation))
+    parts.append(consultation_card(data.consultations))
     gaps = (
         f'<div class="gg-gap">生活圈内缺少：{esc("、".join(data.gaps))}（已标出最近的场所）</div>'
         if data.gaps
@@ -193,6 +194,24 @@ def _panel(ctx: PageContext, data: CompoundMap) -> str:
     parts.append(qr_card(ctx))
     parts.append("</aside>")
     return "".join(parts)
+
+
+def consultation_card(topics: list[dict[str, Any]] | None) -> str:
+    """议事协商 (C1): the compound's open and recent topics, each with its latest round's agreement rate and the
+    outcome (public fields only)."""
+    if not topics:
+        return ""
+    items = []
+    for t in topics:
+        rate = t["last_agreement_rate"]
+        line = f"<b>{esc(t['title'])}</b> · {esc(t['status_label'])}"
+        if t["rounds"]:
+            pct = "—" if rate is None else f"{rate * 100:.0f}%"
+            line += f"<br><small>第 {esc(t['rounds'])} 轮（{esc(t['last_held_on'])}）同意率 {esc(pct)}</small>"
+        if t["outcome"]:
+            line += f"<br><small>结果：{esc(t['outcome'])}</small>"
+        items.append(f"<li>{line}</li>")
+    return f'<section class="gg-card gg-consultation"><h2>议事协商</h2><ul>{"".join(items)}</ul></section>'
 
 
 def compound_map(data: CompoundMap, ctx: PageContext, layers: list[Layer[CompoundMap]] | None = None) -> folium.Map:

@@ -15,6 +15,7 @@ from api.deps import CurrentUser, PageQuery, SessionDep
 from api.schemas.common import FeatureCollectionPublic, error_responses
 from api.schemas.evaluation import (
     BreakdownPublic,
+    KpiPatrolPage,
     KpiPublic,
     KpiTicketPage,
     MeetingCreate,
@@ -63,9 +64,9 @@ def _unit_public(u: Unit) -> dict[str, str]:
     return {"kind": u.kind, "code": u.code, "name": u.name, "label": u.label}
 
 
-def _link(u: Unit, p: Period, kpi: str, **extra: str) -> str:
+def _link(u: Unit, p: Period, kpi: str, *, rows: str = "tickets", **extra: str) -> str:
     q = {"unit": u.kind, "code": u.code, "from": p.first.isoformat(), "to": p.last.isoformat(), "kpi": kpi, **extra}
-    return "/v1/kpis/tickets?" + urlencode(q)
+    return f"/v1/kpis/{rows}?" + urlencode(q)
 
 
 @router.get("/kpis", response_model=KpiPublic)
@@ -90,8 +91,9 @@ def get_kpis(session: SessionDep, user: CurrentUser, unit: UnitQuery, period: Pe
             }  # fmt: skip
             for t in tiers
         ],
-        "patrol": patrols.patrol_kpis(session, period, unit),
+        "patrol": (patrol := patrols.patrol_kpis(session, period, unit)),
         "patrol_labels": patrols.LABELS,
+        "patrol_links": {k: _link(unit, period, k, rows="patrols") for k in (patrol or {}) if k in patrols.ROW_KPIS},
     }
 
 
@@ -137,6 +139,20 @@ def get_kpi_tickets(
         session, period, kpi, unit=unit, user=user, group=grp, limit=page.limit, offset=page.offset
     )
     return {"kpi": kpi, "label": kpis.LABELS.get(kpi, kpi), "numberMatched": matched, "items": items}
+
+
+@router.get("/kpis/patrols", response_model=KpiPatrolPage)
+def get_kpi_patrols(
+    session: SessionDep,
+    unit: UnitQuery,
+    period: PeriodQuery,
+    page: PageQuery,
+    kpi: Annotated[str, Query(max_length=40, description="a patrol figure: rule_met, rule_missed, coverage, …")],
+) -> Any:
+    """The rows a patrol figure counts (定岗: worker × compound × working day; coverage: compounds; 四必到: one per
+    required or missed visit), exactly as many as the figure, for a unit the caller may read."""
+    matched, items = patrols.patrol_rows(session, period, unit, kpi, limit=page.limit, offset=page.offset)
+    return {"kpi": kpi, "label": patrols.ROW_LABELS.get(kpi, kpi), "numberMatched": matched, "items": items}
 
 
 @router.get("/kpis/map", response_class=ORJSONResponse, response_model=FeatureCollectionPublic)

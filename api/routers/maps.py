@@ -26,6 +26,7 @@ from api.page_cache import cached_page, data_version
 from api.schemas.common import FeatureCollectionPublic, error_responses
 from gis.access import PLAN_READERS
 from gis.auth import require_role
+from gis.evaluation.consultations import public_topics
 from gis.features import layer_access
 from gis.mapdata import (
     TicketFilters,
@@ -82,6 +83,7 @@ def compound_map_page(code: CodePath, request: Request, session: SessionDep, set
         "community": participation_summary(session, community=community),
         "compound": participation_summary(session, community=community, compound=code),
     }
+    data.consultations = public_topics(session, code)
     ctx = _context(settings, f"/maps/compounds/{code}", f"{data.compound['name']} · 小区服务资源地图")
     version = data_version(data, settings.maps)
     return cached_page(request, version, lambda: compound_page(data, ctx), PAGE_HEADERS)

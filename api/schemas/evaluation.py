@@ -45,6 +45,9 @@ class KpiPublic(BaseModel):
     by_tier: list[TierRow]
     patrol: dict[str, Figure] | None
     patrol_labels: dict[str, str]
+    patrol_links: dict[str, str] = Field(
+        default_factory=dict, description="patrol figure → URL of the rows it counts (rates: their numerator)"
+    )
 
 
 class BreakdownRow(BaseModel):
@@ -81,6 +84,17 @@ class KpiTicketPage(BaseModel):
     label: str
     numberMatched: int
     items: list[KpiTicket]
+
+
+class KpiPatrolPage(BaseModel):
+    kpi: str
+    label: str
+    numberMatched: int = Field(description="as many as the figure")
+    items: list[dict[str, str | int | float | bool | None]] = Field(
+        description="定岗: day, worker_id, worker, worker_name, compound_code, compound_name, minutes, "
+        "required_minutes, met; coverage: compound_code, compound_name, visited; 四必到: household_id, cell_code, "
+        "compound_code, building, unit, kind, every_days, visit_no, visits_needed, visits_done, visited"
+    )
 
 
 class RankedRow(BaseModel):

@@ -9,7 +9,7 @@ compound's property company.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
@@ -226,6 +226,49 @@ def list_topics(session: Session, user: User, compound_code: str) -> list[dict[s
         select(ConsultationTopic).where(ConsultationTopic.compound_code == compound.code).order_by(ConsultationTopic.id)
     )
     return [topic_view(session, t) for t in topics]
+
+
+STATUS_LABELS = {"open": "协商中", "agreed": "已达成", "rejected": "未通过", "shelved": "搁置"}
+
+
+def public_topics(session: Session, compound_code: str, *, recent_days: int = 365, limit: int = 6,
+                  now: datetime | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """The 议事协商 card of the compound's 服务资源地图 (public): its open topics and the others created or met
+    on in the last `recent_days` (topics keep no closing date), open first, then the latest touched; public
+    fields only — title, status, outcome, rounds, the latest round's date and agreement rate (no place,
+    minutes, photos, votes or names)."""
+    since = (now or utcnow()) - timedelta(days=recent_days)
+    last = (
+        select(ConsultationMeeting.topic_id, func.max(ConsultationMeeting.round).label("round"))
+        .group_by(ConsultationMeeting.topic_id)
+        .subquery()
+    )
+    stmt = (
+        select(ConsultationTopic, ConsultationMeeting, last.c.round)
+        .outerjoin(last, last.c.topic_id == ConsultationTopic.id)
+        .outerjoin(
+            ConsultationMeeting,
+            (ConsultationMeeting.topic_id == ConsultationTopic.id) & (ConsultationMeeting.round == last.c.round),
+        )
+        .where(ConsultationTopic.compound_code == compound_code)
+    )
+    out = []
+    for topic, meeting, rounds in session.execute(stmt).tuples():
+        touched = max(topic.created_at, meeting.held_at) if meeting is not None else topic.created_at
+        if topic.status != "open" and touched < since:
+            continue
+        out.append({
+            "title": topic.title,
+            "status": topic.status,
+            "status_label": STATUS_LABELS.get(topic.status, topic.status),
+            "outcome": topic.outcome,
+            "rounds": rounds or 0,
+            "last_held_on": meeting.held_at.date().isoformat() if meeting is not None else None,
+            "last_agreement_rate": agreement_rate(meeting) if meeting is not None else None,
+            "_touched": touched,
+        })  # fmt: skip
+    out.sort(key=lambda t: (t["status"] != "open", -t["_touched"].timestamp()))
+    return [{k: v for k, v in t.items() if k != "_touched"} for t in out[:limit]]
 
 
 def street_summary(session: Session, street_code: str, period: Period) -> list[dict[str, Any]]:

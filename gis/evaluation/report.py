@@ -4,7 +4,7 @@ worst cells on a small map, 意见箱 and 议事协商 — built once as data, t
 page (maps/report_page.py), a Word document (report_docx.py) and an Excel workbook (report_xlsx.py).
 
 `write_report` stores the three (figures as JSON, .docx, .xlsx) in evaluation_reports and hands the report
-to the notification outbox through `hand_report_to_outbox` (a hook: no outbox exists on this branch).
+to the notification outbox through `hand_report_to_outbox` (gis.notify event `report_ready`).
 """
 
 from __future__ import annotations
@@ -124,11 +124,24 @@ def map_png(session: Session, data: dict[str, Any]) -> bytes:
     )
 
 
+def period_text(kind: str, period: Period) -> str:
+    """The report's period as its URLs spell it: "2026-11" or "2026-Q4"."""
+    if kind == "quarterly":
+        return f"{period.first.year}-Q{(period.first.month - 1) // 3 + 1}"
+    return f"{period.first:%Y-%m}"
+
+
 def hand_report_to_outbox(session: Session, report: EvaluationReport) -> bool:
-    """E2 hook: give the stored 通报 (its .docx and .xlsx) to the notification outbox (issue 14) for the 街道's
-    communities and property companies. No outbox exists on this branch: returns False, the report stays stored
-    (and downloadable from /v1/reports/…)."""
-    return False
+    """E2: tell the 街道 its stored 通报 is ready (gis.notify event `report_ready`: admins and the 街道's managers
+    get an inbox message with the links to the page, .docx and .xlsx; managers with an e-mail preference an
+    e-mail; the 街道's robot a message when notify.yaml names one). Written in the caller's transaction;
+    idempotent on the report (街道, kind, period): rewriting it sends nothing new. True when rows were new."""
+    from gis.notify import area_events
+
+    period = Period(report.period_start, report.period_end)
+    name = str((report.data or {}).get("street", {}).get("name") or report.street_code)
+    text = period_text(report.kind, period)
+    return area_events.report_ready(session, report.street_code, name, report.kind, text) > 0
 
 
 def write_report(session: Session, street_code: str, kind: str, period: Period) -> EvaluationReport:

@@ -68,6 +68,7 @@ class CompoundMap:
     bounds: tuple[float, float, float, float]  # minlon, minlat, maxlon, maxlat to open the map on
     generated_at: datetime = field(default_factory=_now)
     participation: dict[str, Any] | None = None  # {"community": …, "compound": …} of gis.participation.summary
+    consultations: list[dict[str, Any]] | None = None  # 议事协商: gis.evaluation.consultations.public_topics
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """Events about places rather than tickets: a compound's nightly 民情工作日志 (to its group robot), a boundary
-plan going live, the 定岗 rule missed by a worker at a compound."""
+plan going live, the 定岗 rule missed by a worker at a compound, a 街道's 通报 (evaluation report) stored."""
 
 from __future__ import annotations
 
@@ -70,3 +70,26 @@ def patrol_missed(session: Session, day: date, misses: Sequence[dict[str, Any]],
         )
         n += emit(session, ev, now=now or utcnow())
     return n
+
+
+def report_ready(session: Session, street_code: str, street_name: str, kind: str, period_text: str, *,
+                 now: datetime | None = None) -> int:  # fmt: skip
+    """E2: a 街道's 通报 was stored (one message per 街道, kind and period, however often it is rewritten)."""
+    base = link_base(load_config())
+    link = f"{base}/v1/reports/{kind}/file?street={street_code}&period={period_text}"
+    ev = Event(
+        name="report_ready",
+        occurrence=f"{kind}:{street_code}:{period_text}",
+        params={
+            "street": street_name,
+            "period": period_text,
+            "kind": "月度" if kind == "monthly" else "季度",
+            "link": link,
+            "docx": f"{link}&format=docx",
+            "xlsx": f"{link}&format=xlsx",
+        },  # fmt: skip
+        place_code=street_code,
+        area_codes=[street_code],
+        link=link,
+    )
+    return emit(session, ev, now=now)

@@ -33,6 +33,7 @@ EVENTS = (
     "worklog",  # the nightly 民情工作日志 of a compound
     "plan_committed",  # a boundary plan went live
     "patrol_missed",  # the 定岗 rule not met by a worker at a compound
+    "report_ready",  # a 街道's monthly / quarterly 通报 stored (gis.evaluation.report)
 )
 
 

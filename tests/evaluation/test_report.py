@@ -12,6 +12,7 @@ import pandas as pd
 from docx import Document
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gis.evaluation import consultations, report
@@ -19,6 +20,7 @@ from gis.evaluation.report_docx import report_docx
 from gis.evaluation.report_xlsx import SHEETS, report_xlsx
 from gis.evaluation.units import Period
 from gis.models import User
+from gis.notify.models import NotifyPreference, OutboxMessage
 from gis.tickets.sla import SHANGHAI
 from maps.report_page import report_page
 from tests.evaluation.conftest import World
@@ -111,3 +113,35 @@ def test_consultation_endpoints(client: TestClient, world: World, make_user: Mak
     assert client.get(f"/v1/consultations/{tid}", headers=outsider).status_code == 403
     assert client.post(f"/v1/compounds/{world.compound}/consultations", json={"title": "x", "ticket_ids": [2**30]},
                        headers=manager).status_code == 422  # fmt: skip
+
+
+def test_a_written_report_is_handed_to_the_outbox_once(session: Session, world: World, make_user: Maker) -> None:
+    """The 街道's admins and managers get an inbox message with the report's links (managers with an e-mail
+    preference an e-mail too); a manager of another 街道 gets nothing; re-writing the month sends nothing new."""
+    ours, _ = make_user("manager", jurisdiction=[world.community])
+    mailed, _ = make_user("manager", jurisdiction=[world.street])
+    session.add(NotifyPreference(user_id=mailed.id, email="jiedao@example.org", muted=[]))
+    other, _ = make_user("manager", jurisdiction=["110101001"])
+    gone, _ = make_user("admin")
+    gone.is_active = False
+    session.flush()
+    report.write_report(session, world.street, "monthly", JAN)
+    rows = session.scalars(select(OutboxMessage).where(OutboxMessage.event == "report_ready")).all()
+    admins = set(session.scalars(select(User.id).where(User.role == "admin", User.is_active.is_(True))))
+    assert {(r.user_id, r.channel) for r in rows} == {
+        *((a, "inbox") for a in admins), (ours.id, "inbox"), (mailed.id, "inbox"), (mailed.id, "email")
+    }  # fmt: skip
+    assert other.id not in {r.user_id for r in rows} and gone.id not in {r.user_id for r in rows}
+    inbox = next(r for r in rows if r.user_id == ours.id)
+    assert inbox.title == "测试街道 2026-01 月度通报" and inbox.status == "delivered"
+    assert inbox.link is not None and inbox.link.endswith(
+        f"/v1/reports/monthly/file?street={world.street}&period=2026-01"
+    )
+    assert "format=docx" in inbox.body and "format=xlsx" in inbox.body
+    email = next(r for r in rows if r.channel == "email")
+    assert email.address == "jiedao@example.org" and email.status == "queued"
+
+    report.write_report(session, world.street, "monthly", JAN)  # the month re-run: nothing new
+    again = session.scalars(select(OutboxMessage).where(OutboxMessage.event == "report_ready")).all()
+    assert sorted(r.id for r in again) == sorted(r.id for r in rows)
+    assert report.hand_report_to_outbox(session, report.stored(session, world.street, "monthly", JAN)) is False  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from gis.models import Compound
+from gis.notify import area_events
 from gis.notify import config as notify_config
 from gis.notify.emit import Event, emit
 from gis.notify.models import NotifyPreference, OutboxAttempt, OutboxMessage
@@ -274,3 +275,20 @@ def test_the_nightly_log_goes_to_the_compound_group_robot(
     assert deliver(sessions).delivered == 1
     [got] = receiver.state.of("wecom")
     assert "民情工作日志 2026-11-30" in got["text"]
+
+
+def test_a_report_goes_to_the_street_robots_once(
+    session: Session, sessions: sessionmaker[Session], area: Area, channels: object, receiver: Receiver,
+) -> None:  # fmt: skip
+    """The 通报 (evaluation report) ready: the 街道's configured robots get its link; a re-run adds nothing."""
+    street = area.community[:9]
+    assert area_events.report_ready(session, street, "测试街道", "monthly", "2026-11") > 0
+    assert area_events.report_ready(session, street, "测试街道", "monthly", "2026-11") == 0
+    session.commit()
+    robots = session.scalars(
+        select(OutboxMessage.channel).where(OutboxMessage.event == "report_ready", OutboxMessage.status == "queued")
+    ).all()
+    assert sorted(robots) == ["dingtalk", "feishu", "wecom"]
+    assert deliver(sessions).delivered == 3
+    [got] = receiver.state.of("wecom")
+    assert "测试街道 2026-11 月度通报" in got["text"] and f"/v1/reports/monthly/file?street={street}" in got["text"]

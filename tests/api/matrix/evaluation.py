@@ -48,6 +48,7 @@ ENTRIES: dict[str, Entry] = {
     "GET /v1/kpis": ("/v1/kpis", AREA, KPI_AREA),
     "GET /v1/kpis/breakdown": ("/v1/kpis/breakdown", CELL, KPI_CELL),
     "GET /v1/kpis/tickets": ("/v1/kpis/tickets", {"params": {**AREA["params"], "kpi": "solved"}}, KPI_AREA),
+    "GET /v1/kpis/patrols": ("/v1/kpis/patrols", {"params": {**AREA["params"], "kpi": "rule_met"}}, KPI_AREA),
     "GET /v1/kpis/map": ("/v1/kpis/map", AREA, KPI_AREA),
     "GET /v1/kpis/export": (
         "/v1/kpis/export",
