@@ -331,6 +331,8 @@ def _rows(
     sets = func.grouping_sets(tuple_(group), tuple_()) if with_total else group
     rows = [dict(r._mapping) for r in session.execute(stmt.group_by(sets).order_by(group))]
     last_year = _hotline_by(session, period.last_year(), where, group_by)
+    if group_by == "month":  # last year's "2025-11" is compared with this year's "2026-11"
+        last_year = {f"{int(k[:4]) + 1}{k[4:]}": v for k, v in last_year.items() if k}
     total = None
     out = []
     for r in rows:

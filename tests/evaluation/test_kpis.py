@@ -40,6 +40,13 @@ def test_every_figure_of_a_cell_month(session: Session, world: World) -> None:
     assert (fig["suggestions"], fig["suggestions_rectified"], fig["rectify_rate"]) == (2, 1, 0.5)
 
 
+def test_a_breakdown_by_month_compares_each_month_with_the_same_month_last_year(session: Session, world: World) -> None:
+    cell = resolve_unit(session, "cell", world.left)
+    months = {r["key"]: r for r in kpis.compute(session, JAN, unit=cell, user=None, group_by="month")}
+    assert (months["2026-01"]["hotline"], months["2026-01"]["hotline_last_year"]) == (2, 1)
+    assert months["2026-01"]["hotline_change"] == 1.0
+
+
 def test_a_ticket_crossing_the_month_boundary_counts_in_the_month_it_was_received(
     session: Session, world: World
 ) -> None:
