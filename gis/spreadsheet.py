@@ -1,5 +1,6 @@
 """Values for spreadsheets (CSV and XLSX exports of tickets and of plans): what a user or a file supplied must
-never run as a formula when a spreadsheet opens it, and XLSX cannot hold control characters."""
+never run as a formula when a spreadsheet opens it, and XLSX cannot hold control characters. And the text of an
+uploaded CSV, which Excel in China saves as GBK."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from gis.errors import InvalidInput
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -22,3 +25,13 @@ def spreadsheet_cell(v: Any) -> Any:
         if v.startswith(FORMULA_START):
             return "'" + v
     return v
+
+
+def csv_text(data: bytes) -> str:
+    """An uploaded CSV's text: UTF-8 (with or without BOM) or GBK (gb18030), as Excel in China saves it."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InvalidInput("CSV 编码无法识别 / the CSV must be UTF-8 or GBK encoded: 请用 Excel “另存为 CSV”")

@@ -17,7 +17,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from gis.errors import InvalidInput
 from gis.sheets.columns import Column, clean
-from gis.spreadsheet import spreadsheet_cell
+from gis.spreadsheet import csv_text, spreadsheet_cell
 
 MAX_BYTES = 10_000_000
 MAX_ROWS = 20_000
@@ -55,14 +55,7 @@ def _matrix(data: bytes, filename: str, title: str) -> list[list[Any]]:
         out = [list(r) for _, r in zip(range(MAX_ROWS + 2), wb[name].iter_rows(values_only=True), strict=False)]
         wb.close()
         return out
-    for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise InvalidInput("CSV 编码无法识别 / the CSV must be UTF-8 or GBK encoded: 请用 Excel “另存为 CSV”")
+    text = csv_text(data)
     try:
         return [row for _, row in zip(range(MAX_ROWS + 2), csv.reader(io.StringIO(text)), strict=False)]
     except csv.Error as exc:

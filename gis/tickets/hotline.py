@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from gis.errors import Forbidden, GridError, InvalidInput
 from gis.models import User
+from gis.spreadsheet import csv_text
 from gis.tickets import access, idempotency, intake, sla
 from gis.tickets.config import load_config
 from gis.tickets.models import Ticket
@@ -69,14 +70,7 @@ def _rows(data: bytes, filename: str) -> Iterator[list[Any]]:
         for row in wb.worksheets[0].iter_rows(values_only=True):
             yield list(row)
         return
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise InvalidInput("CSV must be UTF-8 or GBK encoded")
+    text = csv_text(data)
     try:
         yield from csv.reader(io.StringIO(text))
     except csv.Error as exc:  # e.g. a field over the csv module's 128 KiB limit, a stray NUL

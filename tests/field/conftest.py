@@ -4,20 +4,18 @@ time use that connection, and the test takes the same lock to read what the brow
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import anyio
 import pytest
-import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
 from gis.settings import Settings
+from tests.browser import serve as serve_app
 from tests.conftest import test_database_url
 
 
@@ -39,12 +37,6 @@ class OneAtATime:
             self.lock.release()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class LiveServer:
     def __init__(self, url: str, lock: threading.Lock) -> None:
         self.url = url
@@ -59,20 +51,24 @@ def serve(sessions: sessionmaker[Session], tmp_path: Any) -> Iterator[LiveServer
     app = create_app(settings)
     app.state.sessions = sessions
     app.add_middleware(OneAtATime, lock=lock)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield LiveServer(f"http://127.0.0.1:{port}", lock)
-    finally:
-        srv.should_exit = True
-        thread.join(10)
+    with serve_app(app) as url:
+        yield LiveServer(url, lock)
+
+
+def phone(browser: Any, server: LiveServer, *, lat: float, lon: float, accuracy: float) -> tuple[Any, Any, list[str]]:
+    """A 390×844 zh-CN phone standing at (lat, lon): its browser context, a page, and the list in which the page
+    records its errors and any request to a host other than `server`."""
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        locale="zh-CN",
+        geolocation={"latitude": lat, "longitude": lon, "accuracy": accuracy},
+        permissions=["geolocation"],
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+    page.on("request", lambda r: None if r.url.startswith(server.url) else errors.append(f"outside: {r.url}"))
+    return context, page, errors
 
 
 @pytest.fixture()

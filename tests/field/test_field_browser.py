@@ -21,7 +21,7 @@ from gis.tickets import actions, intake
 from gis.tickets.intake import TicketDraft
 from gis.tickets.models import Attachment, Ticket, TicketEvent
 from tests.browser import CHROMIUM, launch_chromium, wait_until
-from tests.field.conftest import LiveServer
+from tests.field.conftest import LiveServer, phone
 
 OUT = ROOT / "test-output" / "field"
 
@@ -60,19 +60,9 @@ def test_a_day_offline_then_synced(live_server: LiveServer, session: Session) ->
     with live_server.lock:
         worker, compound, lon, lat = _worker_and_place(session)
     started = datetime.now(UTC)
-    errors: list[str] = []
     with sync_playwright() as p:
         browser = launch_chromium(p)
-        context = browser.new_context(
-            viewport={"width": 390, "height": 844},
-            locale="zh-CN",
-            geolocation={"latitude": lat, "longitude": lon, "accuracy": 8},
-            permissions=["geolocation"],
-        )
-        page = context.new_page()
-        page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
-        outside = lambda r: errors.append(f"outside: {r.url}") if not r.url.startswith(live_server.url) else None  # noqa: E731
-        page.on("request", outside)
+        context, page, errors = phone(browser, live_server, lat=lat, lon=lon, accuracy=8)
         page.goto(f"{live_server.url}/field")
 
         # log in as the demo worker: my day shows the assigned compound

@@ -15,7 +15,7 @@ from gis.models import Compound, User
 from gis.participation import items
 from gis.participation.models import Claim, Member
 from tests.browser import CHROMIUM, launch_chromium, wait_until
-from tests.field.conftest import LiveServer
+from tests.field.conftest import LiveServer, phone
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed (make browser)")
 COMMUNITY = "370102010001"
@@ -53,19 +53,9 @@ def test_a_volunteer_claims_an_item_near_them_and_signs_in(live_server: LiveServ
 
     with live_server.lock:
         item_id, lon, lat = _item_and_place(session)
-    errors: list[str] = []
     with sync_playwright() as p:
         browser = launch_chromium(p)
-        context = browser.new_context(
-            viewport={"width": 390, "height": 844},
-            locale="zh-CN",
-            geolocation={"latitude": lat, "longitude": lon, "accuracy": 10},
-            permissions=["geolocation"],
-        )
-        page = context.new_page()
-        page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
-        outside = lambda r: errors.append(f"outside: {r.url}") if not r.url.startswith(live_server.url) else None  # noqa: E731
-        page.on("request", outside)
+        context, page, errors = phone(browser, live_server, lat=lat, lon=lon, accuracy=10)
         page.goto(f"{live_server.url}/field")
         page.fill("input[name=username]", "resident1")
         page.fill("input[name=password]", DEMO_PASSWORD)
