@@ -4,8 +4,8 @@ ratios at the end.
 
 Modules are discovered, not listed: a module takes part when it defines
 
-- `run()` whose parameters all have defaults: called with `SUITE[name]` below, or its own `SUITE` dict, or its
-  defaults (the sizes that keep the whole suite under 20 minutes on 2 cores);
+- `run()`: called with `SUITE[name]` below, or its own `SUITE` dict, or its defaults (every parameter needs one
+  of these) (the sizes that keep the whole suite under 20 minutes on 2 cores);
 - or `main()` reading its own command line: called with `SUITE_ARGV` (its own list, or the one below).
 
 Helper modules (w2_check, w2_profile, w2_variants: variants kept for the record) define neither and are
@@ -32,6 +32,7 @@ SUITE: dict[str, dict[str, Any]] = {
     "w4_tiles": {"tickets": 100_000, "seconds": 8},
     "w5_nearest": {"resources": 200_000, "queries": 300},
     "w6_operations_map": {"tickets": 100_000, "runs": 3},
+    "w11_kpis": {"tickets": 200_000, "repeat": 2},
 }
 SUITE_ARGV: dict[str, list[str]] = {
     "w9_ingest": ["--seconds", "10"],
@@ -49,18 +50,20 @@ def modules(prefixes: list[str]) -> list[str]:
     return [name for _, name in sorted(found)]
 
 
-def _runnable(module: Any) -> bool:
+def _runnable(module: Any, given: dict[str, Any]) -> bool:
+    """`run()` callable with the suite's sizes: every parameter has a default or a size in `given`."""
     run = getattr(module, "run", None)
     if not callable(run):
         return False
-    return all(p.default is not inspect.Parameter.empty for p in inspect.signature(run).parameters.values())
+    params = inspect.signature(run).parameters.values()
+    return all(p.default is not inspect.Parameter.empty or p.name in given for p in params)
 
 
 def run_one(name: str) -> dict[str, Any] | None:
     """Run one workload module; None when it is a helper, not a workload."""
     module = importlib.import_module(f"bench.{name}")
-    if _runnable(module):
-        kwargs = getattr(module, "SUITE", None) or SUITE.get(name, {})
+    kwargs = getattr(module, "SUITE", None) or SUITE.get(name, {})
+    if _runnable(module, kwargs):
         result: dict[str, Any] = module.run(**kwargs)
         return result
     if callable(getattr(module, "main", None)):
@@ -77,18 +80,23 @@ def run_one(name: str) -> dict[str, Any] | None:
 
 
 def ratios(result: Any, prefix: str = "") -> dict[str, Any]:
-    """Every `ratio…` figure in a result, by its path (`pages.cells_1000.ratio_vs_floor`)."""
+    """Every headline figure (ratio, speed-up, target met) of a result, by path (`pages.cells_1000.ratio_vs_floor`)."""
     found: dict[str, Any] = {}
     if isinstance(result, dict):
         for key, value in result.items():
             path = f"{prefix}{key}"
             if key == "targets":
                 continue
-            if key.startswith("ratio") and not isinstance(value, dict | list):
+            if _headline(key) and not isinstance(value, dict | list):
                 found[path] = value
             else:
                 found.update(ratios(value, f"{path}."))
     return found
+
+
+def _headline(key: str) -> bool:
+    """The figures the summary prints: ratios, speed-ups and whether the target was met."""
+    return "ratio" in key or key.startswith(("speedup", "meets_target", "interactive_under")) or key == "first_paint_s"
 
 
 def main(prefixes: list[str]) -> None:
