@@ -15,6 +15,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors, logs
+from api.ingest_db import close_pool
 from api.routers import ROUTERS
 from gis.db import engine_for, session_factory
 from gis.notify import config as notify_config
@@ -226,6 +227,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        await close_pool(app.state)
         app.state.engine.dispose()
 
     app = FastAPIOffline(

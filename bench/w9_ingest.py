@@ -4,7 +4,9 @@ the same number of rows into patrol_fixes, same run, same machine (client, serve
 
     .venv/bin/python -m bench.w9_ingest [--seconds 20] [--servers 1]   (needs Debian's wrk: apt-get install wrk)
 
-Each request does the full work: auth, patrol owner and last good fix, sort/dedupe/flag in Python, one
+Each server gets 10 untimed warm-up batches first (another patrol): FastAPI builds its routes' models on the
+first request to them (~2 s on this machine under load, otherwise counted in a 15 s run). Each request does the
+full work: auth, patrol owner and last good fix, sort/dedupe/flag in Python, one
 statement claiming the batch key and inserting the fixes with the far-outside check against the worker's
 cell. Runs in the bench database on its own users; removed afterwards.
 """
@@ -19,6 +21,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 
+import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
@@ -80,6 +83,8 @@ def main() -> None:
             text("INSERT INTO cell_staff (cell_code, user_id, duty) VALUES ('999999999009001', :u, 'worker')"),
             {"u": uid},
         )
+        warm = s.execute(text("INSERT INTO patrols (user_id, client_key, started_at) VALUES (:u, 'w9-warm', now()) "
+                              "RETURNING id"), {"u": uid}).scalar_one()  # fmt: skip
         pids = s.execute(text(
             "INSERT INTO patrols (user_id, client_key, started_at) SELECT :u, 'w9-' || g, now() "
             "FROM generate_series(1, 8) AS g RETURNING id"), {"u": user.id}).scalars().all()  # fmt: skip
@@ -87,6 +92,14 @@ def main() -> None:
     conns = 8 // args.servers
     with uvicorn_servers("api.app:app_factory", url, count=args.servers) as ports:
         t0 = int((datetime.now(UTC) - timedelta(days=300)).timestamp())
+        for port in ports:  # warm-up (not timed): FastAPI builds its routes' models on the first request to them
+            for k in range(10):
+                batch = [{"t": (datetime.now(UTC) - timedelta(days=400, seconds=k * 100 + i)).isoformat(),
+                          "lon": 116.3, "lat": 39.9} for i in range(100)]  # fmt: skip
+                body = {"batch_key": f"warm-{port}-{k}", "fixes": batch}
+                auth = {"Authorization": f"Bearer {token}"}
+                httpx.post(f"http://127.0.0.1:{port}/v1/patrols/{warm}/fixes", json=body, headers=auth, timeout=60
+                           ).raise_for_status()  # fmt: skip
         runs = []
         for k, port in enumerate(ports):  # one wrk per server process (as clients spread behind a proxy)
             with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
