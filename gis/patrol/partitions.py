@@ -34,7 +34,8 @@ class Partition:
     bytes: int | None = None
 
     def public(self) -> dict[str, Any]:
-        return {"name": self.name, "from": self.lo, "to": self.hi, "rows_estimate": self.rows, "bytes": self.bytes}
+        lo, hi = (None if v is None else v.astimezone(_TZ) for v in (self.lo, self.hi))
+        return {"name": self.name, "from": lo, "to": hi, "rows_estimate": self.rows, "bytes": self.bytes}
 
 
 def period_start(day: date, period: str) -> date:
