@@ -97,7 +97,7 @@ pairs AS (
     FROM g WINDOW w AS (ORDER BY g.i)
 ),
 jumps AS (SELECT 1 FROM pairs WHERE {jump_pairs} LIMIT 1),
-ga AS (SELECT array_agg(t ORDER BY i) AS ts, array_agg(x ORDER BY i) AS xs, array_agg(y ORDER BY i) AS ys FROM g),
+ga AS MATERIALIZED (SELECT array_agg(t ORDER BY i) AS ts, array_agg(x ORDER BY i) AS xs, array_agg(y ORDER BY i) AS ys FROM g),
 chain(i, t, x, y, jump) AS (
     SELECT 0::bigint, p.t, p.x, p.y, false FROM (SELECT 1) AS one LEFT JOIN prev AS p ON true
     WHERE EXISTS (SELECT FROM jumps)
