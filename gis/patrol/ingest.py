@@ -176,7 +176,9 @@ class Prepared:
 
 
 def _literal(values: list[float | None]) -> str:
-    return "{" + ",".join("NULL" if v is None else repr(v) for v in values) + "}"
+    """A PostgreSQL array literal: orjson writes floats as repr does (shortest round trip) and null, which
+    PostgreSQL reads as NULL in an array."""
+    return "{" + orjson.dumps(values)[1:-1].decode() + "}"
 
 
 def prepare(batch_key: str, patrol_id: int, cols: FixColumns, *, now: datetime, limits: FixLimits | None = None
