@@ -11,6 +11,7 @@ async psycopg connection in autocommit (the API's hot path: one round trip, no t
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -62,10 +63,10 @@ def columns_of(fixes: list[Any]) -> FixColumns:
 
 # The one statement. `who`: the token's user (or, from the domain, a user id); `pat`: the patrol's owner;
 # `claim`: the batch key, taken only for the owner; `stored`: the key's body hash if it was used before;
-# `b`: sorted, one fix per timestamp (the first sent wins); `prev`: the last good fix stored before the batch
-# (within a day: a jump needs > 15 m/s); `pairs`/`jumps`: each accuracy-good fix against the accuracy-good one
-# before it — when none of these is a jump, no fix is (the last good fix IS the one before); only when one is,
-# `chain` walks the fixes in order against the last good fix (recursive, ≤ batch size steps).
+# `b`: the batch, sorted and one fix per timestamp, with the accuracy and speed flags `prepare` computed walking
+# it from its first accuracy-good fix (each fix against the last good one); `prev`: the last good fix stored
+# before the batch (within a day: a jump needs > 15 m/s). Those flags hold unless the batch's first good fix is
+# itself a jump from `prev` (`resync`): only then does `chain` walk the fixes again from `prev`, recursively.
 _SQL = """
 WITH RECURSIVE
 tok AS ({who}),
@@ -79,28 +80,22 @@ claim AS (
 ),
 stored AS (SELECT request_sha256 FROM idempotency_keys WHERE scope = %(scope)s AND key = %(key)s),
 b AS (
-    SELECT DISTINCT ON (u.t) u.t, u.x, u.y, u.a, u.s, u.h, coalesce(u.a > %(max_acc)s, false) AS bad_acc
-    FROM unnest(CAST(%(t)s AS timestamptz[]), CAST(%(x)s AS float8[]), CAST(%(y)s AS float8[]),
-                CAST(%(a)s AS real[]), CAST(%(s)s AS real[]), CAST(%(h)s AS real[]))
-         WITH ORDINALITY AS u(t, x, y, a, s, h, n)
-    ORDER BY u.t, u.n
+    SELECT * FROM unnest(CAST(%(t)s AS timestamptz[]), CAST(%(x)s AS float8[]), CAST(%(y)s AS float8[]),
+                         CAST(%(a)s AS real[]), CAST(%(s)s AS real[]), CAST(%(h)s AS real[]), CAST(%(f)s AS int[]))
+         AS u(t, x, y, a, s, h, f)
 ),
 prev AS (
     SELECT f.t, ST_X(f.geom) AS x, ST_Y(f.geom) AS y FROM patrol_fixes AS f
     WHERE f.patrol_id = %(pid)s AND f.t < %(t0)s AND f.t > %(t0)s - interval '1 day' AND f.flags = 0
     ORDER BY f.t DESC LIMIT 1
 ),
-g AS (SELECT row_number() OVER (ORDER BY t) AS i, t, x, y FROM b WHERE NOT bad_acc),
-pairs AS (
-    SELECT g.t, g.x, g.y, coalesce(lag(g.t) OVER w, (SELECT t FROM prev)) AS pt,
-           coalesce(lag(g.x) OVER w, (SELECT x FROM prev)) AS px, coalesce(lag(g.y) OVER w, (SELECT y FROM prev)) AS py
-    FROM g WINDOW w AS (ORDER BY g.i)
+resync AS (SELECT 1 FROM prev WHERE {jump_first}),
+g AS (SELECT row_number() OVER (ORDER BY t) AS i, t, x, y FROM b WHERE f & {f_acc} = 0),
+ga AS MATERIALIZED (
+    SELECT array_agg(t ORDER BY i) AS ts, array_agg(x ORDER BY i) AS xs, array_agg(y ORDER BY i) AS ys FROM g
 ),
-jumps AS (SELECT 1 FROM pairs WHERE {jump_pairs} LIMIT 1),
-ga AS MATERIALIZED (SELECT array_agg(t ORDER BY i) AS ts, array_agg(x ORDER BY i) AS xs, array_agg(y ORDER BY i) AS ys FROM g),
 chain(i, t, x, y, jump) AS (
-    SELECT 0::bigint, p.t, p.x, p.y, false FROM (SELECT 1) AS one LEFT JOIN prev AS p ON true
-    WHERE EXISTS (SELECT FROM jumps)
+    SELECT 0::bigint, p.t, p.x, p.y, false FROM prev AS p WHERE EXISTS (SELECT FROM resync)
   UNION ALL
     SELECT c.i + 1, CASE WHEN q.j THEN c.t ELSE ga.ts[c.i + 1] END, CASE WHEN q.j THEN c.x ELSE ga.xs[c.i + 1] END,
            CASE WHEN q.j THEN c.y ELSE ga.ys[c.i + 1] END, q.j
@@ -117,8 +112,8 @@ j AS (
 ins AS (
     INSERT INTO patrol_fixes (patrol_id, t, geom, accuracy_m, speed_mps, heading_deg, flags)
     SELECT %(pid)s, b.t, p.pt, b.a, b.s, b.h,
-           CASE WHEN b.bad_acc THEN {f_acc} ELSE 0 END
-           | CASE WHEN b.t IN (SELECT t FROM jumped) THEN {f_speed} ELSE 0 END
+           CASE WHEN NOT EXISTS (SELECT FROM resync) THEN b.f
+                ELSE b.f & {f_acc} | CASE WHEN b.t IN (SELECT t FROM jumped) THEN {f_speed} ELSE 0 END END
            | CASE WHEN j.geom IS NULL OR ST_Intersects(j.geom, p.pt)
                     OR ST_DWithin(Geography(j.geom), Geography(p.pt), %(far)s) THEN 0 ELSE {f_outside} END
     FROM b CROSS JOIN j CROSS JOIN LATERAL (SELECT ST_SetSRID(ST_MakePoint(b.x, b.y), 4326) AS pt) AS p
@@ -150,7 +145,7 @@ def _jump(t1: str, x1: str, y1: str, t2: str, x2: str, y2: str) -> str:
 def _statement(who: str) -> str:
     return _SQL.format(
         who=who,
-        jump_pairs=_jump("pt", "px", "py", "t", "x", "y"),
+        jump_first=_jump("prev.t", "prev.x", "prev.y", "%(t1)s", "%(x1)s", "%(y1)s"),
         jump_chain=_jump("c.t", "c.x", "c.y", "ga.ts[c.i + 1]", "ga.xs[c.i + 1]", "ga.ys[c.i + 1]"),
         f_acc=FLAG_ACCURACY,
         f_speed=FLAG_SPEED,
@@ -175,7 +170,7 @@ class Prepared:
     count: int
 
 
-def _literal(values: list[float | None]) -> str:
+def _literal(values: list[float | None] | list[float]) -> str:
     """A PostgreSQL array literal: orjson writes floats as repr does (shortest round trip) and null, which
     PostgreSQL reads as NULL in an array."""
     return "{" + orjson.dumps(values)[1:-1].decode() + "}"
@@ -213,24 +208,66 @@ def prepare(batch_key: str, patrol_id: int, cols: FixColumns, *, now: datetime, 
         check_lonlat(lon[bad], lat[bad])
     if cols.crs is not None:
         lon, lat = _to_wgs84(lon, lat, cols.crs)
+    # sorted, one fix per timestamp (the first sent wins: the sort is stable), flagged walking from the first
+    # accuracy-good fix; the statement checks that fix against the stored one before the batch (`resync`)
+    keep, last = [], None
+    for k in sorted(range(n), key=cols.t.__getitem__):
+        if cols.t[k] != last:
+            keep.append(k)
+            last = cols.t[k]
+    flags, first = _flags(keep, cols, lon, lat, limits)
     scope = f"patrol:{patrol_id}"[: idempotency.SCOPE_LEN]
+    f1 = keep[first] if first is not None else None
     params = {
         "pid": patrol_id,
         "scope": scope,
         "key": batch_key,
         "sha": sha,
-        "t": "{" + ",".join(cols.t_text) + "}",
-        "x": _literal(lon),  # type: ignore[arg-type]
-        "y": _literal(lat),  # type: ignore[arg-type]
-        "a": _literal(cols.accuracy_m),
-        "s": _literal(cols.speed_mps),
-        "h": _literal(cols.heading_deg),
-        "t0": min(cols.t) if n else now,
-        "max_acc": limits.max_accuracy_m,
+        "t": "{" + ",".join([cols.t_text[k] for k in keep]) + "}",
+        "x": _literal([lon[k] for k in keep]),
+        "y": _literal([lat[k] for k in keep]),
+        "a": _literal([cols.accuracy_m[k] for k in keep]),
+        "s": _literal([cols.speed_mps[k] for k in keep]),
+        "h": _literal([cols.heading_deg[k] for k in keep]),
+        "f": _literal(flags),  # type: ignore[arg-type]
+        "t0": cols.t[keep[0]] if n else now,
+        "t1": None if f1 is None else cols.t[f1],
+        "x1": None if f1 is None else lon[f1],
+        "y1": None if f1 is None else lat[f1],
         "max_speed": limits.max_speed_mps,
         "far": limits.far_outside_m,
     }
     return Prepared(params, scope, batch_key, sha, n)
+
+
+def _flags(keep: list[int], cols: FixColumns, lon: list[float], lat: list[float], limits: FixLimits
+           ) -> tuple[list[int], int | None]:  # fmt: skip
+    """Accuracy and speed-jump flags of the sorted fixes `keep`, each fix judged against the last good one
+    before it in the batch; and the position of the first accuracy-good fix."""
+    max_acc, max_speed = limits.max_accuracy_m, limits.max_speed_mps
+    flags = [0] * len(keep)
+    first: int | None = None
+    last: tuple[float, float, float] | None = None
+    for pos, k in enumerate(keep):
+        acc = cols.accuracy_m[k]
+        if acc is not None and acc > max_acc:
+            flags[pos] = FLAG_ACCURACY
+            continue
+        e, x, y = cols.t[k].timestamp(), lon[k], lat[k]
+        if last is None:
+            first = pos
+        elif e > last[0] and _metres(last[1], last[2], x, y) > max_speed * (e - last[0]):
+            flags[pos] = FLAG_SPEED
+            continue
+        last = (e, x, y)
+    return flags, first
+
+
+def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Haversine metres (the statement's `_metres_sql`)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * 6_371_008.8 * math.asin(math.sqrt(min(1.0, a)))
 
 
 def _to_wgs84(lon: list[float], lat: list[float], crs: list[str]) -> tuple[list[float], list[float]]:

@@ -125,9 +125,15 @@ def test_speed_jumps_are_judged_against_the_last_good_fix(session: Session, pare
                          accuracy_m=rng.choice([5.0, 5.0, 5.0, 80.0])))  # fmt: skip
     rng.shuffle(fixes)
     add_fixes(session, parea.worker, p.id, batch_key="many", fixes=fixes)
+    # a batch whose first fix is itself a jump from the last stored good fix: judged from that stored fix
+    t1 = t0 + timedelta(seconds=1000)
+    resync = [Fix(t1 + timedelta(seconds=5 * k), IN[0] + (0.02 if k < 3 else 0.0001 * k), IN[1], accuracy_m=5.0)
+              for k in range(10)]  # fmt: skip
+    add_fixes(session, parea.worker, p.id, batch_key="resync", fixes=resync)
     stored = list(session.scalars(select(PatrolFix.flags).where(PatrolFix.patrol_id == p.id).order_by(PatrolFix.t)))
-    expected = _reference_flags(fixes, (t0, *IN))
-    assert stored[1:] == expected and sum(f & FLAG_SPEED != 0 for f in expected) > 10
+    expected = _reference_flags(first + fixes + resync, None)
+    assert stored == expected and sum(f & FLAG_SPEED != 0 for f in expected) > 10
+    assert [f & FLAG_SPEED for f in stored[-10:-7]] == [FLAG_SPEED] * 3
 
 
 @pytest.fixture()
