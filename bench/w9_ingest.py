@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 
 from bench.common import bench_url, ensure_database, uvicorn_servers, write_result
 from gis.auth import create_user, login
-from gis.migrate import upgrade
+from gis.migrate import downgrade, upgrade
+from gis.patrol import partitions
 
 LUA = r"""
 local n = 0
@@ -61,10 +62,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=20)
     ap.add_argument("--servers", type=int, choices=(1, 2, 4, 8), default=1, help="uvicorn processes (8 clients split)")
+    ap.add_argument("--unpartitioned", action="store_true", help="patrol_fixes as before migration 0021 (comparison)")
     args = ap.parse_args()
     url = bench_url()
     ensure_database(url)
     upgrade(url)
+    if args.unpartitioned:
+        downgrade(url, "0019")
     eng = create_engine(url)
     with Session(eng) as s:
         _cleanup(s)
@@ -90,8 +94,18 @@ def main() -> None:
             "FROM generate_series(1, 8) AS g RETURNING id"), {"u": user.id}).scalars().all()  # fmt: skip
         s.commit()
     conns = 8 // args.servers
+    start = datetime.now(UTC) - timedelta(days=300)
+    t0 = int(start.timestamp())
+    if not args.unpartitioned:  # the months the fixes fall in have their partitions, as a deployment keeps them
+        with Session(eng) as s:
+            month = partitions.period_start(start.date() - timedelta(days=31), "month")
+            while month <= datetime.now(UTC).date():
+                nxt = partitions.next_start(month, "month")
+                name = partitions.partition_name(month, "month")
+                partitions.create_partition(s, name, partitions.local_midnight(month), partitions.local_midnight(nxt))
+                month = nxt
+            s.commit()
     with uvicorn_servers("api.app:app_factory", url, count=args.servers) as ports:
-        t0 = int((datetime.now(UTC) - timedelta(days=300)).timestamp())
         for port in ports:  # warm-up (not timed): FastAPI builds its routes' models on the first request to them
             for k in range(10):
                 batch = [{"t": (datetime.now(UTC) - timedelta(days=400, seconds=k * 100 + i)).isoformat(),
@@ -119,7 +133,7 @@ def main() -> None:
                              "RETURNING id"), {"u": uid}).scalar_one()  # fmt: skip
         s.commit()
         buf = io.StringIO()
-        base = datetime(2024, 1, 1, tzinfo=UTC)
+        base = start  # the same months (partitions) as the fixes sent over HTTP
         for k in range(stored):
             buf.write(f"{pid}\t{(base + timedelta(seconds=k)).isoformat()}\tSRID=4326;POINT({116.3 + (k % 10) * 0.0001}"
                       f" {39.9 + (k // 100 % 10) * 0.0001})\t6\n")  # fmt: skip
@@ -131,11 +145,14 @@ def main() -> None:
         copy_s = time.perf_counter() - t1
         _cleanup(s)
         s.commit()
+    if args.unpartitioned:
+        upgrade(url)
     http_fixes_s = stored / args.seconds
     result = {
         "seconds": args.seconds,
         "connections": conns * args.servers,
         "server_processes": args.servers,
+        "partitioned": not args.unpartitioned,
         "batch": 100,
         "requests_per_s": reqs,
         "non_2xx": non2xx,
