@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import orjson
+from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.security.utils import get_authorization_scheme_param
 from starlette._exception_handler import _lookup_exception_handler
 from starlette.requests import Request
@@ -27,20 +28,13 @@ PATH = re.compile(r"/v1/patrols/([1-9][0-9]{0,9})/fixes")
 
 async def handle_fixes(request: Request, patrol_id: int, authorization: str | None) -> Response:
     """A batch of fixes: 401 before the body is read, the body into columns, ONE statement."""
-    scheme, credentials = get_authorization_scheme_param(authorization)
-    token = bearer_token(None if not (authorization and scheme and credentials) or scheme.lower() != "bearer"
-                         else _Creds(credentials))  # fmt: skip
+    scheme, credentials = get_authorization_scheme_param(authorization)  # as HTTPBearer(auto_error=False) reads it
+    creds = HTTPAuthorizationCredentials(scheme=scheme, credentials=credentials)
+    token = bearer_token(creds if authorization and scheme and credentials and scheme.lower() == "bearer" else None)
     batch_key, cols = read_batch(await request.body(), request.headers.get("content-type"))
     prep = ingest.prepare(batch_key, patrol_id, cols, now=utcnow())
     result = await ingest_store(request, prep, token)
     return Response(orjson.dumps(result), media_type="application/json")
-
-
-class _Creds:
-    scheme = "Bearer"
-
-    def __init__(self, credentials: str) -> None:
-        self.credentials = credentials
 
 
 class IngestFastPath:
@@ -58,5 +52,5 @@ class IngestFastPath:
             handler = _lookup_exception_handler(scope["app"].exception_handlers, exc)
             if handler is None:
                 raise
-            response = await handler(request, exc)  # type: ignore[misc]
+            response = await handler(request, exc)  # type: ignore[arg-type,misc]
         await response(scope, receive, send)

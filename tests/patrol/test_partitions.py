@@ -24,7 +24,7 @@ def _where(session: Session, patrol_id: int) -> dict[str, int]:
         text("SELECT tableoid::regclass::text, count(*) FROM patrol_fixes WHERE patrol_id = :p GROUP BY 1"),
         {"p": patrol_id},
     ).all()
-    return {name: n for name, n in rows}
+    return dict(rows)
 
 
 def _ours(names: list[str]) -> list[str]:
@@ -41,7 +41,8 @@ def test_fixes_land_in_their_partition_and_far_ones_in_default(session: Session,
     add_fixes(session, parea.worker, p.id, batch_key="far", fixes=far, now=local(2030, 6, 2))
     session.execute(  # a fix beyond every period (not through ingest, which refuses the future)
         text(
-            "INSERT INTO patrol_fixes (patrol_id, t, geom) VALUES (:p, '2099-01-01', ST_SetSRID(ST_MakePoint(100, 30), 4326))"
+            "INSERT INTO patrol_fixes (patrol_id, t, geom) "
+            "VALUES (:p, '2099-01-01', ST_SetSRID(ST_MakePoint(100, 30), 4326))"
         ),
         {"p": p.id},
     )
