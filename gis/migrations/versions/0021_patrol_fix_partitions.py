@@ -46,13 +46,7 @@ def upgrade() -> None:
     from gis.patrol.config import load_config
 
     storage = load_config().storage
-    names = _indexes(TABLE)
-    op.execute(f"ALTER TABLE {TABLE} RENAME TO {TABLE}_old")
-    for name, _, _ in names:
-        op.execute(f"ALTER INDEX {name} RENAME TO {name[:55]}_old")
-    op.execute(f"CREATE TABLE {TABLE} (LIKE {TABLE}_old INCLUDING ALL) PARTITION BY RANGE (t)")
-    _rename_like(TABLE, names)
-    op.execute(FK.format(t=TABLE))
+    _remake("old", " PARTITION BY RANGE (t)")
     op.execute(f"CREATE TABLE {partitions.DEFAULT} PARTITION OF {TABLE} DEFAULT")
     conn = op.get_bind()
     today = conn.execute(text("SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date")).scalar_one()
@@ -73,19 +67,27 @@ def upgrade() -> None:
             conn, partitions.partition_name(start, storage.period), partitions.local_midnight(start), hi
         )
     partitions.ensure(conn, today, storage)
-    op.execute(f"INSERT INTO {TABLE} SELECT * FROM {TABLE}_old")
-    op.execute(f"DROP TABLE {TABLE}_old")
-    op.execute(f"ANALYZE {TABLE}")
+    _move("old")
 
 
 def downgrade() -> None:
+    _remake("parted", "")
+    _move("parted")  # dropping the partitioned table drops every partition with it
+
+
+def _remake(suffix: str, partition_by: str) -> None:
+    """Rename the table and its indexes out of the way (`_<suffix>`) and make the new one LIKE it, its indexes
+    under the old names, the foreign key again."""
     names = _indexes(TABLE)
-    op.execute(f"ALTER TABLE {TABLE} RENAME TO {TABLE}_parted")
+    op.execute(f"ALTER TABLE {TABLE} RENAME TO {TABLE}_{suffix}")
     for name, _, _ in names:
-        op.execute(f"ALTER INDEX {name} RENAME TO {name[:52]}_parted")
-    op.execute(f"CREATE TABLE {TABLE} (LIKE {TABLE}_parted INCLUDING ALL)")
+        op.execute(f"ALTER INDEX {name} RENAME TO {name[:52]}_{suffix}")
+    op.execute(f"CREATE TABLE {TABLE} (LIKE {TABLE}_{suffix} INCLUDING ALL){partition_by}")
     _rename_like(TABLE, names)
     op.execute(FK.format(t=TABLE))
-    op.execute(f"INSERT INTO {TABLE} SELECT * FROM {TABLE}_parted")
-    op.execute(f"DROP TABLE {TABLE}_parted")  # drops every partition with it
+
+
+def _move(suffix: str) -> None:
+    op.execute(f"INSERT INTO {TABLE} SELECT * FROM {TABLE}_{suffix}")
+    op.execute(f"DROP TABLE {TABLE}_{suffix}")
     op.execute(f"ANALYZE {TABLE}")
