@@ -1,9 +1,11 @@
-"""GPS fix ingest (W9): a batch is ONE statement — token → user, patrol owner, batch-key claim, sort and
-dedupe, flags (accuracy, speed jump against the last good fix, far outside the worker's cells) and the insert —
-over arrays sent as parameters. See docs/patrols.md "Ingest" for what the profile showed.
+"""GPS fix ingest (W9): a batch is ONE statement — token → user, patrol owner, batch-key claim, the last good
+fix stored before the batch (speed check), far outside the worker's cells, the insert — over arrays sent as
+parameters. See docs/patrols.md "Ingest" for what the profile showed.
 
-The caller hands over the batch as columns (`FixColumns`); `prepare` checks what the database need not see
-(future timestamps, batch size), converts GCJ-02/BD-09 in bulk and computes the body hash of the idempotency key.
+The caller hands over the batch as columns (`FixColumns`); `prepare` does what the database need not: checks
+(batch key and size, future timestamps, coordinates), GCJ-02/BD-09 converted in bulk, the body hash of the
+idempotency key, sort and dedupe, the accuracy and speed flags walked from the batch's first good fix (the
+statement walks again from the stored fix only when that first good fix is a jump from it).
 The statement runs on a sync DB-API connection (tests, CLI, demo: inside the caller's transaction) or on an
 async psycopg connection in autocommit (the API's hot path: one round trip, no thread hop).
 """
@@ -180,7 +182,7 @@ def prepare(batch_key: str, patrol_id: int, cols: FixColumns, *, now: datetime, 
             ) -> Prepared:  # fmt: skip
     """Check what needs no database (batch key, size, timestamps with a zone and not in the future, coordinates),
     convert GCJ-02/BD-09 to WGS84 in bulk, hash the body (the same hash as before: a replay across an upgrade
-    is still a replay) and build the statement's parameters."""
+    is still a replay), sort, dedupe and flag, and build the statement's parameters."""
     limits = limits or load_config().fixes
     if not batch_key or len(batch_key) > idempotency.MAX_KEY_LEN:
         raise InvalidInput(f"batch_key must be 1–{idempotency.MAX_KEY_LEN} characters")
