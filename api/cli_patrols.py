@@ -1,5 +1,6 @@
-"""Patrol commands for the `gridgov` CLI: `gridgov patrols log --date D [--compound C | --worker ID] [--md | --html]`
-and `gridgov patrols nightly [--date D]`. Domain imports happen inside the commands."""
+"""Patrol commands for the `gridgov` CLI: `gridgov patrols log --date D [--compound C | --worker ID] [--md | --html]`,
+`gridgov patrols nightly [--date D]` and `gridgov patrols partitions [--ensure] [--prune [--dry-run]]`. Domain
+imports happen inside the commands."""
 
 from __future__ import annotations
 
@@ -61,6 +62,33 @@ def nightly_cmd(day: Annotated[str | None, typer.Option("--date", help="default:
 
     with cli_session() as session:
         typer.echo(json.dumps(nightly_patrols(session, _day(day)), ensure_ascii=False, default=str))
+
+
+@patrols_app.command("partitions")
+def partitions_cmd(
+    ensure: Annotated[bool, typer.Option("--ensure", help="create the current and next periods' partitions")] = False,
+    prune: Annotated[bool, typer.Option("--prune", help="drop the partitions wholly past the retention")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="with --prune: only say what would be dropped")] = False,
+) -> None:
+    """patrol_fixes' partitions (period, lead and retention: data/config/patrol.yaml `storage`): list them, or
+    create the ones ahead, or drop the ones past the retention (the derived site minutes and logs stay)."""
+    from gis.models import utcnow
+    from gis.patrol import access, partitions
+    from gis.patrol.config import load_config
+
+    if dry_run and not prune:
+        raise typer.BadParameter("--dry-run goes with --prune")
+    storage = load_config().storage
+    today = access.local_day(utcnow())
+    with cli_session() as session:
+        out: dict[str, object] = {"period": storage.period, "ahead": storage.ahead,
+                                  "retention_months": storage.retention_months}  # fmt: skip
+        if ensure:
+            out["created"] = partitions.ensure(session, today, storage)
+        if prune:
+            out["would_drop" if dry_run else "dropped"] = partitions.prune(session, today, storage, dry_run=dry_run)
+        out["partitions"] = [p.public() for p in partitions.list_partitions(session)]
+        typer.echo(json.dumps(out, ensure_ascii=False, default=str, indent=1))
 
 
 def register(app: typer.Typer) -> None:

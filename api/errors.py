@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import ORJSONResponse
@@ -102,16 +103,19 @@ def _logged_error(
     )
 
 
+_UNAVAILABLE = (
+    503,
+    "database_unavailable",
+    "数据库暂不可用，未保存任何内容，请稍后重试 / the database is unavailable or busy and nothing was saved; "
+    "retry in a few seconds",
+    {"Retry-After": "5"},
+)
+
 # Database errors that reach the edge, most specific first: (status, code, message, headers). OperationalError
 # covers a lost connection, a restart, a deadlock or a cancelled statement; TimeoutError a full pool.
 DATABASE_ERRORS: dict[type[Exception], tuple[int, str, str, dict[str, str] | None]] = {
-    sa_exc.OperationalError: (
-        503,
-        "database_unavailable",
-        "数据库暂不可用，未保存任何内容，请稍后重试 / the database is unavailable or busy and nothing was saved; "
-        "retry in a few seconds",
-        {"Retry-After": "5"},
-    ),
+    sa_exc.OperationalError: _UNAVAILABLE,
+    psycopg.OperationalError: _UNAVAILABLE,  # the ingest pool's own connections (api/ingest_db.py); PoolTimeout too
     sa_exc.TimeoutError: (
         503,
         "database_unavailable",
@@ -133,6 +137,8 @@ DATABASE_ERRORS: dict[type[Exception], tuple[int, str, str, dict[str, str] | Non
         None,
     ),
 }
+
+DATABASE_ERRORS[psycopg.DataError] = DATABASE_ERRORS[sa_exc.DataError]  # the ingest pool's (a real out of range)
 
 
 def _database_handler(

@@ -6,7 +6,8 @@ reference computing the same answers (same hysteresis, distances in a local metr
 
 Synthetic 街道 in the bench database (its own area far from the demo; removed afterwards): 25 × 20 compounds of
 150 m with 60 m streets between; each worker walks rings inside 2–5 compounds (10 s fixes) and the streets
-between them. Also reports the bytes per fix of patrol_fixes (heap + primary key + BRIN).
+between them. The day's month partition of patrol_fixes is created first (as the nightly partition job does).
+Also reports the bytes per fix of patrol_fixes (heap + primary key + BRIN, summed over its partitions).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from bench.common import bench_url, ensure_database, write_result
 from gis.migrate import upgrade
-from gis.patrol import access
+from gis.patrol import access, partitions
 from gis.patrol.config import load_config
 from gis.patrol.derive import ENTER_FIXES, site_minutes
 
@@ -154,6 +155,11 @@ def main() -> None:
         pd.DataFrame({"p": pid, "t": ts.astype(str), "g": wkt, "a": df.acc}).to_csv(
             buf, sep="\t", header=False, index=False
         )
+        # the day's own partition, as the nightly partition job has it in production (not the DEFAULT one)
+        month = partitions.period_start(DAY, "month")
+        partitions.create_partition(s, partitions.partition_name(month, "month"), partitions.local_midnight(month),
+                                    partitions.local_midnight(partitions.next_start(month, "month")))  # fmt: skip
+        s.commit()
         raw = s.connection().connection.dbapi_connection
         t1 = time.perf_counter()
         with raw.cursor() as cur, cur.copy("COPY patrol_fixes (patrol_id, t, geom, accuracy_m) FROM STDIN") as cp:
@@ -164,8 +170,9 @@ def main() -> None:
         s.execute(text("ANALYZE compounds"))
         s.commit()
         n = len(df)
-        size = s.execute(text(
-            "SELECT pg_relation_size('patrol_fixes'), pg_indexes_size('patrol_fixes'), count(*) FROM patrol_fixes"
+        part = partitions.partition_name(month, "month")  # patrol_fixes is partitioned (migration 0021): the day's
+        size = s.execute(text(  # partition holds the W10 fixes (and nothing else: a fresh one each run)
+            f"SELECT pg_relation_size('{part}'), pg_indexes_size('{part}'), (SELECT count(*) FROM {part})"
         )).one()  # fmt: skip
         t2 = time.perf_counter()
         got = site_minutes(s, DAY, user_ids=list(uids))
@@ -207,6 +214,8 @@ def main() -> None:
 
 
 def _cleanup(s: Session) -> None:
+    month = partitions.period_start(DAY, "month")  # dropped, as retention does: no dead rows left for the next run
+    s.execute(text(f"DROP TABLE IF EXISTS {partitions.partition_name(month, 'month')}"))
     s.execute(text("DELETE FROM patrols WHERE client_key = 'w10'"))
     s.execute(text("DELETE FROM users WHERE username LIKE 'w10-%'"))
     s.execute(text("DELETE FROM compounds WHERE code LIKE 'W10X%'"))

@@ -4,7 +4,9 @@ the same number of rows into patrol_fixes, same run, same machine (client, serve
 
     .venv/bin/python -m bench.w9_ingest [--seconds 20] [--servers 1]   (needs Debian's wrk: apt-get install wrk)
 
-Each request does the full work: auth, patrol owner and last good fix, sort/dedupe/flag in Python, one
+Each server gets 10 untimed warm-up batches first (another patrol): FastAPI builds its routes' models on the
+first request to them (~2 s on this machine under load, otherwise counted in a 15 s run). Each request does the
+full work: auth, patrol owner and last good fix, sort/dedupe/flag in Python, one
 statement claiming the batch key and inserting the fixes with the far-outside check against the worker's
 cell. Runs in the bench database on its own users; removed afterwards.
 """
@@ -19,12 +21,14 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 
+import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from bench.common import bench_url, ensure_database, uvicorn_servers, write_result
 from gis.auth import create_user, login
-from gis.migrate import upgrade
+from gis.migrate import downgrade, upgrade
+from gis.patrol import partitions
 
 LUA = r"""
 local n = 0
@@ -58,10 +62,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=20)
     ap.add_argument("--servers", type=int, choices=(1, 2, 4, 8), default=1, help="uvicorn processes (8 clients split)")
+    ap.add_argument("--unpartitioned", action="store_true", help="patrol_fixes as before migration 0021 (comparison)")
     args = ap.parse_args()
     url = bench_url()
     ensure_database(url)
     upgrade(url)
+    if args.unpartitioned:
+        downgrade(url, "0019")
     eng = create_engine(url)
     with Session(eng) as s:
         _cleanup(s)
@@ -80,13 +87,33 @@ def main() -> None:
             text("INSERT INTO cell_staff (cell_code, user_id, duty) VALUES ('999999999009001', :u, 'worker')"),
             {"u": uid},
         )
+        warm = s.execute(text("INSERT INTO patrols (user_id, client_key, started_at) VALUES (:u, 'w9-warm', now()) "
+                              "RETURNING id"), {"u": uid}).scalar_one()  # fmt: skip
         pids = s.execute(text(
             "INSERT INTO patrols (user_id, client_key, started_at) SELECT :u, 'w9-' || g, now() "
             "FROM generate_series(1, 8) AS g RETURNING id"), {"u": user.id}).scalars().all()  # fmt: skip
         s.commit()
     conns = 8 // args.servers
+    start = datetime.now(UTC) - timedelta(days=300)
+    t0 = int(start.timestamp())
+    if not args.unpartitioned:  # the months the fixes fall in have their partitions, as a deployment keeps them
+        with Session(eng) as s:
+            month = partitions.period_start(start.date() - timedelta(days=31), "month")
+            while month <= datetime.now(UTC).date():
+                nxt = partitions.next_start(month, "month")
+                name = partitions.partition_name(month, "month")
+                partitions.create_partition(s, name, partitions.local_midnight(month), partitions.local_midnight(nxt))
+                month = nxt
+            s.commit()
     with uvicorn_servers("api.app:app_factory", url, count=args.servers) as ports:
-        t0 = int((datetime.now(UTC) - timedelta(days=300)).timestamp())
+        for port in ports:  # warm-up (not timed): FastAPI builds its routes' models on the first request to them
+            for k in range(10):
+                batch = [{"t": (datetime.now(UTC) - timedelta(days=400, seconds=k * 100 + i)).isoformat(),
+                          "lon": 116.3, "lat": 39.9} for i in range(100)]  # fmt: skip
+                body = {"batch_key": f"warm-{port}-{k}", "fixes": batch}
+                auth = {"Authorization": f"Bearer {token}"}
+                httpx.post(f"http://127.0.0.1:{port}/v1/patrols/{warm}/fixes", json=body, headers=auth, timeout=60
+                           ).raise_for_status()  # fmt: skip
         runs = []
         for k, port in enumerate(ports):  # one wrk per server process (as clients spread behind a proxy)
             with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
@@ -106,7 +133,7 @@ def main() -> None:
                              "RETURNING id"), {"u": uid}).scalar_one()  # fmt: skip
         s.commit()
         buf = io.StringIO()
-        base = datetime(2024, 1, 1, tzinfo=UTC)
+        base = start  # the same months (partitions) as the fixes sent over HTTP
         for k in range(stored):
             buf.write(f"{pid}\t{(base + timedelta(seconds=k)).isoformat()}\tSRID=4326;POINT({116.3 + (k % 10) * 0.0001}"
                       f" {39.9 + (k // 100 % 10) * 0.0001})\t6\n")  # fmt: skip
@@ -118,11 +145,14 @@ def main() -> None:
         copy_s = time.perf_counter() - t1
         _cleanup(s)
         s.commit()
+    if args.unpartitioned:
+        upgrade(url)
     http_fixes_s = stored / args.seconds
     result = {
         "seconds": args.seconds,
         "connections": conns * args.servers,
         "server_processes": args.servers,
+        "partitioned": not args.unpartitioned,
         "batch": 100,
         "requests_per_s": reqs,
         "non_2xx": non2xx,

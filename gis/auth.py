@@ -172,18 +172,8 @@ def token_digest(token: str) -> str:
     return _sha(token)
 
 
-def token_query(token: str) -> Select[User, ApiToken]:
-    """The user and token row of a bearer token (a hot path may add columns to it: one round trip)."""
-    return _digest_query(_sha(token))
-
-
 def _digest_query(digest: str) -> Select[User, ApiToken]:
     return select(User, ApiToken).join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.token_sha256 == digest)
-
-
-def checked_token_user(row: Any) -> User:
-    """The user of a `token_query` row (its first two columns), or 401 for none, an expired or revoked token."""
-    return _checked(row)[0]
 
 
 def _lookup(session: Session, digest: str) -> tuple[User, datetime]:

@@ -35,6 +35,21 @@ class FixLimits:
 
 
 @dataclass(frozen=True)
+class Storage:
+    """How patrol_fixes is kept (gis/patrol/partitions.py): partition period, periods created ahead, retention."""
+
+    period: str = "month"
+    ahead: int = 2
+    retention_months: int | None = 13
+
+    def __post_init__(self) -> None:
+        if self.period not in ("month", "day"):
+            raise ValueError(f"data/config/patrol.yaml storage.period: month or day, got {self.period!r}")
+        if self.ahead < 0 or (self.retention_months is not None and self.retention_months < 1):
+            raise ValueError("data/config/patrol.yaml storage: ahead >= 0, retention_months >= 1 or null")
+
+
+@dataclass(frozen=True)
 class ChecklistItem:
     code: str
     label: str
@@ -57,6 +72,7 @@ class PatrolConfig:
     ticket_channels: tuple[str, ...] = ()
     ticket_categories: tuple[str, ...] = ()
     subdistricts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    storage: Storage = field(default_factory=Storage)
 
     def rule_for(self, subdistrict: str | None) -> Rule:
         """The 定岗 rule of a 街道 (its overrides over the defaults)."""
@@ -91,6 +107,7 @@ def parse_config(raw: dict[str, Any]) -> PatrolConfig:
             ticket_channels=tuple((raw.get("must_visit_tickets") or {}).get("channels") or ()),
             ticket_categories=tuple((raw.get("must_visit_tickets") or {}).get("categories") or ()),
             subdistricts={str(k): v for k, v in (raw.get("subdistricts") or {}).items()},
+            storage=Storage(**(raw.get("storage") or {})),
         )
     except TypeError as exc:
         raise ValueError(f"data/config/patrol.yaml: {exc}") from exc

@@ -3,8 +3,9 @@ narrow (patrol id, time, point, three reals, a flag bitmask), BRIN-indexed on ti
 primary key so that a replayed or overlapping batch is deduplicated by the database. Everything derived
 (on-site minutes, coverage, logs) is recomputable from the fixes, check-ins and answers.
 
-Partitioning (not applied to the demo table; see README "Patrols"): by month on `t` with the same BRIN and
-unique (patrol_id, t) per partition, dropping partitions past the retention period.
+patrol_fixes is range-partitioned on `t` (migration 0021; gis/patrol/partitions.py): a partition per local
+month or day (data/config/patrol.yaml `storage`) with the same BRIN and unique (patrol_id, t), a DEFAULT one,
+partitions created ahead and dropped past the retention by a nightly job.
 """
 
 from __future__ import annotations

@@ -171,18 +171,27 @@ def log_view(session: Session, entry: dict[str, Any]) -> dict[str, Any]:
         .where(MustVisitHousehold.id.in_(entry["households_visited"]))
         .order_by(MustVisitHousehold.id)
     ).all()
+
+    # each compound's 街道 rule (data/config/patrol.yaml subdistricts; codes are hierarchical: the 街道 is the
+    # first 9 characters), as the rule table and the nightly misses judge it
+    def required(compound_code: str) -> int:
+        return cfg.rule_for(compound_code[:9]).required_minutes
+
+    rows = []
+    for k, m in sorted(entry["minutes_on_site"].items()):
+        need = required(entry["subject"] if by_worker else k)
+        rows.append({"name": workers.get(int(k), k) if by_worker else compounds.get(k, k), "minutes": m,
+                     "required_minutes": need, "met": m >= need})  # fmt: skip
+    if by_worker:
+        header = required(entry["subject"])
+    else:
+        needs = {r["required_minutes"] for r in rows}
+        header = needs.pop() if len(needs) == 1 else cfg.rule.required_minutes
     return {
         **entry,
         "name": _subject_name(session, entry),
-        "minutes": [
-            {
-                "name": workers.get(int(k), k) if by_worker else compounds.get(k, k),
-                "minutes": m,
-                "met": m >= cfg.rule.required_minutes,
-            }
-            for k, m in sorted(entry["minutes_on_site"].items())
-        ],  # fmt: skip
-        "required_minutes": cfg.rule.required_minutes,
+        "minutes": rows,
+        "required_minutes": header,
         "found": [
             {**f, "compound_name": compounds.get(f.get("compound_code"), f.get("compound_code") or "")}
             for f in entry["found"]

@@ -35,6 +35,7 @@ CRON = {
     "nightly_summary": "30 16 * * *",
     "monthly_report": "0 1 1 * *",
     "sweep_uploads": "45 * * * *",
+    "patrol_partitions": "15 16 * * *",  # 00:15: patrol_fixes partitions ahead / past retention (patrol.yaml)
     "nightly_patrols": "45 16 * * *",  # 00:45: close unended patrols, site minutes, 民情工作日志
     "evaluation_reports": "0 2 1 * *",  # 10:00 on the 1st: each 街道's 通报 (monthly; quarterly after a quarter)
 }

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from gis.errors import GridError
 from gis.evaluation.report import scheduled_reports as evaluation_reports  # noqa: F401  (scheduler.CRON: 通报)
 from gis.models import Organization, utcnow
-from gis.patrol.tasks import nightly_patrols  # noqa: F401  (scheduled with the ticket tasks: scheduler.CRON)
+from gis.patrol.tasks import nightly_patrols, patrol_partitions  # noqa: F401  (scheduled with the ticket tasks)
 from gis.settings import get_settings
 from gis.tickets import escalation, events, photos, sla, workflow
 from gis.tickets.config import load_config
