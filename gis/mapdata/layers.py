@@ -31,6 +31,7 @@ from gis.tickets.models import Ticket
 from gis.tickets.queries import overdue_clause
 
 DisplayCRS = Literal["wgs84", "gcj02"]
+_EMPTY = literal_column("'[]'::json")
 
 
 def display_geom(geom: Any, crs: DisplayCRS) -> Any:
@@ -69,7 +70,7 @@ def _collection(page: Select[Any], limit: int, **members: Any) -> Select[Any]:
                 {
                     "type": literal("FeatureCollection"),
                     "features": func.coalesce(
-                        func.json_agg(aggregate_order_by(p.c.f, p.c.n)).filter(p.c.n <= limit), cast("[]", JSON)
+                        func.json_agg(aggregate_order_by(p.c.f, p.c.n)).filter(p.c.n <= limit), _EMPTY
                     ),
                     "truncated": func.count() > limit,
                     **members,
@@ -133,7 +134,7 @@ def ticket_heat_json(session: Session, *, bbox: BBox, scope: TicketScope, grid_m
     if crs == "gcj02":
         x, y = func.gridgov_gcj02_lon(grouped.c.x, grouped.c.y), func.gridgov_gcj02_lat(grouped.c.x, grouped.c.y)
     row = func.json_build_array(y, x, grouped.c.c)
-    stmt = select(cast(func.coalesce(func.json_agg(row), cast("[]", JSON)), Text))
+    stmt = select(cast(func.coalesce(func.json_agg(row), _EMPTY), Text))
     return _text(session, stmt)
 
 

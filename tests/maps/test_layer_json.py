@@ -132,6 +132,11 @@ def test_a_grid_worker_sees_their_cell_only(client: TestClient, session: Session
     assert len(tickets["features"]) == in_cell and tickets["truncated"] is False
     cells = client.get("/maps/data/cells.geojson", params={**params, "metric": "open_tickets"}, headers=headers)
     assert [f["properties"]["code"] for f in cells.json()["features"]] == [cell]
+    _, stranger = make_user("grid_worker", jurisdiction=["000000000000001"])
+    for url in ("tickets.geojson", "cells.geojson"):
+        empty = client.get(f"/maps/data/{url}", params=params, headers=stranger).json()
+        assert empty["features"] == [] and empty["truncated"] is False
+    assert client.get("/maps/data/ticket_heat.json", params=params, headers=stranger).json() == []
 
 
 def test_caps_set_truncated(session: Session, make_user: Maker) -> None:
