@@ -33,9 +33,8 @@ from gis.spatial import COVERING_CELL_SQL, POINT_SQL, covering_sql, outside_serv
 # compares the answer with ranking every resource).
 _WGS84_A = 6378137.0
 _WGS84_B_M = 6335439.327  # a(1 - e²): the smallest meridian radius of curvature (at the equator)
-_REACH_DEG = (
-    "b.reach_m / (0.9999 * radians(least({a} * cos(radians(least(abs(CAST(:lat AS float8)) + 1.0, 90.0))), {m})))"
-).format(a=_WGS84_A, m=_WGS84_B_M)
+_COS_MAX_LAT = "cos(radians(least(abs(CAST(:lat AS float8)) + 1.0, 90.0)))"
+_REACH_DEG = f"b.reach_m / (0.9999 * radians(least({_WGS84_A} * {_COS_MAX_LAT}, {_WGS84_B_M})))"
 _RADIUS_DEG = (
     "CASE WHEN q.deg <= 0.9 AND abs(CAST(:lat AS float8)) <= 80 AND abs(CAST(:lon AS float8)) + q.deg < 179 "
     "THEN q.deg ELSE 1000.0 END"

@@ -2,8 +2,9 @@
 responses of /maps/data/cells.geojson, tickets.geojson, ticket_heat.json and resources.geojson.
 
 Same rows, filters, scope (the `where` clauses of `gis.features.layer_access` and `gis.mapdata.ticket_scope`),
-caps and `truncated` flag as the dict-building functions of gis/mapdata/operations.py and tickets.py (kept
-for their internal callers); tests/maps/test_layer_json.py compares both for each role and display CRS. For a
+caps and `truncated` flag as the dict-building functions of gis/mapdata/operations.py and tickets.py (no route
+uses those now: they are the reference tests/maps/test_layer_json.py compares these with, for each role and
+display CRS). For a
 GCJ-02 basemap the geometries are shifted in PostgreSQL (`gridgov_wgs84_to_gcj02`, `gridgov_gcj02_lon/lat`,
 migration 0022: the formula of gis/crs.py, per vertex), not in Python. Only 营业中/休息中 of resources whose
 hours are an OpenStreetMap expression is decided in Python (holidays: `gis.reference.hours`, evaluated once
@@ -23,15 +24,14 @@ from sqlalchemy.orm import Session, aliased
 from gis.errors import InvalidInput
 from gis.features import FeatureQuery, _filtered, _layer
 from gis.mapdata.operations import CELL_METRICS
-from gis.mapdata.tickets import TicketScope
+from gis.mapdata.tickets import TicketScope, ticket_point_properties
 from gis.models import AdminArea, GridCell, ServiceResource
 from gis.resources import SHANGHAI, open_now, open_now_params, open_now_sql
 from gis.spatial import METRES_PER_DEGREE, BBox, bbox_envelope
 from gis.tickets.models import Ticket
-from gis.tickets.queries import overdue_clause
 
 DisplayCRS = Literal["wgs84", "gcj02"]
-_EMPTY = literal_column("'[]'::json")
+_EMPTY: Any = literal_column("'[]'::json")
 
 
 def display_geom(geom: Any, crs: DisplayCRS) -> Any:
@@ -89,21 +89,7 @@ def ticket_points_json(
     session: Session, *, bbox: BBox, scope: TicketScope, crs: DisplayCRS = "wgs84", limit: int = 3000
 ) -> bytes:
     """`gis.mapdata.ticket_points` as the response's bytes: tickets in a bbox, newest first, at most `limit`."""
-    overdue = func.coalesce(overdue_clause(scope.now), False)
-    feature = _feature(
-        _geometry(Ticket.geom, crs),
-        {
-            "id": Ticket.id,
-            "category": Ticket.category,
-            "state": Ticket.state,
-            "urgency": Ticket.urgency,
-            "cell_code": Ticket.cell_code,
-            "address": Ticket.address,
-            "opened_at": Ticket.opened_at,
-            "due_at": Ticket.due_at,
-            "overdue": overdue,
-        },
-    )
+    feature = _feature(_geometry(Ticket.geom, crs), ticket_point_properties(scope.now))
     n = func.row_number().over(order_by=Ticket.opened_at.desc())
     page = (
         select(feature.label("f"), n.label("n"))
@@ -130,7 +116,8 @@ def ticket_heat_json(session: Session, *, bbox: BBox, scope: TicketScope, grid_m
         .limit(limit)
         .subquery()
     )
-    x, y = grouped.c.x, grouped.c.y
+    x: Any = grouped.c.x
+    y: Any = grouped.c.y
     if crs == "gcj02":
         x, y = func.gridgov_gcj02_lon(grouped.c.x, grouped.c.y), func.gridgov_gcj02_lat(grouped.c.x, grouped.c.y)
     row = func.json_build_array(y, x, grouped.c.c)
