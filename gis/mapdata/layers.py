@@ -21,9 +21,8 @@ from sqlalchemy import ColumnElement, Float, Numeric, Select, Text, cast, false,
 from sqlalchemy.dialects.postgresql import ARRAY, JSON, aggregate_order_by
 from sqlalchemy.orm import Session, aliased
 
-from gis.errors import InvalidInput
 from gis.features import FeatureQuery, _filtered, _layer
-from gis.mapdata.operations import CELL_METRICS
+from gis.mapdata.operations import cell_metric
 from gis.mapdata.tickets import TicketScope, ticket_point_properties
 from gis.models import AdminArea, GridCell, ServiceResource
 from gis.resources import SHANGHAI, open_now, open_now_params, open_now_sql
@@ -192,9 +191,7 @@ def cell_metric_json(
     """`gis.mapdata.cell_metric_features` as the response's bytes: live cells in a bbox by code with the metric
     as `value`, and the metric's classes (its quantiles over every live cell: all of them for a column metric,
     the user's for a ticket count, as there)."""
-    m = CELL_METRICS.get(metric)
-    if m is None:
-        raise InvalidInput(f"unknown metric {metric!r}; use one of: {', '.join(CELL_METRICS)}")
+    m = cell_metric(metric)
     community = aliased(AdminArea)
     live: list[ColumnElement[bool]] = [GridCell.valid_to.is_(None)]
     if scope is not None:
