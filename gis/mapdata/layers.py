@@ -4,11 +4,11 @@ responses of /maps/data/cells.geojson, tickets.geojson, ticket_heat.json and res
 Same rows, filters, scope (the `where` clauses of `gis.features.layer_access` and `gis.mapdata.ticket_scope`),
 caps and `truncated` flag as the dict-building functions of gis/mapdata/operations.py and tickets.py (no route
 uses those now: they are the reference tests/maps/test_layer_json.py compares these with, for each role and
-display CRS). For a
-GCJ-02 basemap the geometries are shifted in PostgreSQL (`gridgov_wgs84_to_gcj02`, `gridgov_gcj02_lon/lat`,
-migration 0022: the formula of gis/crs.py, per vertex), not in Python. Only 营业中/休息中 of resources whose
-hours are an OpenStreetMap expression is decided in Python (holidays: `gis.reference.hours`, evaluated once
-a minute): the statement hands the expression over and it is taken out here.
+display CRS). For a GCJ-02 basemap the geometries are shifted in PostgreSQL (`gridgov_wgs84_to_gcj02`,
+`gridgov_gcj02_lon/lat`, migration 0022: the formula of gis/crs.py, per vertex), not in Python. Only
+营业中/休息中 of resources whose hours are an OpenStreetMap expression is decided in Python (holidays:
+`gis.reference.hours`, evaluated once a minute): the statement hands the expression over and it is taken out
+here.
 """
 
 from __future__ import annotations
