@@ -18,9 +18,45 @@ from gis.models import CellStaff, Compound, Organization, User
 from gis.resources import RESOURCE_TYPES, SHANGHAI, open_now
 from gis.spatial import COVERING_CELL_SQL, POINT_SQL, covering_sql, outside_service_area
 
-# Candidates come from the GiST KNN operator (degrees); they are re-ranked by geodesic distance in SQL,
-# because east-west degrees are shorter than north-south ones at these latitudes. Only the top k per
-# type (or overall) leave the database.
+# The k nearest resources by geodesic distance (per type, or overall), without ranking more than a few.
+# The GiST index orders by planar distance in degrees (`<->`), which is not the geodesic order: a degree east
+# is shorter than a degree north here. So per type, (1) the k planar-nearest resources give `reach_m`, the
+# largest of their geodesic distances: the k geodesic-nearest lie within it; (2) every resource within
+# `reach_m` is found by ST_DWithin in degrees with a radius no resource within `reach_m` can be outside of,
+# and only those are ranked by geodesic distance (ties by code). The radius: along any path on the WGS84
+# ellipsoid a metre covers at most 1 / min(M(φ), N(φ)·cos φ) degrees (M, N the meridian and prime-vertical
+# radii; M ≥ a(1 − e²), N ≥ a), so a resource g metres away lies within g / (π/180 · min(a(1 − e²),
+# a·cos φmax)) degrees of planar distance, φmax bounding the latitudes on the way (|lat| + 1°; the radius is
+# at most 0.9°, and a geodesic that short bulges poleward by far less than 0.1°). Where that bound does not
+# hold (|lat| > 80°, a radius over 0.9° or near the antimeridian, where `<->` does not wrap) every resource of
+# the type is ranked. Typically ~1 row a type is ranked instead of 9 (tests/gis/test_nearest_resources.py
+# compares the answer with ranking every resource).
+_WGS84_A = 6378137.0
+_WGS84_B_M = 6335439.327  # a(1 - e²): the smallest meridian radius of curvature (at the equator)
+_COS_MAX_LAT = "cos(radians(least(abs(CAST(:lat AS float8)) + 1.0, 90.0)))"
+_REACH_DEG = f"b.reach_m / (0.9999 * radians(least({_WGS84_A} * {_COS_MAX_LAT}, {_WGS84_B_M})))"
+_RADIUS_DEG = (
+    "CASE WHEN q.deg <= 0.9 AND abs(CAST(:lat AS float8)) <= 80 AND abs(CAST(:lon AS float8)) + q.deg < 179 "
+    "THEN q.deg ELSE 1000.0 END"
+)
+
+
+def _nearest_source(type_match: str) -> str:
+    """The resources that may be among the k nearest (of `type_match`: the type, or all)."""
+    return f"""(
+                SELECT max(ST_Distance(s.geom::geography, {POINT_SQL}::geography)) AS reach_m
+                FROM (SELECT s.geom FROM service_resources s WHERE {type_match}
+                      ORDER BY s.geom <-> {POINT_SQL} LIMIT :k) s
+            ) b
+            CROSS JOIN LATERAL (SELECT {_REACH_DEG} AS deg) q
+            CROSS JOIN LATERAL (
+                SELECT * FROM service_resources s
+                WHERE {type_match} AND ST_DWithin(s.geom, {POINT_SQL}, {_RADIUS_DEG})
+                OFFSET 0
+            ) r"""
+
+
+# Only the top k per type (or overall) leave the database, nearest first.
 _RANKED = """
     SELECT id, code, type, name, address, phone, opening_hours, hours, osm_hours, features, photo_url,
            lon, lat, distance_m
@@ -43,23 +79,10 @@ _NEAREST_SQL = text(
     _RANKED.format(
         partition="c.type",
         point=POINT_SQL,
-        source=f"""unnest(CAST(:types AS text[])) AS t(type)
-            CROSS JOIN LATERAL (
-                SELECT * FROM service_resources s WHERE s.type = t.type
-                ORDER BY s.geom <-> {POINT_SQL} LIMIT :candidates
-            ) r""",
+        source="unnest(CAST(:types AS text[])) AS t(type) CROSS JOIN LATERAL " + _nearest_source("s.type = t.type"),
     )
 ).bindparams(bindparam("types"))
-_NEAREST_ANY_SQL = text(
-    _RANKED.format(
-        partition="1",
-        point=POINT_SQL,
-        source=f"""(
-                SELECT * FROM service_resources s
-                ORDER BY s.geom <-> {POINT_SQL} LIMIT :candidates
-            ) r""",
-    )
-)
+_NEAREST_ANY_SQL = text(_RANKED.format(partition="1", point=POINT_SQL, source=_nearest_source("true")))
 
 
 def _resource_dict(row: Row[Any], at: datetime | None = None) -> dict[str, Any]:
@@ -80,7 +103,7 @@ def nearest_resources(
     radius_m: float | None = None,
 ) -> list[dict[str, Any]]:
     """The k nearest resources (per type when `types` is given), nearest first, with distance in metres."""
-    params = {"lon": lon, "lat": lat, "k": k, "candidates": max(4 * k, k + 8), "radius_m": radius_m}
+    params = {"lon": lon, "lat": lat, "k": k, "radius_m": radius_m}
     if types:
         rows = session.execute(_NEAREST_SQL, {**params, "types": types}).all()
     else:

@@ -94,7 +94,6 @@ def locate_params(
         "at": at,
         "source_crs": source_crs,
         "k": k,
-        "candidates": max(4 * k, k + 8),
         "radius_m": radius_m,
         "types": list(RESOURCE_TYPES),
         "labels": _LABELS,

@@ -30,16 +30,13 @@ from gis.evaluation.consultations import public_topics
 from gis.features import layer_access
 from gis.mapdata import (
     TicketFilters,
-    cell_metric_features,
     community_map_data,
     compound_map_data,
     household_heat,
-    resource_points,
     service_area_bounds,
-    ticket_heat,
-    ticket_points,
     ticket_scope,
 )
+from gis.mapdata.layers import cell_metric_json, resource_points_json, ticket_heat_json, ticket_points_json
 from gis.models import utcnow
 from gis.participation.maplayer import participation_layer
 from gis.participation.summary import participation as participation_summary
@@ -202,18 +199,19 @@ def cells_data(
     filters: Filters,
     zoom: Zoom = 15,
     metric: Annotated[str, Query(max_length=40)] = "households",
-) -> dict[str, Any]:
+) -> Response:
     """Ticket metrics (open_tickets, overdue_tickets) count the visible tickets matching the filters."""
     bbox, crs = box
-    fc = cell_metric_features(
+    body = cell_metric_json(
         session,
         bbox=bbox,
         metric=metric,
         scope=layer_access(session, "cells", user).where,
         tickets=ticket_scope(session, user, filters),
         simplify_m=_metres_per_pixel(zoom) / 2,
+        crs=crs,
     )
-    return project_features(fc, projection_for(crs))
+    return Response(body, media_type="application/json")
 
 
 @router.get(
@@ -227,22 +225,25 @@ def tickets_data(
     box: DisplayBBox,
     filters: Filters,
     zoom: Zoom = 15,  # noqa: ARG001 - the page sends its zoom to every layer (checked); points need none
-) -> dict[str, Any]:
+) -> Response:
     """Newest first, at most 3000 (`truncated` says when more matched: zoom in or filter)."""
     bbox, crs = box
-    fc = ticket_points(session, bbox=bbox, scope=ticket_scope(session, user, filters))
-    return project_features(fc, projection_for(crs))
+    body = ticket_points_json(session, bbox=bbox, scope=ticket_scope(session, user, filters), crs=crs)
+    return Response(body, media_type="application/json")
 
 
-@router.get("/maps/data/ticket_heat.json", summary="tickets heatmap points [[lat, lon, count]] (token)")
+@router.get(
+    "/maps/data/ticket_heat.json",
+    summary="tickets heatmap points [[lat, lon, count]] (token)",
+    response_model=list[list[float]],
+)
 def ticket_heat_data(
     session: SessionDep, user: CurrentUser, box: DisplayBBox, filters: Filters, zoom: Zoom = 15
-) -> list[list[float]]:
+) -> Response:
     bbox, crs = box
     scope = ticket_scope(session, user, filters)
-    points = ticket_heat(session, bbox=bbox, scope=scope, grid_m=_metres_per_pixel(zoom) * 8)
-    project = projection_for(crs)
-    return [[*reversed(project(p[1], p[0])), p[2]] for p in points]
+    body = ticket_heat_json(session, bbox=bbox, scope=scope, grid_m=_metres_per_pixel(zoom) * 8, crs=crs)
+    return Response(body, media_type="application/json")
 
 
 @router.get(
@@ -255,10 +256,9 @@ def resources_data(
     box: DisplayBBox,
     zoom: Zoom = 15,  # noqa: ARG001 - the page sends its zoom to every layer (checked); points need none
     type: Annotated[CsvQuery, Query(description="comma-separated resource types")] = (),
-) -> dict[str, Any]:
+) -> Response:
     bbox, crs = box
-    fc = resource_points(session, bbox=bbox, types=list(type))
-    return project_features(fc, projection_for(crs))
+    return Response(resource_points_json(session, bbox=bbox, types=list(type), crs=crs), media_type="application/json")
 
 
 @router.get(

@@ -53,6 +53,14 @@ CELL_METRICS: dict[str, CellMetric] = {
 }
 
 
+def cell_metric(name: str) -> CellMetric:
+    """The metric of that name; InvalidInput (422) naming the known ones otherwise."""
+    m = CELL_METRICS.get(name)
+    if m is None:
+        raise InvalidInput(f"unknown metric {name!r}; use one of: {', '.join(CELL_METRICS)}")
+    return m
+
+
 def quantile_breaks(values: list[float], classes: int) -> tuple[float, ...]:
     """Upper bounds of `classes` classes (percentile_disc semantics), duplicates merged."""
     if not values:
@@ -91,9 +99,7 @@ def cell_metric_features(
     per cell in one grouped query; its classes are the quantiles over every live cell in `scope` (the
     user's cells: `gis.features.layer_access(..., "cells", user).where`; None = all), so they stay the same
     wherever the map is panned."""
-    m = CELL_METRICS.get(metric)
-    if m is None:
-        raise InvalidInput(f"unknown metric {metric!r}; use one of: {', '.join(CELL_METRICS)}")
+    m = cell_metric(metric)
     community = aliased(AdminArea)
     live: list[ColumnElement[bool]] = [GridCell.valid_to.is_(None)]
     if scope is not None:

@@ -103,25 +103,26 @@ def counts_by_cell(session: Session, scope: TicketScope, *extra: ColumnElement[b
     return {code: int(count) for code, count in rows.tuples()}
 
 
+def ticket_point_properties(now: datetime) -> dict[str, Any]:
+    """What a ticket point of the map carries: codes (the page holds the Chinese labels), due time, overdue."""
+    return {
+        "id": Ticket.id,
+        "category": Ticket.category,
+        "state": Ticket.state,
+        "urgency": Ticket.urgency,
+        "cell_code": Ticket.cell_code,
+        "address": Ticket.address,
+        "opened_at": Ticket.opened_at,
+        "due_at": Ticket.due_at,
+        "overdue": func.coalesce(overdue_clause(now), False),
+    }
+
+
 def ticket_points(session: Session, *, bbox: BBox, scope: TicketScope, limit: int = 3000) -> dict[str, Any]:
     """Tickets in a bbox for the clustered layer, newest first; `truncated` when more than `limit` matched.
 
     Properties are codes (the page holds the Chinese labels) plus due time and an overdue flag."""
-    overdue = func.coalesce(overdue_clause(scope.now), False)
-    feature = feature_expr(
-        geojson(Ticket.geom),
-        {
-            "id": Ticket.id,
-            "category": Ticket.category,
-            "state": Ticket.state,
-            "urgency": Ticket.urgency,
-            "cell_code": Ticket.cell_code,
-            "address": Ticket.address,
-            "opened_at": Ticket.opened_at,
-            "due_at": Ticket.due_at,
-            "overdue": overdue,
-        },
-    )
+    feature = feature_expr(geojson(Ticket.geom), ticket_point_properties(scope.now))
     rows = list(
         session.scalars(
             select(feature)

@@ -3,7 +3,7 @@ chinese-calendar, and expressions that do not parse refused with the place where
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 
@@ -95,3 +95,16 @@ def test_a_holiday_weeks_spans_close_the_page_badges_on_holidays() -> None:
     assert {s["days"][0] for s in golden_week} == {0, 1, 2}
     ordinary = hours.weekly_spans(OFFICE, week_of=at(2026, 10, 1, 9, 0).date())
     assert {s["days"][0] for s in ordinary} == {0, 1, 2, 3, 4}
+
+
+def test_the_state_is_exact_to_the_second_around_a_boundary() -> None:
+    """`is_open` evaluates an expression once a minute (its times are whole minutes): still exact each second."""
+    expr = "Mo-Fr 08:30-17:30"
+    day = (2026, 11, 30)  # a Monday, no holiday
+    assert hours.is_open(expr, at(*day, 8, 29, 59)) is False
+    assert hours.is_open(expr, at(*day, 8, 30, 0)) is True
+    assert hours.is_open(expr, at(*day, 17, 29, 59, 999999)) is True
+    assert hours.is_open(expr, at(*day, 17, 30, 0)) is False
+    # the same instant given in UTC is the same minute in Asia/Shanghai
+    assert hours.is_open(expr, datetime(2026, 11, 30, 0, 30, 0, tzinfo=UTC)) is True
+    assert hours.is_open(expr, datetime(2026, 11, 30, 0, 29, 59, tzinfo=UTC)) is False
