@@ -3,13 +3,13 @@ gis/crs.py runs through prcoords: unshifted outside China's box) and gridgov_wgs
 per vertex, so the operations map's data for a GCJ-02 basemap is made in one statement (gis/mapdata/layers.py).
 
 Revision ID: 0022
-Revises: 0019
+Revises: 0021
 """
 
 from alembic import op
 
 revision = "0022"
-down_revision = "0019"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
