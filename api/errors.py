@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.logs import redact_path
 from gis.errors import (
+    BadFilter,
     Conflict,
     Forbidden,
     GridError,
@@ -35,6 +36,7 @@ STATUS: dict[type[GridError], int] = {
     NotFound: 404,
     InvalidTransition: 409,
     Conflict: 409,
+    BadFilter: 400,
     InvalidGeometry: 422,
     InvalidInput: 422,
     Unauthorized: 401,

@@ -11,10 +11,11 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.deps import BBoxQuery, BearerCredentials, ReadBindDep, SettingsDep
+from api.deps import BBoxQuery, BearerCredentials, OptionalUser, ReadBindDep, SettingsDep
 from api.paging import GEOJSON
 from api.schemas.common import FeaturePagePublic, FeaturePublic, LinkPublic, error_responses
-from gis import access, feature_json
+from gis import access, cql2_filter, feature_json
+from gis.cql2_filter import Filter
 from gis.db import session_scope
 from gis.errors import InvalidInput, NotFound
 from gis.feature_json import COLLECTIONS, Interval, JsonPage, interval, read_page
@@ -38,7 +39,24 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    # Part 3: filtering with CQL2 (docs/serving.md "CQL2 filters")
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
 ]
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+SCHEMA_JSON = "application/schema+json"
 
 
 class LandingPublic(BaseModel):
@@ -74,6 +92,7 @@ def _collection(request: Request, name: str) -> dict[str, Any]:
         "links": [
             {"rel": "self", "href": base, "type": "application/json"},
             {"rel": "items", "href": f"{base}/items", "type": GEOJSON},
+            {"rel": QUERYABLES_REL, "href": f"{base}/queryables", "type": SCHEMA_JSON},
         ],
     }
 
@@ -121,7 +140,8 @@ def _html(request: Request, settings: Settings, title: str, links: list[dict[str
     def local(value: Any) -> Any:
         return value[len(base) :] or "/" if isinstance(value, str) and value.startswith(base) else value
 
-    links = [{**link, "href": local(link["href"])} for link in links]
+    # an OGC rel URI is shown by its last word (the page names no outside host, maps.core.ensure_local)
+    links = [{**link, "href": local(link["href"]), "rel": link["rel"].rsplit("/", 1)[-1]} for link in links]
     if "rows" in table:
         table["rows"] = [{k: local(v) for k, v in row.items()} for row in table["rows"]]
     return HTMLResponse(ogc_html_page(ctx, links=links, **table))
@@ -195,8 +215,34 @@ async def datetime_query(  # async: pure computation, no thread hop
 
 OgcPageQuery = Annotated[OgcPage, Depends(ogc_page)]
 DatetimeQuery = Annotated[Interval | None, Depends(datetime_query)]
-_RESERVED = frozenset({"limit", "offset", "bbox", "datetime", "f", "crs", "bbox-crs", "properties", "sortby"})
-JSON = "application/json"
+_RESERVED = frozenset(
+    {"limit", "offset", "bbox", "datetime", "f", "crs", "bbox-crs", "properties", "sortby"}
+    | {"filter", "filter-lang", "filter-crs"}
+)
+
+
+async def filter_query(  # async: pure computation (the parser is Rust), no thread hop
+    filter: Annotated[  # noqa: A002 - the OGC API parameter name
+        str | None,
+        Query(
+            description="a CQL2 condition on the queryable properties (GET …/queryables), e.g. "
+            "households >= 100 AND name LIKE '%花园%'; see docs/serving.md",
+        ),
+    ] = None,
+    filter_lang: Annotated[
+        str | None, Query(alias="filter-lang", description="cql2-text (default) or cql2-json")
+    ] = None,
+    filter_crs: Annotated[
+        str | None, Query(alias="filter-crs", description=f"{cql2_filter.CRS84} (default) or EPSG 4326")
+    ] = None,
+) -> Filter | None:
+    if filter is None:
+        cql2_filter.check_options(filter_lang, filter_crs)  # a bad language or CRS is still said
+        return None
+    return cql2_filter.parse_filter(filter, filter_lang, filter_crs)
+
+
+FilterQuery = Annotated[Filter | None, Depends(filter_query)]
 
 
 def _audit(sessions: sessionmaker[Session], subject: str) -> Any:
@@ -246,13 +292,15 @@ async def items(
     bbox: BBoxQuery,
     paging: OgcPageQuery,
     when: DatetimeQuery,
+    flt: FilterQuery,
     settings: SettingsDep,
     f: FormatQuery = "json",
 ) -> Response:
     """A page of features, built by one SQL statement (GeoJSON made in PostgreSQL).
 
     Public layers (resources) for anyone; the others, and `tickets`, with a token and within your jurisdiction.
-    Filter by `bbox`, `datetime` (cells, tickets) and `?property=value` on published properties. numberMatched
+    Filter by `bbox`, `datetime` (cells, tickets), `?property=value` on published properties and `filter` (CQL2-text
+    on the queryables: comparisons, AND/OR/NOT, LIKE, IN, BETWEEN, IS NULL, S_INTERSECTS …). numberMatched
     is left out when more than the page and 1,000 further rows match; follow `next` until it is absent."""
     layer = feature_json.collection(collection_id).name
     q = FeatureQuery(bbox=bbox, limit=paging.limit, offset=paging.offset)
@@ -266,6 +314,7 @@ async def items(
         when=when,
         props=props,
         audit=_audit(request.app.state.sessions, layer),
+        flt=flt,
     )
     links = _alternate(request, _links(request, page, paging), GEOJSON)
     if f == "html":
@@ -298,3 +347,26 @@ async def item(
     if page.returned == 0:
         raise NotFound(f"no {layer.singular} with code {feature_id!r} (or it is outside your jurisdiction)")
     return Response(page.features[1:-1], media_type=GEOJSON)
+
+
+@router.get(
+    "/collections/{collection_id}/queryables",
+    name="ogc_queryables",
+    response_class=Response,
+    responses={200: {"content": {SCHEMA_JSON: {}}, "description": "JSON Schema of the filterable properties"}},
+)
+def queryables(collection_id: str, request: Request, user: OptionalUser) -> Response:
+    """The properties a CQL2 `filter` may name (OGC API – Features Part 3), as a JSON Schema: the collection's
+    published scalar properties that you read (registers of persons only for the roles that read them)."""
+    layer = feature_json.collection(collection_id)
+    hidden = frozenset() if layer is feature_json.TICKETS else access.hidden_fields(user, layer.name)
+    geometry_type = str(getattr(layer.geom.type, "geometry_type", "geometry") or "geometry").lower()
+    body = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": str(request.url.replace(query="")),
+        "type": "object",
+        "title": TITLES.get(layer.name, layer.name),
+        "properties": cql2_filter.queryables_schema(layer.properties, hidden, geometry_type),
+        "additionalProperties": False,
+    }
+    return Response(orjson.dumps(body), media_type=SCHEMA_JSON)
