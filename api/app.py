@@ -15,7 +15,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors, logs
-from api.routers import ROUTERS
+from api.routers import ROUTERS, ogc
 from gis.db import engine_for, session_factory
 from gis.notify import config as notify_config
 from gis.settings import Settings, get_settings
@@ -250,6 +250,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     limits = settings.limits
+    app.add_middleware(ogc.ItemsFastPath)  # innermost: the OGC items page without FastAPI's routing (W3)
     app.add_middleware(BindTicketConfig, config=app.state.ticket_config)
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, upload_bytes=limits.max_upload_bytes)
     app.add_middleware(RequestId)  # BodyLimit's 401/413 carry the id too

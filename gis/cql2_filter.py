@@ -249,14 +249,20 @@ class _Lift:
         if "timestamp" in node or "date" in node:
             return self.literal("time", _instant(node))
         if "interval" in node:
-            ends = [
-                None if end == ".." else _instant(end if isinstance(end, dict) else {"timestamp": end})
-                for end in node["interval"]
-            ]
+            ends = [_end(end, i == 1) for i, end in enumerate(node["interval"])]
             return {"interval": [None if end is None else self.literal("time", end) for end in ends]}
         if "bbox" in node or "type" in node:
             return self.literal("geom", _geometry(node, self.flip))
         raise bad("无法识别的值", f"unrecognised value {str(node)[:80]!r}", fix=f"use one of: {SUPPORTED}")
+
+
+def _end(end: Any, last: bool) -> datetime | None:
+    """An end of an INTERVAL: '..' open (None); a date ends at the end of that day (Beijing)."""
+    if end == "..":
+        return None
+    node = end if isinstance(end, dict) else {"date" if len(str(end)) == 10 else "timestamp": end}
+    value = _instant(node)
+    return value.replace(hour=23, minute=59, second=59, microsecond=999999) if last and "date" in node else value
 
 
 def _instant(node: dict[str, Any]) -> datetime:

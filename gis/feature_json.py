@@ -154,7 +154,12 @@ def _when_shape(layer: Layer, when: Interval | None) -> str:
 
 
 def _plan(
-    bind: ReadBind, layer: Layer, token: str | None, shape: tuple[Any, ...], names: list[str], flt: Filter | None
+    bind: ReadBind,
+    layer: Layer,
+    token: str | None,
+    shape: tuple[Any, ...],
+    names: list[str],
+    flt: Filter | None = None,
 ) -> _Plan:
     """Build and compile the page statement of one shape (bbox?, codes?, datetime kind, property names,
     simplification, filter shape) as `token`'s user reads it."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, NamedTuple
 
 import orjson
@@ -10,14 +11,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.deps import BBoxQuery, BearerCredentials, OptionalUser, ReadBindDep, SettingsDep
+from api.deps import BBoxQuery, BearerCredentials, OptionalUser, ReadBindDep, SettingsDep, parse_bbox
 from api.paging import GEOJSON
 from api.schemas.common import FeaturePagePublic, FeaturePublic, LinkPublic, error_responses
 from gis import access, cql2_filter, feature_json
 from gis.cql2_filter import Filter
-from gis.db import session_scope
-from gis.errors import InvalidInput, NotFound
+from gis.db import read_bind, session_scope
+from gis.errors import GridError, InvalidInput, NotFound
 from gis.feature_json import COLLECTIONS, Interval, JsonPage, interval, read_page
 from gis.features import FeatureQuery
 from gis.settings import Settings
@@ -279,6 +281,23 @@ def _links(request: Request, page: JsonPage, paging: OgcPage) -> list[dict[str, 
     return links
 
 
+async def _read_items(
+    request: Request,
+    bind: Any,
+    layer: str,
+    token: str | None,
+    bbox: Any,
+    paging: OgcPage,
+    when: Interval | None,
+    props: dict[str, str],
+    flt: Filter | None,
+) -> JsonPage:
+    """The page's one statement (`gis.feature_json.read_page`), in one worker-thread hop."""
+    q = FeatureQuery(bbox=bbox, limit=paging.limit, offset=paging.offset)
+    audit = _audit(request.app.state.sessions, layer)
+    return await run_in_threadpool(read_page, bind, layer, q, token=token, when=when, props=props, audit=audit, flt=flt)
+
+
 @router.get(
     "/collections/{collection_id}/items",
     response_class=Response,
@@ -303,19 +322,9 @@ async def items(
     on the queryables: comparisons, AND/OR/NOT, LIKE, IN, BETWEEN, IS NULL, S_INTERSECTS …). numberMatched
     is left out when more than the page and 1,000 further rows match; follow `next` until it is absent."""
     layer = feature_json.collection(collection_id).name
-    q = FeatureQuery(bbox=bbox, limit=paging.limit, offset=paging.offset)
     props = {k: v for k, v in request.query_params.items() if k not in _RESERVED}
-    page = await run_in_threadpool(
-        read_page,
-        bind,
-        layer,
-        q,
-        token=creds.credentials if creds is not None else None,
-        when=when,
-        props=props,
-        audit=_audit(request.app.state.sessions, layer),
-        flt=flt,
-    )
+    token = creds.credentials if creds is not None else None
+    page = await _read_items(request, bind, layer, token, bbox, paging, when, props, flt)
     links = _alternate(request, _links(request, page, paging), GEOJSON)
     if f == "html":
         note = f"{page.returned} / {page.matched if page.matched is not None else '…'}"
@@ -370,3 +379,96 @@ def queryables(collection_id: str, request: Request, user: OptionalUser) -> Resp
         "additionalProperties": False,
     }
     return Response(orjson.dumps(body), media_type=SCHEMA_JSON)
+
+
+# --- the hot route without FastAPI's routing and dependency resolution -------------------------------------------
+
+FAST_PATH = True  # tests compare the answers with it off
+_ITEMS_PATH = re.compile(r"^/ogc/collections/([a-z_]+)/items$")
+_NUMBER = re.compile(r"^[0-9]{1,7}$")
+_JSON_ONLY = frozenset({"limit", "offset", "bbox", "datetime", "filter", "filter-lang", "filter-crs"})
+
+
+class ItemsFastPath:
+    """ASGI middleware for `GET /ogc/collections/{id}/items` as GIS clients ask it (JSON, plain parameters): the
+    same answer as the `items` route, made by the same functions, without the router's matching and FastAPI's
+    dependency resolution and parameter validation, which cost more Python than the rest of a 10-feature page
+    (W3; docs/serving.md). Any request it does not take as it is (`f=html`, a repeated or malformed parameter,
+    an Authorization that is not Bearer, another path or method) goes on to the route, so its validation and
+    its errors are the route's; an error while reading is answered by the app's own exception handlers.
+
+    It sits inside the app's other middleware (security headers, request id, body limit), which apply as to
+    any answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if FAST_PATH and scope["type"] == "http" and scope["method"] == "GET" and not scope.get("root_path"):
+            found = _ITEMS_PATH.match(scope["path"])
+            if found is not None and found[1] in COLLECTIONS:
+                request = Request(scope, receive)
+                args = _fast_args(request)
+                if args is not None:
+                    answer = await _fast_answer(request, found[1], *args)
+                    await answer(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
+def _fast_args(request: Request) -> tuple[Any, ...] | None:
+    """(token, bbox, paging, when, props, filter) when every parameter is plain and valid, else None."""
+    params = request.query_params
+    if len(params) != len(params.multi_items()):  # a repeated parameter: the route says what it takes
+        return None
+    authorization = request.headers.get("authorization")
+    token = None
+    if authorization is not None:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+    settings: Settings = request.app.state.settings
+    try:
+        limit = params.get("limit", "100")
+        offset = params.get("offset", "0")
+        if not (_NUMBER.match(limit) and _NUMBER.match(offset) and params.get("f", "json") == "json"):
+            return None
+        paging = OgcPage(int(limit), int(offset))
+        if not (1 <= paging.limit <= settings.limits.max_ogc_page_size and paging.offset <= 1_000_000):
+            return None
+        bbox = parse_bbox(params["bbox"]) if "bbox" in params else None
+        raw_when = params.get("datetime")
+        when = interval(raw_when) if raw_when is not None else None
+        raw_filter = params.get("filter")
+        lang, crs = params.get("filter-lang"), params.get("filter-crs")
+        if raw_filter is None:
+            cql2_filter.check_options(lang, crs)
+        flt = cql2_filter.parse_filter(raw_filter, lang, crs) if raw_filter is not None else None
+    except GridError:
+        return None
+    props = {k: v for k, v in params.items() if k not in _RESERVED}
+    return token, bbox, paging, when, props, flt
+
+
+async def _fast_answer(
+    request: Request,
+    layer: str,
+    token: str | None,
+    bbox: Any,
+    paging: OgcPage,
+    when: Interval | None,
+    props: dict[str, str],
+    flt: Filter | None,
+) -> Response:
+    try:
+        bind = read_bind(request.app.state.sessions)
+        page = await _read_items(request, bind, layer, token, bbox, paging, when, props, flt)
+    except Exception as exc:  # answered as the route's would be: by the app's handler of its class
+        for cls in type(exc).__mro__:
+            handler = request.app.exception_handlers.get(cls)
+            if handler is not None:
+                answer: Response = await handler(request, exc)
+                return answer
+        raise
+    links = _alternate(request, _links(request, page, paging), GEOJSON)
+    return Response(_page_body(page, links), media_type=GEOJSON)
