@@ -287,21 +287,24 @@ def _links(request: Request, paging: OgcPage, more: bool) -> list[dict[str, Any]
     return links
 
 
-async def _read_items(
-    request: Request,
-    bind: Any,
-    layer: str,
-    token: str | None,
-    bbox: Any,
-    paging: OgcPage,
-    when: Interval | None,
-    props: dict[str, str],
-    flt: Filter | None,
-) -> JsonPage:
+class ItemsArgs(NamedTuple):
+    """What an items request asks, parsed (by FastAPI for the route, by `_fast_args` for the fast path)."""
+
+    token: str | None
+    bbox: Any
+    paging: OgcPage
+    when: Interval | None
+    props: dict[str, str]
+    flt: Filter | None
+
+
+async def _read_items(request: Request, bind: Any, layer: str, a: ItemsArgs) -> JsonPage:
     """The page's one statement (`gis.feature_json.read_page`), in one worker-thread hop."""
-    q = FeatureQuery(bbox=bbox, limit=paging.limit, offset=paging.offset)
+    q = FeatureQuery(bbox=a.bbox, limit=a.paging.limit, offset=a.paging.offset)
     audit = _audit(request.app.state.sessions, layer)
-    return await run_in_threadpool(read_page, bind, layer, q, token=token, when=when, props=props, audit=audit, flt=flt)
+    return await run_in_threadpool(
+        read_page, bind, layer, q, token=a.token, when=a.when, props=a.props, audit=audit, flt=a.flt
+    )
 
 
 @router.get(
@@ -330,7 +333,7 @@ async def items(
     layer = feature_json.collection(collection_id).name
     props = {k: v for k, v in request.query_params.items() if k not in _RESERVED}
     token = creds.credentials if creds is not None else None
-    page = await _read_items(request, bind, layer, token, bbox, paging, when, props, flt)
+    page = await _read_items(request, bind, layer, ItemsArgs(token, bbox, paging, when, props, flt))
     links = _alternate(request, _links(request, paging, _more(page, paging)), GEOJSON)
     if f == "html":
         note = f"{page.returned} / {page.matched if page.matched is not None else '…'}"
@@ -416,13 +419,13 @@ class ItemsFastPath:
                 request = Request(scope, receive)
                 args = _fast_args(request)
                 if args is not None:
-                    answer = await _fast_answer(request, found[1], *args)
+                    answer = await _fast_answer(request, found[1], args)
                     await answer(scope, receive, send)
                     return
         await self.app(scope, receive, send)
 
 
-def _fast_args(request: Request) -> tuple[Any, ...] | None:
+def _fast_args(request: Request) -> ItemsArgs | None:
     """(token, bbox, paging, when, props, filter) when every parameter is plain and valid, else None."""
     params = request.query_params
     if len(params) != len(params.multi_items()):  # a repeated parameter: the route says what it takes
@@ -453,22 +456,13 @@ def _fast_args(request: Request) -> tuple[Any, ...] | None:
     except GridError:
         return None
     props = {k: v for k, v in params.items() if k not in _RESERVED}
-    return token, bbox, paging, when, props, flt
+    return ItemsArgs(token, bbox, paging, when, props, flt)
 
 
-async def _fast_answer(
-    request: Request,
-    layer: str,
-    token: str | None,
-    bbox: Any,
-    paging: OgcPage,
-    when: Interval | None,
-    props: dict[str, str],
-    flt: Filter | None,
-) -> Response:
+async def _fast_answer(request: Request, layer: str, args: ItemsArgs) -> Response:
     try:
         bind = read_bind(request.app.state.sessions)
-        page = await _read_items(request, bind, layer, token, bbox, paging, when, props, flt)
+        page = await _read_items(request, bind, layer, args)
     except Exception as exc:  # answered as the route's would be: by the app's handler of its class
         for cls in type(exc).__mro__:
             handler = request.app.exception_handlers.get(cls)
@@ -476,7 +470,8 @@ async def _fast_answer(
                 answer: Response = await handler(request, exc)
                 return answer
         raise
-    return Response(_page_body(page, _page_links(str(request.url), paging, _more(page, paging))), media_type=GEOJSON)
+    links = _page_links(str(request.url), args.paging, _more(page, args.paging))
+    return Response(_page_body(page, links), media_type=GEOJSON)
 
 
 @lru_cache(maxsize=1024)
