@@ -10,7 +10,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import URL
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -79,6 +79,19 @@ class CollectionPublic(BaseModel):
     itemType: str  # noqa: N815 - OGC API field name
     crs: list[str]
     links: list[LinkPublic]
+
+
+class QueryablesPublic(BaseModel):
+    """OGC API – Features Part 3 queryables: a JSON Schema of the properties a `filter` may name."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    schema_: str = Field(alias="$schema")
+    id_: str = Field(alias="$id")
+    type: Literal["object"]
+    title: str
+    properties: dict[str, dict[str, Any]]
+    additionalProperties: bool  # noqa: N815 - JSON Schema field name
 
 
 class CollectionsPublic(BaseModel):
@@ -311,6 +324,7 @@ async def _read_items(request: Request, bind: Any, layer: str, a: ItemsArgs) -> 
     "/collections/{collection_id}/items",
     response_class=Response,
     response_model=FeaturePagePublic,
+    responses=error_responses(400, descriptions={400: "a `filter` that cannot run: what, where and how to fix"}),
 )
 async def items(
     collection_id: str,
@@ -371,7 +385,13 @@ async def item(
     "/collections/{collection_id}/queryables",
     name="ogc_queryables",
     response_class=Response,
-    responses={200: {"content": {SCHEMA_JSON: {}}, "description": "JSON Schema of the filterable properties"}},
+    response_model=QueryablesPublic,
+    responses={
+        200: {
+            "content": {SCHEMA_JSON: {"schema": {"$ref": "#/components/schemas/QueryablesPublic"}}},
+            "description": "JSON Schema of the filterable properties",
+        }
+    },
 )
 def queryables(collection_id: str, request: Request, user: OptionalUser) -> Response:
     """The properties a CQL2 `filter` may name (OGC API – Features Part 3), as a JSON Schema: the collection's
