@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.logs import redact_path
 from gis.errors import (
+    BadFilter,
     Conflict,
     Forbidden,
     GridError,
@@ -36,6 +37,7 @@ STATUS: dict[type[GridError], int] = {
     NotFound: 404,
     InvalidTransition: 409,
     Conflict: 409,
+    BadFilter: 400,
     InvalidGeometry: 422,
     InvalidInput: 422,
     Unauthorized: 401,

@@ -34,6 +34,12 @@ class InvalidInput(GridError):
     code = "invalid_input"
 
 
+class BadFilter(InvalidInput):
+    """A CQL2 `filter` that cannot run (HTTP 400, as OGC API – Features Part 3 says)."""
+
+    code = "invalid_filter"
+
+
 class InvalidGeometry(InvalidInput):
     code = "invalid_geometry"
 

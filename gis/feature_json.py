@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.orm import Session
 
 from gis import access, auth
+from gis.cql2_filter import Filter, filter_clause
 from gis.db import ReadBind, read_row, read_session
 from gis.errors import InvalidInput, NotFound
 from gis.features import LAYERS, FeatureQuery, Layer, LayerAccess, _filtered, layer_access
@@ -152,9 +153,16 @@ def _when_shape(layer: Layer, when: Interval | None) -> str:
     return ("s" if when.start is not None else "") + ("e" if when.end is not None else "")
 
 
-def _plan(bind: ReadBind, layer: Layer, token: str | None, shape: tuple[Any, ...], names: list[str]) -> _Plan:
+def _plan(
+    bind: ReadBind,
+    layer: Layer,
+    token: str | None,
+    shape: tuple[Any, ...],
+    names: list[str],
+    flt: Filter | None = None,
+) -> _Plan:
     """Build and compile the page statement of one shape (bbox?, codes?, datetime kind, property names,
-    simplification) as `token`'s user reads it."""
+    simplification, filter shape) as `token`'s user reads it."""
     has_bbox, has_codes, when_shape, simplify_m = shape[0], shape[1], shape[2], shape[4]
     with read_session(bind) as session:
         user = auth.user_for_token(session, token) if token is not None else None
@@ -163,6 +171,8 @@ def _plan(bind: ReadBind, layer: Layer, token: str | None, shape: tuple[Any, ...
         at = bindparam("at", type_=DateTime(timezone=True)) if when_shape == "at" else None
         q = FeatureQuery(bbox=cast_any(envelope) if has_bbox else None, at=cast_any(at), scope=scope)
         extra = property_filters(layer, names, scope.hidden)
+        if flt is not None:
+            extra.append(filter_clause(flt, layer.properties, scope.hidden, layer.geom, layer.name))
         if has_codes:
             extra.append(layer.code == any_(bindparam("codes", type_=ARRAY(Text))))
         column = DATE_COLUMNS.get(layer.name)
@@ -204,9 +214,10 @@ def read_page(
     when: Interval | None = None,
     props: dict[str, str] | None = None,
     audit: Callable[[Any, str, list[str]], None] | None = None,
+    flt: Filter | None = None,
 ) -> JsonPage:
     """One items page of collection `name` as `token`'s user may read it (anonymous: public layers only),
-    filtered by `q.bbox`, `q.codes`, `when` and `props`, paged by `q.limit` / `q.offset`.
+    filtered by `q.bbox`, `q.codes`, `when`, `props` and the CQL2 filter `flt`, paged by `q.limit` / `q.offset`.
 
     The statement is built once per reader and shape of request and kept for PLAN_S seconds (emptied at once
     when an account, token or staffing changes), so a request costs one round trip and little Python.
@@ -214,13 +225,20 @@ def read_page(
     of its own; the page itself is read without one."""
     layer = collection(name)
     names = sorted(props or {})
-    shape = (q.bbox is not None, bool(q.codes), _when_shape(layer, when), tuple(names), q.simplify_m)
+    shape = (
+        q.bbox is not None,
+        bool(q.codes),
+        _when_shape(layer, when),
+        tuple(names),
+        q.simplify_m,
+        flt.shape if flt is not None else None,
+    )
     key = (auth.token_digest(token) if token is not None else None, layer.name, shape)
     plan = _plans.get(key)
     if plan is None or plan.expires < time.monotonic():
         if len(_plans) >= _PLAN_CAP:
             _plans.clear()
-        plan = _plans[key] = _plan(bind, layer, token, shape, names)
+        plan = _plans[key] = _plan(bind, layer, token, shape, names, flt)
     cap = q.offset + q.limit + COUNT_CAP
     params = {**plan.params, "limit": q.limit, "offset": q.offset, "cap": cap, "codes": list(q.codes)}
     if q.bbox is not None:
@@ -228,6 +246,8 @@ def read_page(
     if when is not None:
         params.update(at=when.start, start=when.start, end=when.end)
     params.update({f"p{i}": (props or {})[n] for i, n in enumerate(names)})
+    if flt is not None:
+        params.update(flt.values)
     body, returned, matched, codes = read_row(bind, plan.sql, params)
     if audit is not None and plan.reader is not None and returned:
         ref = ",".join(map(str, codes))

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from typing import Annotated, Any, Literal, NamedTuple
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.datastructures import URL
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.deps import BBoxQuery, BearerCredentials, ReadBindDep, SettingsDep
+from api.deps import BBoxQuery, BearerCredentials, OptionalUser, ReadBindDep, SettingsDep, parse_bbox
 from api.paging import GEOJSON
 from api.schemas.common import FeaturePagePublic, FeaturePublic, LinkPublic, error_responses
-from gis import access, feature_json
-from gis.db import session_scope
-from gis.errors import InvalidInput, NotFound
+from gis import access, cql2_filter, feature_json
+from gis.cql2_filter import Filter
+from gis.db import read_bind, session_scope
+from gis.errors import GridError, InvalidInput, NotFound
 from gis.feature_json import COLLECTIONS, Interval, JsonPage, interval, read_page
 from gis.features import FeatureQuery
 from gis.settings import Settings
@@ -38,7 +43,24 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    # Part 3: filtering with CQL2 (docs/serving.md "CQL2 filters")
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
 ]
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+SCHEMA_JSON = "application/schema+json"
 
 
 class LandingPublic(BaseModel):
@@ -59,6 +81,19 @@ class CollectionPublic(BaseModel):
     links: list[LinkPublic]
 
 
+class QueryablesPublic(BaseModel):
+    """OGC API – Features Part 3 queryables: a JSON Schema of the properties a `filter` may name."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    schema_: str = Field(alias="$schema")
+    id_: str = Field(alias="$id")
+    type: Literal["object"]
+    title: str
+    properties: dict[str, dict[str, Any]]
+    additionalProperties: bool  # noqa: N815 - JSON Schema field name
+
+
 class CollectionsPublic(BaseModel):
     links: list[LinkPublic]
     collections: list[CollectionPublic]
@@ -74,6 +109,7 @@ def _collection(request: Request, name: str) -> dict[str, Any]:
         "links": [
             {"rel": "self", "href": base, "type": "application/json"},
             {"rel": "items", "href": f"{base}/items", "type": GEOJSON},
+            {"rel": QUERYABLES_REL, "href": f"{base}/queryables", "type": SCHEMA_JSON},
         ],
     }
 
@@ -121,7 +157,8 @@ def _html(request: Request, settings: Settings, title: str, links: list[dict[str
     def local(value: Any) -> Any:
         return value[len(base) :] or "/" if isinstance(value, str) and value.startswith(base) else value
 
-    links = [{**link, "href": local(link["href"])} for link in links]
+    # an OGC rel URI is shown by its last word (the page names no outside host, maps.core.ensure_local)
+    links = [{**link, "href": local(link["href"]), "rel": link["rel"].rsplit("/", 1)[-1]} for link in links]
     if "rows" in table:
         table["rows"] = [{k: local(v) for k, v in row.items()} for row in table["rows"]]
     return HTMLResponse(ogc_html_page(ctx, links=links, **table))
@@ -195,8 +232,34 @@ async def datetime_query(  # async: pure computation, no thread hop
 
 OgcPageQuery = Annotated[OgcPage, Depends(ogc_page)]
 DatetimeQuery = Annotated[Interval | None, Depends(datetime_query)]
-_RESERVED = frozenset({"limit", "offset", "bbox", "datetime", "f", "crs", "bbox-crs", "properties", "sortby"})
-JSON = "application/json"
+_RESERVED = frozenset(
+    {"limit", "offset", "bbox", "datetime", "f", "crs", "bbox-crs", "properties", "sortby"}
+    | {"filter", "filter-lang", "filter-crs"}
+)
+
+
+async def filter_query(  # async: pure computation (the parser is Rust), no thread hop
+    filter: Annotated[  # noqa: A002 - the OGC API parameter name
+        str | None,
+        Query(
+            description="a CQL2 condition on the queryable properties (GET …/queryables), e.g. "
+            "households >= 100 AND name LIKE '%花园%'; see docs/serving.md",
+        ),
+    ] = None,
+    filter_lang: Annotated[
+        str | None, Query(alias="filter-lang", description="cql2-text (default) or cql2-json")
+    ] = None,
+    filter_crs: Annotated[
+        str | None, Query(alias="filter-crs", description=f"{cql2_filter.CRS84} (default) or EPSG 4326")
+    ] = None,
+) -> Filter | None:
+    if filter is None:
+        cql2_filter.check_options(filter_lang, filter_crs)  # a bad language or CRS is still said
+        return None
+    return cql2_filter.parse_filter(filter, filter_lang, filter_crs)
+
+
+FilterQuery = Annotated[Filter | None, Depends(filter_query)]
 
 
 def _audit(sessions: sessionmaker[Session], subject: str) -> Any:
@@ -207,7 +270,7 @@ def _audit(sessions: sessionmaker[Session], subject: str) -> Any:
     return record
 
 
-def _page_body(page: JsonPage, links: list[dict[str, Any]]) -> bytes:
+def _page_body(page: JsonPage, links: list[dict[str, Any]] | bytes) -> bytes:
     counts = f',"numberReturned":{page.returned}'
     if page.matched is not None:
         counts += f',"numberMatched":{page.matched}'
@@ -216,14 +279,18 @@ def _page_body(page: JsonPage, links: list[dict[str, Any]]) -> bytes:
         + page.features
         + counts.encode()
         + b',"links":'
-        + orjson.dumps(links)
+        + (links if isinstance(links, bytes) else orjson.dumps(links))
         + b"}"
     )
 
 
-def _links(request: Request, page: JsonPage, paging: OgcPage) -> list[dict[str, Any]]:
+def _more(page: JsonPage, paging: OgcPage) -> bool:
+    """Whether a next page follows (counted, or, uncounted, while pages come back full)."""
+    return paging.offset + page.returned < page.matched if page.matched is not None else page.returned == paging.limit
+
+
+def _links(request: Request, paging: OgcPage, more: bool) -> list[dict[str, Any]]:
     links = [{"rel": "self", "href": str(request.url), "type": GEOJSON}]
-    more = paging.offset + page.returned < page.matched if page.matched is not None else page.returned == paging.limit
     if more:
         nxt = request.url.include_query_params(offset=paging.offset + paging.limit, limit=paging.limit)
         links.append({"rel": "next", "href": str(nxt), "type": GEOJSON})
@@ -233,10 +300,31 @@ def _links(request: Request, page: JsonPage, paging: OgcPage) -> list[dict[str, 
     return links
 
 
+class ItemsArgs(NamedTuple):
+    """What an items request asks, parsed (by FastAPI for the route, by `_fast_args` for the fast path)."""
+
+    token: str | None
+    bbox: Any
+    paging: OgcPage
+    when: Interval | None
+    props: dict[str, str]
+    flt: Filter | None
+
+
+async def _read_items(request: Request, bind: Any, layer: str, a: ItemsArgs) -> JsonPage:
+    """The page's one statement (`gis.feature_json.read_page`), in one worker-thread hop."""
+    q = FeatureQuery(bbox=a.bbox, limit=a.paging.limit, offset=a.paging.offset)
+    audit = _audit(request.app.state.sessions, layer)
+    return await run_in_threadpool(
+        read_page, bind, layer, q, token=a.token, when=a.when, props=a.props, audit=audit, flt=a.flt
+    )
+
+
 @router.get(
     "/collections/{collection_id}/items",
     response_class=Response,
     response_model=FeaturePagePublic,
+    responses=error_responses(400, descriptions={400: "a `filter` that cannot run: what, where and how to fix"}),
 )
 async def items(
     collection_id: str,
@@ -246,28 +334,21 @@ async def items(
     bbox: BBoxQuery,
     paging: OgcPageQuery,
     when: DatetimeQuery,
+    flt: FilterQuery,
     settings: SettingsDep,
     f: FormatQuery = "json",
 ) -> Response:
     """A page of features, built by one SQL statement (GeoJSON made in PostgreSQL).
 
     Public layers (resources) for anyone; the others, and `tickets`, with a token and within your jurisdiction.
-    Filter by `bbox`, `datetime` (cells, tickets) and `?property=value` on published properties. numberMatched
+    Filter by `bbox`, `datetime` (cells, tickets), `?property=value` on published properties and `filter` (CQL2-text
+    on the queryables: comparisons, AND/OR/NOT, LIKE, IN, BETWEEN, IS NULL, S_INTERSECTS …). numberMatched
     is left out when more than the page and 1,000 further rows match; follow `next` until it is absent."""
     layer = feature_json.collection(collection_id).name
-    q = FeatureQuery(bbox=bbox, limit=paging.limit, offset=paging.offset)
     props = {k: v for k, v in request.query_params.items() if k not in _RESERVED}
-    page = await run_in_threadpool(
-        read_page,
-        bind,
-        layer,
-        q,
-        token=creds.credentials if creds is not None else None,
-        when=when,
-        props=props,
-        audit=_audit(request.app.state.sessions, layer),
-    )
-    links = _alternate(request, _links(request, page, paging), GEOJSON)
+    token = creds.credentials if creds is not None else None
+    page = await _read_items(request, bind, layer, ItemsArgs(token, bbox, paging, when, props, flt))
+    links = _alternate(request, _links(request, paging, _more(page, paging)), GEOJSON)
     if f == "html":
         note = f"{page.returned} / {page.matched if page.matched is not None else '…'}"
         rows = feature_rows(orjson.loads(page.features))
@@ -298,3 +379,125 @@ async def item(
     if page.returned == 0:
         raise NotFound(f"no {layer.singular} with code {feature_id!r} (or it is outside your jurisdiction)")
     return Response(page.features[1:-1], media_type=GEOJSON)
+
+
+@router.get(
+    "/collections/{collection_id}/queryables",
+    name="ogc_queryables",
+    response_class=Response,
+    response_model=QueryablesPublic,
+    responses={
+        200: {
+            "content": {SCHEMA_JSON: {"schema": {"$ref": "#/components/schemas/QueryablesPublic"}}},
+            "description": "JSON Schema of the filterable properties",
+        }
+    },
+)
+def queryables(collection_id: str, request: Request, user: OptionalUser) -> Response:
+    """The properties a CQL2 `filter` may name (OGC API – Features Part 3), as a JSON Schema: the collection's
+    published scalar properties that you read (registers of persons only for the roles that read them)."""
+    layer = feature_json.collection(collection_id)
+    hidden = frozenset() if layer is feature_json.TICKETS else access.hidden_fields(user, layer.name)
+    geometry_type = str(getattr(layer.geom.type, "geometry_type", "geometry") or "geometry").lower()
+    body = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": str(request.url.replace(query="")),
+        "type": "object",
+        "title": TITLES.get(layer.name, layer.name),
+        "properties": cql2_filter.queryables_schema(layer.properties, hidden, geometry_type),
+        "additionalProperties": False,
+    }
+    return Response(orjson.dumps(body), media_type=SCHEMA_JSON)
+
+
+# --- the hot route without FastAPI's routing and dependency resolution -------------------------------------------
+
+FAST_PATH = True  # tests compare the answers with it off
+_ITEMS_PATH = re.compile(r"^/ogc/collections/([a-z_]+)/items$")
+_NUMBER = re.compile(r"^[0-9]{1,7}$")
+_JSON_ONLY = frozenset({"limit", "offset", "bbox", "datetime", "filter", "filter-lang", "filter-crs"})
+
+
+class ItemsFastPath:
+    """ASGI middleware for `GET /ogc/collections/{id}/items` as GIS clients ask it (JSON, plain parameters): the
+    same answer as the `items` route, made by the same functions, without the router's matching and FastAPI's
+    dependency resolution and parameter validation, which cost more Python than the rest of a 10-feature page
+    (W3; docs/serving.md). Any request it does not take as it is (`f=html`, a repeated or malformed parameter,
+    an Authorization that is not Bearer, another path or method) goes on to the route, so its validation and
+    its errors are the route's; an error while reading is answered by the app's own exception handlers.
+
+    It sits inside the app's other middleware (security headers, request id, body limit), which apply as to
+    any answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if FAST_PATH and scope["type"] == "http" and scope["method"] == "GET" and not scope.get("root_path"):
+            found = _ITEMS_PATH.match(scope["path"])
+            if found is not None and found[1] in COLLECTIONS:
+                request = Request(scope, receive)
+                args = _fast_args(request)
+                if args is not None:
+                    answer = await _fast_answer(request, found[1], args)
+                    await answer(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
+def _fast_args(request: Request) -> ItemsArgs | None:
+    """(token, bbox, paging, when, props, filter) when every parameter is plain and valid, else None."""
+    params = request.query_params
+    if len(params) != len(params.multi_items()):  # a repeated parameter: the route says what it takes
+        return None
+    authorization = request.headers.get("authorization")
+    token = None
+    if authorization is not None:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+    settings: Settings = request.app.state.settings
+    try:
+        limit = params.get("limit", "100")
+        offset = params.get("offset", "0")
+        if not (_NUMBER.match(limit) and _NUMBER.match(offset) and params.get("f", "json") == "json"):
+            return None
+        paging = OgcPage(int(limit), int(offset))
+        if not (1 <= paging.limit <= settings.limits.max_ogc_page_size and paging.offset <= 1_000_000):
+            return None
+        bbox = parse_bbox(params["bbox"]) if "bbox" in params else None
+        raw_when = params.get("datetime")
+        when = interval(raw_when) if raw_when is not None else None
+        raw_filter = params.get("filter")
+        lang, crs = params.get("filter-lang"), params.get("filter-crs")
+        if raw_filter is None:
+            cql2_filter.check_options(lang, crs)
+        flt = cql2_filter.parse_filter(raw_filter, lang, crs) if raw_filter is not None else None
+    except GridError:
+        return None
+    props = {k: v for k, v in params.items() if k not in _RESERVED}
+    return ItemsArgs(token, bbox, paging, when, props, flt)
+
+
+async def _fast_answer(request: Request, layer: str, args: ItemsArgs) -> Response:
+    try:
+        bind = read_bind(request.app.state.sessions)
+        page = await _read_items(request, bind, layer, args)
+    except Exception as exc:  # answered as the route's would be: by the app's handler of its class
+        for cls in type(exc).__mro__:
+            handler = request.app.exception_handlers.get(cls)
+            if handler is not None:
+                answer: Response = await handler(request, exc)
+                return answer
+        raise
+    links = _page_links(str(request.url), args.paging, _more(page, args.paging))
+    return Response(_page_body(page, links), media_type=GEOJSON)
+
+
+@lru_cache(maxsize=1024)
+def _page_links(url: str, paging: OgcPage, more: bool) -> bytes:
+    """The links of a JSON page at `url` as JSON, made as the route makes them (a page's links depend on its
+    URL, its paging and whether more follow; making them with Starlette's URL helpers was ~50 µs a request)."""
+    request = Request({"type": "http", "query_string": URL(url).query.encode("latin-1")})
+    request._url = URL(url)  # noqa: SLF001 - the URL the links are made of, as the route's request has it
+    return orjson.dumps(_alternate(request, _links(request, paging, more), GEOJSON))
