@@ -1,9 +1,6 @@
-"""W9's hot path served beside FastAPI's router: `POST /v1/patrols/{id}/fixes` is matched by one regular
-expression before the router (which tries the app's ~200 routes in turn: ~17 % of the server's CPU per batch in
-the profile) and handled without FastAPI's request/dependency machinery. The route stays declared in
-api/routers/patrols.py (OpenAPI, route matrix) and does the same through `handle_fixes`. Installed innermost of
-the app's own middlewares, so security headers, request id and body limit apply as for every route; an error is
-answered by the app's own exception handlers (api/errors.py): the same JSON bodies."""
+"""W9's hot path: `POST /v1/patrols/{id}/fixes` answered before FastAPI's router (api/fast_paths.py; the router's
+matching was ~17 % of the server's CPU per batch in the profile) by `handle_fixes`, which the route declared in
+api/routers/patrols.py (OpenAPI, route matrix) calls too."""
 
 from __future__ import annotations
 
@@ -12,12 +9,11 @@ import re
 import orjson
 from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.security.utils import get_authorization_scheme_param
-from starlette._exception_handler import _lookup_exception_handler
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import bearer_token
+from api.fast_paths import FastRoute
 from api.fix_body import read_batch
 from api.ingest_db import ingest_store
 from gis.models import utcnow
@@ -37,20 +33,9 @@ async def handle_fixes(request: Request, patrol_id: int, authorization: str | No
     return Response(orjson.dumps(result), media_type="application/json")
 
 
-class IngestFastPath:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+async def fixes_fast(request: Request, found: re.Match[str]) -> Response:
+    """The fast route (api/fast_paths.py): every batch is taken, as the declared route would take it."""
+    return await handle_fixes(request, int(found[1]), request.headers.get("authorization"))
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or (m := PATH.fullmatch(scope["path"])) is None:
-            await self.app(scope, receive, send)
-            return
-        request = Request(scope, receive)
-        try:
-            response = await handle_fixes(request, int(m.group(1)), request.headers.get("authorization"))
-        except Exception as exc:
-            handler = _lookup_exception_handler(scope["app"].exception_handlers, exc)
-            if handler is None:
-                raise
-            response = await handler(request, exc)  # type: ignore[arg-type,misc]
-        await response(scope, receive, send)
+
+FAST_ROUTE = FastRoute("POST", PATH, fixes_fast)

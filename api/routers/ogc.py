@@ -13,9 +13,9 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import URL
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import BBoxQuery, BearerCredentials, OptionalUser, ReadBindDep, SettingsDep, parse_bbox
+from api.fast_paths import FastRoute
 from api.paging import GEOJSON
 from api.schemas.common import FeaturePagePublic, FeaturePublic, LinkPublic, error_responses
 from gis import access, cql2_filter, feature_json
@@ -413,36 +413,27 @@ def queryables(collection_id: str, request: Request, user: OptionalUser) -> Resp
 # --- the hot route without FastAPI's routing and dependency resolution -------------------------------------------
 
 FAST_PATH = True  # tests compare the answers with it off
-_ITEMS_PATH = re.compile(r"^/ogc/collections/([a-z_]+)/items$")
 _NUMBER = re.compile(r"^[0-9]{1,7}$")
 _JSON_ONLY = frozenset({"limit", "offset", "bbox", "datetime", "filter", "filter-lang", "filter-crs"})
 
 
-class ItemsFastPath:
-    """ASGI middleware for `GET /ogc/collections/{id}/items` as GIS clients ask it (JSON, plain parameters): the
-    same answer as the `items` route, made by the same functions, without the router's matching and FastAPI's
+async def items_fast(request: Request, found: re.Match[str]) -> Response | None:
+    """`GET /ogc/collections/{id}/items` as GIS clients ask it (JSON, plain parameters), answered before the router
+    (api/fast_paths.py): the same answer as the `items` route, made by the same functions, without FastAPI's
     dependency resolution and parameter validation, which cost more Python than the rest of a 10-feature page
-    (W3; docs/serving.md). Any request it does not take as it is (`f=html`, a repeated or malformed parameter,
-    an Authorization that is not Bearer, another path or method) goes on to the route, so its validation and
-    its errors are the route's; an error while reading is answered by the app's own exception handlers.
+    (W3; docs/serving.md). A request it does not take as it is (`f=html`, a repeated or malformed parameter, an
+    Authorization that is not Bearer) goes on to the route, so its validation and its errors are the route's."""
+    if not FAST_PATH or found[1] not in COLLECTIONS:
+        return None
+    args = _fast_args(request)
+    if args is None:
+        return None
+    page = await _read_items(request, read_bind(request.app.state.sessions), found[1], args)
+    links = _page_links(str(request.url), args.paging, _more(page, args.paging))
+    return Response(_page_body(page, links), media_type=GEOJSON)
 
-    It sits inside the app's other middleware (security headers, request id, body limit), which apply as to
-    any answer."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if FAST_PATH and scope["type"] == "http" and scope["method"] == "GET" and not scope.get("root_path"):
-            found = _ITEMS_PATH.match(scope["path"])
-            if found is not None and found[1] in COLLECTIONS:
-                request = Request(scope, receive)
-                args = _fast_args(request)
-                if args is not None:
-                    answer = await _fast_answer(request, found[1], args)
-                    await answer(scope, receive, send)
-                    return
-        await self.app(scope, receive, send)
+FAST_ROUTE = FastRoute("GET", re.compile(r"/ogc/collections/([a-z_]+)/items"), items_fast)
 
 
 def _fast_args(request: Request) -> ItemsArgs | None:
@@ -477,21 +468,6 @@ def _fast_args(request: Request) -> ItemsArgs | None:
         return None
     props = {k: v for k, v in params.items() if k not in _RESERVED}
     return ItemsArgs(token, bbox, paging, when, props, flt)
-
-
-async def _fast_answer(request: Request, layer: str, args: ItemsArgs) -> Response:
-    try:
-        bind = read_bind(request.app.state.sessions)
-        page = await _read_items(request, bind, layer, args)
-    except Exception as exc:  # answered as the route's would be: by the app's handler of its class
-        for cls in type(exc).__mro__:
-            handler = request.app.exception_handlers.get(cls)
-            if handler is not None:
-                answer: Response = await handler(request, exc)
-                return answer
-        raise
-    links = _page_links(str(request.url), args.paging, _more(page, args.paging))
-    return Response(_page_body(page, links), media_type=GEOJSON)
 
 
 @lru_cache(maxsize=1024)

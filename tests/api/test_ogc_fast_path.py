@@ -1,4 +1,4 @@
-"""The OGC items fast path (`api.routers.ogc.ItemsFastPath`) answers exactly as the `items` route: the same
+"""The OGC items fast path (`api.routers.ogc.items_fast`, through `api.fast_paths.FastPaths`) answers exactly as the `items` route: the same
 status, headers and body byte for byte, for the requests it takes and for the ones it hands on to the route."""
 
 from __future__ import annotations
