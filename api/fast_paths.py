@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+ENABLED = True  # tests compare each fast route's answers with the declared route's (off)
 FastHandler = Callable[[Request, re.Match[str]], Awaitable[Response | None]]
 
 
@@ -44,7 +45,7 @@ class FastPaths:
         self.routes = tuple(routes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not scope.get("root_path"):
+        if ENABLED and scope["type"] == "http" and not scope.get("root_path"):
             for route in self.routes:
                 found = route.path.fullmatch(scope["path"]) if scope["method"] == route.method else None
                 if found is None:

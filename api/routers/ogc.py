@@ -412,7 +412,6 @@ def queryables(collection_id: str, request: Request, user: OptionalUser) -> Resp
 
 # --- the hot route without FastAPI's routing and dependency resolution -------------------------------------------
 
-FAST_PATH = True  # tests compare the answers with it off
 _NUMBER = re.compile(r"^[0-9]{1,7}$")
 _JSON_ONLY = frozenset({"limit", "offset", "bbox", "datetime", "filter", "filter-lang", "filter-crs"})
 
@@ -423,7 +422,7 @@ async def items_fast(request: Request, found: re.Match[str]) -> Response | None:
     dependency resolution and parameter validation, which cost more Python than the rest of a 10-feature page
     (W3; docs/serving.md). A request it does not take as it is (`f=html`, a repeated or malformed parameter, an
     Authorization that is not Bearer) goes on to the route, so its validation and its errors are the route's."""
-    if not FAST_PATH or found[1] not in COLLECTIONS:
+    if found[1] not in COLLECTIONS:
         return None
     args = _fast_args(request)
     if args is None:

@@ -1,5 +1,6 @@
-"""The OGC items fast path (`api.routers.ogc.items_fast`, through `api.fast_paths.FastPaths`) answers exactly as the `items` route: the same
-status, headers and body byte for byte, for the requests it takes and for the ones it hands on to the route."""
+"""The routes answered before FastAPI's router (`api.fast_paths`: OGC items, locate; the GPS batches in
+tests/patrol/test_ingest.py) answer exactly as the declared routes: the same status, headers and body byte for
+byte, for the requests they take and for the ones they hand on to the route."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from api.routers import ogc
+from api import fast_paths
+from api.routers import locate, ogc
 
 Maker = Callable[..., tuple[Any, dict[str, str]]]
 VARYING = {"content-security-policy", "x-request-id"}  # a fresh nonce and id on every answer
@@ -72,8 +74,52 @@ def test_fast_path_answers_as_the_route(
     monkeypatch.setattr(ogc, "_fast_args", spy)
     quick = client.get(url, headers=headers)
     assert taken == ([] if fast is None else [fast])
-    monkeypatch.setattr(ogc, "FAST_PATH", False)
+    monkeypatch.setattr(fast_paths, "ENABLED", False)
     slow = client.get(url, headers=headers)
     assert taken == ([] if fast is None else [fast])  # the route alone
+    assert _answer(quick) == _answer(slow)
+    assert quick.status_code < 500
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch, module: Any) -> list[bool]:
+    """Records whether each request was taken by the module's fast route (its `_fast_args` gave arguments)."""
+    taken: list[bool] = []
+    real = module._fast_args
+
+    def spy(request: Any) -> Any:
+        args = real(request)
+        taken.append(args is not None)
+        return args
+
+    monkeypatch.setattr(module, "_fast_args", spy)
+    return taken
+
+
+@pytest.mark.parametrize(
+    ("query", "fast", "status"),
+    [
+        ("lon=117.05&lat=36.67", True, 200),  # inside the demo 街道
+        ("lon=117.05&lat=36.67&per_type=3", True, 200),
+        ("lon=117.0562&lat=36.6714&crs=gcj02", True, 200),
+        ("lon=10&lat=10", True, 404),  # outside every cell: by the app's handler
+        ("lon=117.05&lat=36.67&at=2020-01-01", False, 404),  # handed on to the route (before the demo existed)
+        ("lon=117.05&lat=36.67&per_type=11", False, 422),
+        ("lon=200&lat=36.67", False, 422),
+        ("lon=1e2&lat=36.67", False, 404),
+        ("lon=117.05&lat=36.67&lat=36.66", False, 200),
+        ("lon=117.05&lat=36.67&crs=EPSG:4490", False, 422),
+        ("lon=abc&lat=36.67", False, 422),
+        ("lat=36.67", False, 422),
+    ],
+)
+def test_locate_fast_route_answers_as_the_route(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, query: str, fast: bool, status: int
+) -> None:
+    taken = _spy(monkeypatch, locate)
+    quick = client.get(f"/v1/locate?{query}")
+    assert (taken, quick.status_code) == ([fast], status), quick.text[:200]
+    monkeypatch.setattr(fast_paths, "ENABLED", False)
+    slow = client.get(f"/v1/locate?{query}")
+    assert taken == [fast]  # the route alone
     assert _answer(quick) == _answer(slow)
     assert quick.status_code < 500
