@@ -112,13 +112,17 @@
       if (p.flags) return { radius: 3, weight: 1.5, color: "#c0392b", fill: false };
       return { radius: 2.5, weight: 0, fill: true, fillOpacity: 0.8, fillColor: colourOf[p.worker_id] || "#333" };
     };
+    var pane = map.createPane("pm-fixes");  // above the tracks (overlay pane, z 400), letting clicks through
+    pane.style.zIndex = "450";
+    pane.style.pointerEvents = "none";
     var layer = L.vectorGrid.protobuf(spec.url, {
-      rendererFactory: L.canvas.tile,
+      rendererFactory: L.canvas.tile, pane: "pm-fixes",
       fetchOptions: { headers: { Authorization: "Bearer " + gg.token() } },
       vectorTileLayerStyles: { patrol_fixes: style },
+      getFeatureId: function (f) { return f.properties.patrol_id + ":" + f.properties.t; },
     });
     gg.tileLayer(layer, { minZoom: spec.minZoom });
-    gg.fixTiles = { loads: 0, loading: false };  // for tests
+    gg.fixTiles = { loads: 0, loading: false, layer: layer };  // for tests
     layer.on("loading", function () { gg.fixTiles.loading = true; });
     layer.on("load", function () { gg.fixTiles.loading = false; gg.fixTiles.loads++; });
     var legend = document.getElementById("pm-legend");
