@@ -57,10 +57,10 @@ def load(s: Session, workers: int, days: int) -> list[int]:
     raw = s.connection().connection.dbapi_connection
     for d in range(days):
         start, _ = access.day_bounds(DAY - timedelta(days=d))
+        day = {"u": uids, "k": f"pt-bench-{d}", "s": start, "e": start + timedelta(hours=20)}
         pids = s.execute(text(
             "INSERT INTO patrols (user_id, client_key, started_at, ended_at) SELECT u, :k, :s, :e "
-            "FROM unnest(CAST(:u AS int[])) AS u RETURNING id"),
-            {"u": uids, "k": f"pt-bench-{d}", "s": start, "e": start + timedelta(hours=20)}).scalars().all()  # fmt: skip
+            "FROM unnest(CAST(:u AS int[])) AS u RETURNING id"), day).scalars().all()  # fmt: skip
         pid = np.array(pids)[df.w.to_numpy()]
         ts = pd.to_datetime(start.timestamp() + df.k * float(FIX_INTERVAL_S), unit="s", utc=True)
         wkt = "SRID=4326;POINT(" + df.lon.astype(str) + " " + df.lat.astype(str) + ")"

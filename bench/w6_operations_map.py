@@ -131,6 +131,16 @@ WAIT_FIRST = "window.gg && gg.loads && Object.keys(gg.loads).length >= 1"
 WAIT_ALL = "window.gg && gg.pending === 0 && !gg.tilesLoading && Object.keys(gg.loads).length >= 3"
 
 
+def poll(page: Any, expression: str, timeout_s: float = 60.0) -> None:
+    """Wait (10 ms polls from here) until `expression` is truthy in the page: Playwright's wait_for_function would
+    eval the predicate inside the page, which the page's Content-Security-Policy (no 'unsafe-eval') refuses."""
+    deadline = time.perf_counter() + timeout_s
+    while not page.evaluate(expression):
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"waiting for {expression}")
+        page.wait_for_timeout(10)
+
+
 def page_interactive(base: str, token: str, runs: int) -> dict[str, Any]:
     """Median and all runs: first layer drawn, all opening layers drawn; the data requests' durations."""
     from playwright.sync_api import sync_playwright
@@ -146,9 +156,9 @@ def page_interactive(base: str, token: str, runs: int) -> dict[str, Any]:
             context, page, errors = token_page(browser, token)
             t0 = time.perf_counter()
             page.goto(f"{base}/maps/operations")
-            page.wait_for_function(WAIT_FIRST, timeout=60_000, polling=10)
+            poll(page, WAIT_FIRST)
             t1 = time.perf_counter()
-            page.wait_for_function(WAIT_ALL, timeout=60_000, polling=10)
+            poll(page, WAIT_ALL)
             t2 = time.perf_counter()
             if errors:
                 raise RuntimeError(f"console errors: {errors}")

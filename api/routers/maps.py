@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import Field
 
@@ -29,7 +29,6 @@ from gis.auth import require_role
 from gis.evaluation.consultations import public_topics
 from gis.features import layer_access
 from gis.mapdata import (
-    TicketFilters,
     cell_metric_features,
     community_map_data,
     compound_map_data,

@@ -11,8 +11,10 @@ z12; deterministic, the same fixes on every request), flagged fixes always; then
 (by patrol, then time). `truncated` says the cap cut the tile.
 
 The query reads the day's patrols of those workers first and their fixes by the primary key (patrol_id, t), then
-keeps the fixes in the tile: measured faster than a GiST index on geom at every zoom on a bench day, and no index
-slows GPS ingest (docs/patrols.md, "Patrol tiles").
+keeps the fixes in the tile; there is no spatial index on patrol_fixes. Measured (bench/patrol_tiles.py,
+docs/patrols.md "Patrol tiles"): a community's or one worker's tile costs 4–150 ms this way and 40–850 ms with a
+GiST index on geom (the planner then takes the index and reads every day's fixes under the tile); only an admin's
+every-worker tile at z16 gains (≈1–3 s → 0.1 s), and a GiST index slows ingest (W9) and grows with history.
 """
 
 from __future__ import annotations

@@ -192,7 +192,9 @@ def test_patrol_map_draws_the_days_fixes_from_vector_tiles(
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on(
             "request",
-            lambda r: tiles.__setitem__(r.url, r.headers.get("authorization")) if "/tiles/patrol_fixes/" in r.url else None,
+            lambda r: (
+                tiles.__setitem__(r.url, r.headers.get("authorization")) if "/tiles/patrol_fixes/" in r.url else None
+            ),
         )
         page.goto(f"{live_server.url}/maps/patrols?date={day}&community={community}")
         page.wait_for_selector(".leaflet-overlay-pane path")
