@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import ORJSONResponse
+from psycopg import errors as pg_errors
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -110,6 +111,14 @@ DATABASE_ERRORS: dict[type[Exception], tuple[int, str, str, dict[str, str] | Non
         "database_unavailable",
         "数据库暂不可用，未保存任何内容，请稍后重试 / the database is unavailable or busy and nothing was saved; "
         "retry in a few seconds",
+        {"Retry-After": "5"},
+    ),
+    # the hot reads run on the psycopg connection itself (gis.db.read_value): their statement timeout arrives unwrapped
+    pg_errors.QueryCanceled: (
+        503,
+        "database_busy",
+        "查询超时，请放大地图或缩小范围后重试 / the query took too long (statement timeout): zoom in, narrow the "
+        "request or retry in a few seconds",
         {"Retry-After": "5"},
     ),
     sa_exc.TimeoutError: (

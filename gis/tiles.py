@@ -118,7 +118,9 @@ def _tile_sql(
             source.code.label("id"),
             attrs.label("attrs"),
         )
-        .where(model.geom.op("&&")(func.ST_Transform(env, 4326)))
+        # the envelope in WGS 84 as an uncorrelated subquery: computed once (an InitPlan), where a generic plan
+        # would otherwise transform it again for every row it filters (measured: 1e6 tickets, z14 past 5 s)
+        .where(model.geom.op("&&")(select(func.ST_Transform(env, 4326)).scalar_subquery()))
         .order_by(model.id)
         .limit(spec.max_features)
     )

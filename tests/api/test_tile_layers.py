@@ -252,3 +252,16 @@ def test_patrol_tilejson(client: TestClient, walk: dict[str, Any], make_user: Ma
     assert client.get("/tiles/patrol_fixes.json", params={"date": "2024-05-10"}).status_code == 401
     today = datetime.now().date().isoformat()
     assert client.get("/tiles/patrol_fixes.json", params={"date": today}, headers=walk["headers"]).status_code == 200
+
+
+def test_a_tile_past_the_statement_timeout_is_a_503(client: TestClient, walk: dict[str, Any]) -> None:
+    """The hot reads run on the psycopg connection itself: a cancelled statement is a 503 with Retry-After, not 500."""
+    conn = client.app.state.sessions.kw["bind"]  # type: ignore[attr-defined]  # the test's connection
+    x, y = tile_of(walk["lon"], walk["lat"], 12)
+    savepoint = conn.begin_nested()
+    conn.exec_driver_sql("SET LOCAL statement_timeout = 1")
+    try:
+        r = client.get(f"/tiles/patrol_fixes/12/{x}/{y}.pbf", params={"date": DAY.isoformat()}, headers=walk["headers"])
+    finally:
+        savepoint.rollback()  # the cancelled statement aborted it; the setting goes with it
+    assert r.status_code == 503 and r.headers["retry-after"] == "5" and "timeout" in r.json()["message"]
