@@ -64,9 +64,22 @@ def _tile_url(request: Request, layer: str) -> str:
     return url + (f"?{request.url.query}" if request.url.query else "")
 
 
-def _etag(data: bytes, query: str) -> str:
-    """The tile's bytes and its query (filters, date): a filtered tile never answers for another."""
-    return '"' + hashlib.blake2b(data + b"?" + query.encode(), digest_size=12).hexdigest() + '"'
+def _tile_responses(description: str, *errors: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        200: {"content": {MVT: {}}, "description": description},
+        304: {"description": "unchanged since the ETag sent in If-None-Match"},
+        **error_responses(*errors),
+    }
+
+
+def _tile_answer(request: Request, data: bytes, headers: dict[str, str]) -> Response:
+    """The tile with its headers and an ETag of its bytes and query (filters, date: a filtered tile never answers
+    for another); 304 when the client has it."""
+    etag = '"' + hashlib.blake2b(data + b"?" + request.url.query.encode(), digest_size=12).hexdigest() + '"'
+    headers = {**headers, "Vary": "Authorization", "ETag": etag}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type=MVT, headers=headers)
 
 
 # patrol fixes: /tiles/patrol_fixes/… (before the generic /tiles/{layer}/… routes, which would take it)
@@ -115,11 +128,7 @@ def patrol_tilejson(
     name="get_patrol_fix_tile",
     response_class=Response,
     summary="one tile of a day's patrol GPS fixes (token, jurisdiction)",
-    responses={
-        200: {"content": {MVT: {}}, "description": "the tile (may be empty); X-Tile-Truncated: cut at the cap"},
-        304: {"description": "unchanged since the ETag sent in If-None-Match"},
-        **error_responses(401, 403, 404, 422),
-    },
+    responses=_tile_responses("the tile (may be empty); X-Tile-Truncated: cut at the cap", 401, 403, 404, 422),
 )
 async def get_patrol_fix_tile(
     z: int,
@@ -154,18 +163,13 @@ async def get_patrol_fix_tile(
         worker_id=worker_id,
         community=community,
     )
-    etag = _etag(tile.data, request.url.query)
     headers = {
         "Cache-Control": "private, max-age=3600" if day < today else "private, max-age=60",
-        "Vary": "Authorization",
-        "ETag": etag,
         "X-Tile-Truncated": "true" if tile.truncated else "false",
         "X-Tile-Sample-Seconds": str(tile.sample_s),
         "Access-Control-Expose-Headers": "X-Tile-Truncated, X-Tile-Sample-Seconds",
     }
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    return Response(tile.data, media_type=MVT, headers=headers)
+    return _tile_answer(request, tile.data, headers)
 
 
 @router.get("/tiles", summary="tile layers", response_model=TileLayersPublic)
@@ -201,11 +205,7 @@ def tilejson(layer: str, request: Request, session: SessionDep) -> dict[str, Any
     name="get_tile",
     response_class=Response,
     summary="one Mapbox vector tile",
-    responses={
-        200: {"content": {MVT: {}}, "description": "the tile (may be empty)"},
-        304: {"description": "unchanged since the ETag sent in If-None-Match"},
-        **error_responses(401, 404, 422),
-    },
+    responses=_tile_responses("the tile (may be empty)", 401, 404, 422),
 )
 async def get_tile(
     layer: str,
@@ -226,9 +226,5 @@ async def get_tile(
     An ETag (of the tile and its query) lets clients revalidate (304)."""
     token = creds.credentials if creds is not None else None
     data = await run_in_threadpool(vector_tile, bind, layer, z, x, y, token=token, filters=filters)
-    etag = _etag(data, request.url.query)
     cache = "public, max-age=300" if token is None else "private, max-age=60"
-    headers = {"Cache-Control": cache, "Vary": "Authorization", "ETag": etag}
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    return Response(data, media_type=MVT, headers=headers)
+    return _tile_answer(request, data, {"Cache-Control": cache})

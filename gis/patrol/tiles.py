@@ -25,7 +25,7 @@ from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
-from gis import auth
+from gis import auth, tiles
 from gis.db import ReadBind, read_row, read_session
 from gis.errors import Forbidden, InvalidInput
 from gis.models import User
@@ -34,7 +34,7 @@ from gis.patrol.derive import _community_assignments, require_worker_reader
 
 LAYER = "patrol_fixes"
 MIN_ZOOM = 12
-MAX_ZOOM = 22
+MAX_ZOOM = tiles.MAX_ZOOM
 MAX_FEATURES = 20_000
 EXTENT = 4096
 BUFFER = 64
@@ -90,10 +90,7 @@ def check_day(day: date, today: date) -> None:
 
 
 def check_tile(z: int, x: int, y: int) -> None:
-    if not 0 <= z <= MAX_ZOOM:
-        raise InvalidInput(f"zoom {z} out of range 0..{MAX_ZOOM}")
-    if not (0 <= x < 2**z and 0 <= y < 2**z):
-        raise InvalidInput(f"tile {z}/{x}/{y} does not exist: x and y must be in 0..{2**z - 1}")
+    tiles.check_tile(z, x, y)
     if z < MIN_ZOOM:
         raise InvalidInput(f"请放大地图 / zoom in: the {LAYER} layer starts at zoom {MIN_ZOOM}")
 

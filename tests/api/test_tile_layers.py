@@ -254,12 +254,16 @@ def test_patrol_tilejson(client: TestClient, walk: dict[str, Any], make_user: Ma
     assert client.get("/tiles/patrol_fixes.json", params={"date": today}, headers=walk["headers"]).status_code == 200
 
 
-def test_a_tile_past_the_statement_timeout_is_a_503(client: TestClient, walk: dict[str, Any]) -> None:
-    """The hot reads run on the psycopg connection itself: a cancelled statement is a 503 with Retry-After, not 500."""
+def test_a_tile_past_the_statement_timeout_is_a_503(
+    client: TestClient, walk: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hot reads run on the psycopg connection itself: a cancelled statement is a 503 with Retry-After, not 500
+    (a tile statement made slow on purpose, under a 50 ms timeout)."""
+    monkeypatch.setattr(patrol_tiles, "SQL_USERS", "SELECT pg_sleep(1), %(z)s")
     conn = client.app.state.sessions.kw["bind"]  # type: ignore[attr-defined]  # the test's connection
     x, y = tile_of(walk["lon"], walk["lat"], 12)
     savepoint = conn.begin_nested()
-    conn.exec_driver_sql("SET LOCAL statement_timeout = 1")
+    conn.exec_driver_sql("SET LOCAL statement_timeout = 50")
     try:
         r = client.get(f"/tiles/patrol_fixes/12/{x}/{y}.pbf", params={"date": DAY.isoformat()}, headers=walk["headers"])
     finally:
