@@ -45,6 +45,9 @@ class TileJsonPublic(BaseModel):
     bounds: list[float] = Field(description="west, south, east, north of the 街道's live cells (WGS 84)")
     vector_layers: list[VectorLayerPublic]
     max_features: int = Field(description="at most this many features in one tile (a header says when cut)")
+    max_features_by_zoom: dict[str, int] | None = Field(
+        default=None, description="fewer features a tile at these zooms (and below)"
+    )
     sample_seconds: dict[str, int] | None = Field(
         default=None, description="patrol fixes: one fix kept every … seconds at these zooms (all above)"
     )
@@ -197,6 +200,7 @@ def tilejson(layer: str, request: Request, session: SessionDep) -> dict[str, Any
         "bounds": _bounds(session),
         "vector_layers": [{"id": layer, "fields": tile_fields(layer), **zooms}],
         "max_features": TILE_LAYERS[layer].max_features,
+        "max_features_by_zoom": {str(z): n for z, n in TILE_LAYERS[layer].zoom_caps} or None,
     }
 
 
