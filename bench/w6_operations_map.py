@@ -222,7 +222,7 @@ def tile_counts(base: str, token: str, zoom: int) -> dict[str, Any]:
         for y in range(y0, y1 + 1):
             r = httpx.get(f"{base}/tiles/tickets/{z}/{x}/{y}.pbf", headers={"Authorization": f"Bearer {token}"})
             counts.append(len(decode(r.content).get("tickets", [])))
-    cap = TILE_LAYERS["tickets"].max_features
+    cap = TILE_LAYERS["tickets"].cap(z)
     return {"zoom": z, "tiles": len(counts), "tickets_in_tiles": sum(counts), "max_per_tile": max(counts, default=0),
             "tiles_at_cap": sum(c >= cap for c in counts)}  # fmt: skip
 

@@ -34,7 +34,7 @@ class TileLayer:
     # at most this many features in one tile (the lowest ids first): a tile's work and size stay bounded
     max_features: int = 20_000
     # fewer below some zooms (zoom -> cap): a tile there covers a whole 街道, and dots beyond a few thousand in
-    # 256 px only cost time (measured: 1e6 tickets, z14 tile 0.6-1.5 s at 20,000, past the 5 s timeout cold)
+    # 256 px only cost time (measured: 1e6 tickets, a z14 tile 0.6-1.5 s at 20,000; W6 at 1e6, docs/serving.md)
     zoom_caps: tuple[tuple[int, int], ...] = ()
 
     def cap(self, z: int) -> int:
@@ -52,7 +52,7 @@ TILE_LAYERS: dict[str, TileLayer] = {
         public=(),
         private=("ticket_id", "category", "state", "urgency", "overdue", "due_at", "opened_at"),
         min_zoom=12,
-        zoom_caps=((12, 2_500), (13, 5_000), (14, 10_000)),
+        zoom_caps=((12, 1_000), (13, 2_000), (14, 5_000)),
     ),
 }
 # properties only the tiles carry (the feature id is the collection's code: a ticket's public token)
