@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal, NamedTuple
 
 from fastapi import Depends, Query, Request
@@ -21,6 +21,7 @@ from gis import auth
 from gis.crs import InputCRS, to_wgs84
 from gis.db import ReadBind, read_bind, session_scope
 from gis.errors import InvalidInput, Unauthorized
+from gis.mapdata.tickets import TicketFilters
 from gis.models import User
 from gis.settings import Settings
 from gis.tickets.config import TicketConfig
@@ -255,3 +256,17 @@ async def at_query(  # async: pure computation, no thread hop
 
 
 AtQuery = Annotated[datetime | None, Depends(at_query)]
+
+
+def ticket_filters(
+    category: Annotated[CsvQuery, Query(description="comma-separated category codes")] = (),
+    state: Annotated[CsvQuery, Query(description="comma-separated states, or open / overdue")] = (),
+    opened_from: Annotated[date | None, Query(description="opened on or after this day (北京时间)")] = None,
+    opened_to: Annotated[date | None, Query(description="opened on or before this day (北京时间)")] = None,
+) -> TicketFilters:
+    """The operations map's ticket filters (its ticket layers, the cell colours, the ticket tiles); 422 on an
+    unknown category or state, or a date range the wrong way round or too long."""
+    return TicketFilters(tuple(sorted(set(category))), tuple(sorted(set(state))), opened_from, opened_to).check()
+
+
+TicketFiltersQuery = Annotated[TicketFilters, Depends(ticket_filters)]

@@ -16,6 +16,7 @@ import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import ORJSONResponse
+from psycopg import errors as pg_errors
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -118,6 +119,14 @@ _UNAVAILABLE = (
 DATABASE_ERRORS: dict[type[Exception], tuple[int, str, str, dict[str, str] | None]] = {
     sa_exc.OperationalError: _UNAVAILABLE,
     psycopg.OperationalError: _UNAVAILABLE,  # the ingest pool's own connections (api/ingest_db.py); PoolTimeout too
+    # the hot reads run on the psycopg connection itself (gis.db.read_value): their statement timeout arrives unwrapped
+    pg_errors.QueryCanceled: (
+        503,
+        "database_busy",
+        "查询超时，请放大地图或缩小范围后重试 / the query took too long (statement timeout): zoom in, narrow the "
+        "request or retry in a few seconds",
+        {"Retry-After": "5"},
+    ),
     sa_exc.TimeoutError: (
         503,
         "database_unavailable",

@@ -152,6 +152,7 @@ CLUSTER_CSS = [
     ("markerclustercss", asset("leaflet.markercluster", "dist/MarkerCluster.css")),
     ("markerclusterdefaultcss", asset("leaflet.markercluster", "dist/MarkerCluster.Default.css")),
 ]
+VECTORGRID_JS = ("vectorGrid", asset("leaflet.vectorgrid", "dist/Leaflet.VectorGrid.bundled.min.js"))
 HEAT_JS = ("leaflet-heat.js", asset("folium", "templates/leaflet_heat.min.js"))
 PAGE_JS = [(f"gridgov_{name.removesuffix('.js')}", asset("gridgov", name)) for name in MAP_SCRIPTS]
 PAGE_CSS = ("gridgov_maps_css", asset("gridgov", "maps.css"))
@@ -179,10 +180,7 @@ _LOCAL: dict[type[JSCSSMixin], tuple[list[tuple[str, str]], list[tuple[str, str]
         [("Control.Fullscreen.js", asset("leaflet.fullscreen", "Control.FullScreen.js"))],
         [("Control.FullScreen.css", asset("leaflet.fullscreen", "Control.FullScreen.css"))],
     ),
-    folium.plugins.VectorGridProtobuf: (
-        [("vectorGrid", asset("leaflet.vectorgrid", "dist/Leaflet.VectorGrid.bundled.min.js"))],
-        [],
-    ),
+    folium.plugins.VectorGridProtobuf: ([VECTORGRID_JS], []),
     folium.plugins.GeoMan: (
         [("leaflet_geoman_js", asset("@geoman-io/leaflet-geoman-free", "dist/leaflet-geoman.js"))],
         [("leaflet_geoman_css", asset("@geoman-io/leaflet-geoman-free", "dist/leaflet-geoman.css"))],

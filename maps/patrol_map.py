@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from gis.patrol.daymap import PatrolDayMap
-from maps.assets import LEAFLET_CSS, LEAFLET_JS, PAGE_CSS, PATROL_MAP_SCRIPTS, asset
+from gis.patrol.tiles import FIX_INTERVAL_S, MIN_ZOOM
+from maps.assets import LEAFLET_CSS, LEAFLET_JS, PAGE_CSS, PATROL_MAP_SCRIPTS, VECTORGRID_JS, asset
 from maps.core import PageContext, ensure_local, render_template
 
 
@@ -21,7 +22,18 @@ def _assets(ctx: PageContext, *, with_map: bool) -> dict[str, list[str]]:
     own = [ctx.link(asset("gridgov", f)) for f in PATROL_MAP_SCRIPTS]
     if not with_map:
         return {"scripts": own, "styles": [ctx.link(PAGE_CSS[1])]}
-    return {"scripts": [ctx.link(LEAFLET_JS[1]), *own], "styles": [ctx.link(LEAFLET_CSS[1]), ctx.link(PAGE_CSS[1])]}
+    scripts = [ctx.link(LEAFLET_JS[1]), ctx.link(VECTORGRID_JS[1]), *own]
+    return {"scripts": scripts, "styles": [ctx.link(LEAFLET_CSS[1]), ctx.link(PAGE_CSS[1])]}
+
+
+def fix_tiles(data: PatrolDayMap, ctx: PageContext) -> dict[str, Any] | None:
+    """The day's GPS fixes as vector tiles (the "轨迹点" layer: gis.patrol.tiles, with the page's token), on
+    WGS-84 basemaps only: the tiles are cut on the WGS-84 web-mercator grid and are not shifted to GCJ-02."""
+    if ctx.basemap.crs != "wgs84" or ctx.standalone:
+        return None
+    query = f"date={data.day.isoformat()}" + (f"&community={data.community}" if data.community else "")
+    return {"url": ctx.link("/tiles/patrol_fixes/{z}/{x}/{y}.pbf") + "?" + query, "minZoom": MIN_ZOOM,
+            "interval": FIX_INTERVAL_S}  # fmt: skip
 
 
 def map_data(data: PatrolDayMap, ctx: PageContext) -> dict[str, Any]:
@@ -34,6 +46,7 @@ def map_data(data: PatrolDayMap, ctx: PageContext) -> dict[str, Any]:
         "cells": ctx.features(data.cells),
         "compounds": ctx.features(data.compounds),
         "workers": [{"id": i, "name": n} for i, n in sorted(data.workers.items())],
+        "fixTiles": fix_tiles(data, ctx),
     }
 
 

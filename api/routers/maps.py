@@ -17,11 +17,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import Field
 
-from api.deps import CsvQuery, CurrentUser, DisplayBBox, OptionalUser, SessionDep, SettingsDep
+from api.deps import CsvQuery, CurrentUser, DisplayBBox, OptionalUser, SessionDep, SettingsDep, TicketFiltersQuery
 from api.page_cache import cached_page, data_version
 from api.schemas.common import FeatureCollectionPublic, error_responses
 from gis.access import PLAN_READERS
@@ -29,7 +29,6 @@ from gis.auth import require_role
 from gis.evaluation.consultations import public_topics
 from gis.features import layer_access
 from gis.mapdata import (
-    TicketFilters,
     community_map_data,
     compound_map_data,
     household_heat,
@@ -175,18 +174,6 @@ class MapLayerPublic(FeatureCollectionPublic):
 Zoom = Annotated[float, Query(ge=0, le=22, description="map zoom: sets simplification / heat grid")]
 
 
-def ticket_filters(
-    category: Annotated[CsvQuery, Query(description="comma-separated category codes")] = (),
-    state: Annotated[CsvQuery, Query(description="comma-separated states, or open / overdue")] = (),
-    opened_from: Annotated[date | None, Query(description="opened on or after this day (北京时间)")] = None,
-    opened_to: Annotated[date | None, Query(description="opened on or before this day (北京时间)")] = None,
-) -> TicketFilters:
-    return TicketFilters(tuple(sorted(set(category))), tuple(sorted(set(state))), opened_from, opened_to).check()
-
-
-Filters = Annotated[TicketFilters, Depends(ticket_filters)]
-
-
 @router.get(
     "/maps/data/cells.geojson",
     summary="cells with a metric for the choropleth (token)",
@@ -196,7 +183,7 @@ def cells_data(
     session: SessionDep,
     user: CurrentUser,
     box: DisplayBBox,
-    filters: Filters,
+    filters: TicketFiltersQuery,
     zoom: Zoom = 15,
     metric: Annotated[str, Query(max_length=40)] = "households",
 ) -> Response:
@@ -223,7 +210,7 @@ def tickets_data(
     session: SessionDep,
     user: CurrentUser,
     box: DisplayBBox,
-    filters: Filters,
+    filters: TicketFiltersQuery,
     zoom: Zoom = 15,  # noqa: ARG001 - the page sends its zoom to every layer (checked); points need none
 ) -> Response:
     """Newest first, at most 3000 (`truncated` says when more matched: zoom in or filter)."""
@@ -238,7 +225,7 @@ def tickets_data(
     response_model=list[list[float]],
 )
 def ticket_heat_data(
-    session: SessionDep, user: CurrentUser, box: DisplayBBox, filters: Filters, zoom: Zoom = 15
+    session: SessionDep, user: CurrentUser, box: DisplayBBox, filters: TicketFiltersQuery, zoom: Zoom = 15
 ) -> Response:
     bbox, crs = box
     scope = ticket_scope(session, user, filters)

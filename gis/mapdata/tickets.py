@@ -75,8 +75,13 @@ def _day_start(d: date) -> datetime:
 def ticket_scope(session: Session, user: User, filters: TicketFilters, *, now: datetime | None = None) -> TicketScope:
     """Visibility (jurisdiction, role) and the filters as bound SQL clauses."""
     now = now or utcnow()
+    return TicketScope((visible_filter(session, user), *filter_clauses(filters, now)), now)
+
+
+def filter_clauses(filters: TicketFilters, now: datetime) -> list[ColumnElement[bool]]:
+    """The filters alone as SQL clauses (checked first: InvalidInput on unknown values); also the ticket tiles'."""
     f = filters.check()
-    where: list[ColumnElement[bool]] = [visible_filter(session, user)]
+    where: list[ColumnElement[bool]] = []
     if f.categories:
         where.append(Ticket.category.in_(f.categories))
     real = [s for s in f.states if s in STATE_LABELS]
@@ -93,7 +98,7 @@ def ticket_scope(session: Session, user: User, filters: TicketFilters, *, now: d
         where.append(Ticket.opened_at >= _day_start(f.opened_from))
     if f.opened_to is not None:
         where.append(Ticket.opened_at < _day_start(f.opened_to + timedelta(days=1)))
-    return TicketScope(tuple(where), now)
+    return where
 
 
 def counts_by_cell(session: Session, scope: TicketScope, *extra: ColumnElement[bool]) -> dict[str, int]:

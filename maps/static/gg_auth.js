@@ -62,11 +62,44 @@
     return fetch(path, init).then(function (r) {
       if (r.ok) return opts.response ? r : opts.text ? r.text() : json(r);
       var login = auth && r.status === 401;
-      if (login) { gg.forgetToken(); gg.showLogin(true); }
+      if (login) gg.expired();
       return json(r).then(function (j) {
         throw { status: r.status, message: j.message || "HTTP " + r.status, body: j, login: login };
       });
     }, function () { throw { message: "无法连接服务器 / cannot reach the server" }; });
+  };
+
+  /* The token was refused (401: expired, revoked, logged out elsewhere): forget it and ask for a log-in, saying
+     why in the page's log-in message (#gg-login-msg) when it has one. */
+  gg.expired = function () {
+    gg.forgetToken();
+    gg.showLogin(true);
+    var msg = document.getElementById("gg-login-msg");
+    if (msg) msg.textContent = "登录已过期或已退出，请重新登录。";
+  };
+
+  /* A Leaflet.VectorGrid protobuf layer of the app's tiles (ticket tiles of the operations map, patrol fixes of the
+     patrol map): no request before the page is ready (with opts.waitReady: gg.ready, set by gg_page.js), without a
+     token or outside opts.minZoom..22 (an empty tile instead); a tile answered 401 calls gg.expired() and
+     opts.onExpired. */
+  gg.tileLayer = function (layer, opts) {
+    var fetchTile = layer._getVectorTilePromise;
+    layer._getVectorTilePromise = function (coords) {
+      if ((opts.waitReady && !gg.ready) || !gg.token() || coords.z < (opts.minZoom || 0) || coords.z > 22) {
+        return Promise.resolve({ layers: {} });
+      }
+      // VectorGrid calls fetch() synchronously here and hides the status (a refused tile is drawn empty): this one
+      // call goes through a fetch that notices a 401
+      var realFetch = window.fetch;
+      window.fetch = function (url, init) {
+        return realFetch(url, init).then(function (r) {
+          if (r.status === 401 && gg.token()) { gg.expired(); if (opts.onExpired) opts.onExpired(); }
+          return r;
+        });
+      };
+      try { return fetchTile.call(layer, coords); } finally { window.fetch = realFetch; }
+    };
+    return layer;
   };
 
   /* ---- log-in and log-out ---- */

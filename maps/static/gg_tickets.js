@@ -26,58 +26,47 @@
       gg.esc(p.id) + "</a></div>";
   };
   /* The operations map's tickets as vector tiles (maps/remote.py TicketTiles): Leaflet.VectorGrid fetches
-     spec.url per tile with the stored bearer token, draws dots on canvas (red when overdue now), applies the
-     panel's ticket filters in the browser and, on a click, fetches the ticket for the same popup as the clusters. */
-  var shanghaiDay = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" });
+     spec.url per tile with the stored bearer token and the panel's ticket filters in the query (the server keeps
+     only the matching tickets; a filter change asks for new tiles), draws dots on canvas (red when overdue now)
+     and, on a click, fetches the ticket for the same popup as the clusters. A tile answered 401 (the token
+     expired or was revoked) asks for a log-in again (gg.expired); logging in reloads the layers. */
   gg.ticketOverdue = function (p, now) {  // gis/tickets/queries.py overdue_clause: due passed, clock not paused
     return !!p.due_at && p.state !== "suspended" && new Date(p.due_at).getTime() < now;
-  };
-  gg.ticketShown = function (p, params, spec, now) {
-    if (params.category && p.category !== params.category) return false;
-    if (params.state === "open") { if ((spec.openStates || []).indexOf(p.state) < 0) return false; }
-    else if (params.state === "overdue") { if (!gg.ticketOverdue(p, now)) return false; }
-    else if (params.state && p.state !== params.state) return false;
-    if (params.opened_from || params.opened_to) {
-      var day = p.opened_at ? shanghaiDay.format(new Date(p.opened_at)) : "";
-      if (params.opened_from && day < params.opened_from) return false;
-      if (params.opened_to && day > params.opened_to) return false;
-    }
-    return true;
   };
   gg.ticketTiles = function (map, spec) {
     var now = Date.now();
     var style = function (p) {
-      if (!gg.ticketShown(p, spec.params || {}, spec, now)) return [];
       var late = gg.ticketOverdue(p, now);
       return { radius: 6, weight: 2, color: "#fff", fill: true, fillOpacity: 1, fillColor: late ? "#d7191c" : "#1f78b4" };
+    };
+    var urlFor = function () {  // the filters travel with every tile (and key the browser's cache)
+      var q = new URLSearchParams(spec.params || {}).toString();
+      return spec.url + (q ? "?" + q : "");
     };
     // Above the cell colours (a pane at z 450), letting clicks through to them: a click on a ticket dot is found
     // from the drawn tiles (below), so the cells keep their popups.
     var pane = map.getPane("gg-ticket-tiles") || map.createPane("gg-ticket-tiles");
     pane.style.zIndex = "450";
     pane.style.pointerEvents = "none";
-    var layer = L.vectorGrid.protobuf(spec.url, {
+    var layer = L.vectorGrid.protobuf(urlFor(), {
       rendererFactory: L.canvas.tile, pane: "gg-ticket-tiles",  // no minZoom: it would bound the map's zoom
       fetchOptions: {}, vectorTileLayerStyles: { tickets: style },
       getFeatureId: function (f) { return f.properties.ticket_id; },
     });
-    var fetchTile = layer._getVectorTilePromise;
-    // nothing before the opening view, without a token, or outside the tiles' zooms (gis/tiles.py: 12 to 22)
-    layer._getVectorTilePromise = function (coords) {
-      if (!gg.ready || !gg.token() || coords.z < spec.minZoom || coords.z > 22) return Promise.resolve({ layers: {} });
-      return fetchTile.call(layer, coords);
-    };
+    var load;
+    gg.tileLayer(layer, { minZoom: spec.minZoom, waitReady: true, onExpired: function () { load(); } });
     var tokenFor = function () { return gg.token() ? { headers: { Authorization: "Bearer " + gg.token() } } : {}; };
     var hint = function () {
       gg.hint = map.hasLayer(layer) && map.getZoom() < spec.minZoom ? "请放大地图以显示" + spec.label : "";
       gg.status(gg.hint);
     };
     layer.on("remove", hint);
-    var load = function () {  // opening view, log-in / log-out and filter changes: the token and filters, redrawn
+    load = function () {  // opening view, log-in / log-out and filter changes: the token and filters, redrawn
       if (!gg.ready) return;
       if (!gg.token()) { if (map.hasLayer(layer)) layer.redraw(); gg.showLogin(true); return; }  // drawn: none
       now = Date.now();
       layer.options.fetchOptions = tokenFor();
+      layer.setUrl(urlFor(), true);
       if (map.hasLayer(layer)) { gg.tilesLoading = true; layer.redraw(); }
       hint();
     };

@@ -84,8 +84,10 @@
       return "五必查：" + gg.esc(p.item_label) + (p.note ? "<br>" + gg.esc(p.note) : "") +
         (p.ticket_id ? "<br>工单 " + gg.esc(p.ticket_id) : "") + "<br>" + gg.esc(p.worker_name);
     })).addTo(map);
-    L.control.layers(null, { "网格覆盖率": cells, "小区": compounds, "轨迹": tracks, "签到": checkins,
-      "五必查问题": problems }, { collapsed: true }).addTo(map);
+    var overlays = { "网格覆盖率": cells, "小区": compounds, "轨迹": tracks, "签到": checkins, "五必查问题": problems };
+    var fixes = fixLayer(map, data, colourOf);
+    if (fixes) overlays["轨迹点"] = fixes;
+    L.control.layers(null, overlays, { collapsed: true }).addTo(map);
 
     var walked = {};  // the legend names the workers with a track that day
     data.tracks.features.forEach(function (f) { walked[f.properties.worker_id] = true; });
@@ -98,6 +100,34 @@
     [[0.8, "覆盖 ≥ 80%"], [0.4, "覆盖 40–80%"], [0, "覆盖 < 40%"]].forEach(function (s) {
       legend.appendChild(legendRow(shareColour(s[0]), s[1]));
     });
+  }
+
+  /* "轨迹点": the day's GPS fixes as vector tiles (/tiles/patrol_fixes/…, the stored token; gis.patrol.tiles thins
+     them below zoom 16), one colour per worker, flagged fixes hollow and red; off until switched on. A refused
+     token (401) asks for a log-in (gg_auth.js gg.expired). */
+  function fixLayer(map, data, colourOf) {
+    var spec = data.fixTiles;
+    if (!spec || !L.vectorGrid || !gg.token()) return null;
+    var style = function (p) {
+      if (p.flags) return { radius: 3, weight: 1.5, color: "#c0392b", fill: false };
+      return { radius: 2.5, weight: 0, fill: true, fillOpacity: 0.8, fillColor: colourOf[p.worker_id] || "#333" };
+    };
+    var pane = map.createPane("pm-fixes");  // above the tracks (overlay pane, z 400), letting clicks through
+    pane.style.zIndex = "450";
+    pane.style.pointerEvents = "none";
+    var layer = L.vectorGrid.protobuf(spec.url, {
+      rendererFactory: L.canvas.tile, pane: "pm-fixes",
+      fetchOptions: { headers: { Authorization: "Bearer " + gg.token() } },
+      vectorTileLayerStyles: { patrol_fixes: style },
+      getFeatureId: function (f) { return f.properties.patrol_id + ":" + f.properties.t; },
+    });
+    gg.tileLayer(layer, { minZoom: spec.minZoom });
+    gg.fixTiles = { loads: 0, loading: false, layer: layer };  // for tests
+    layer.on("loading", function () { gg.fixTiles.loading = true; });
+    layer.on("load", function () { gg.fixTiles.loading = false; gg.fixTiles.loads++; });
+    var legend = document.getElementById("pm-legend");
+    legend.appendChild(legendRow("#c0392b", "轨迹点：被标记的定位点（红圈，放大到 " + spec.minZoom + " 级以上显示）"));
+    return layer;
   }
 
   function exportXlsx(button) {

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gis.models import User
 from gis.settings import ROOT
-from tests.browser import CHROMIUM, launch_chromium
+from tests.browser import CHROMIUM, launch_chromium, wait_until
 from tests.field.conftest import LiveServer, serve
 
 OUT = ROOT / "test-output" / "maps"
@@ -167,3 +167,49 @@ def test_patrol_map_in_a_browser_from_a_link(
     assert errors == []
     assert paths > 3, "cells, compounds and tracks are drawn"
     assert rows > 0 and legend > 3
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed (make browser)")
+def test_patrol_map_draws_the_days_fixes_from_vector_tiles(
+    live_server: LiveServer, make_user: Callable[..., tuple[User, dict[str, str]]], demo_day: tuple[date, str, str]
+) -> None:
+    """The "轨迹点" toggle: the day's GPS fixes come as vector tiles (/tiles/patrol_fixes/…?date=&community=, the
+    manager's token) and are drawn as points; no console error."""
+    from playwright.sync_api import sync_playwright
+
+    day, community, _ = demo_day
+    with live_server.lock:
+        _, headers = make_user("manager", jurisdiction=[community])
+    token = headers["Authorization"].removeprefix("Bearer ")
+    errors: list[str] = []
+    tiles: dict[str, str | None] = {}
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+        context.add_init_script(f"localStorage.setItem('gridgov.token', {token!r});")
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on(
+            "request",
+            lambda r: (
+                tiles.__setitem__(r.url, r.headers.get("authorization")) if "/tiles/patrol_fixes/" in r.url else None
+            ),
+        )
+        page.goto(f"{live_server.url}/maps/patrols?date={day}&community={community}")
+        page.wait_for_selector(".leaflet-overlay-pane path")
+        assert not tiles, "the fixes layer is off until switched on"
+        page.locator(".leaflet-control-layers").hover()
+        page.locator("label", has_text="轨迹点").locator("input").check()
+        wait_until(page, "gg.fixTiles.loads > 0 && !gg.fixTiles.loading", timeout=20_000)
+        drawn = page.evaluate(
+            "Object.values(gg.fixTiles.layer._vectorTiles)"
+            ".reduce((n, t) => n + Object.keys(t._features || {}).length, 0)"
+        )
+        OUT.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(OUT / "patrol-map-fixes.png"))
+        browser.close()
+    assert errors == []
+    assert tiles and all(f"date={day}" in u and f"community={community}" in u for u in tiles)
+    assert all(auth == f"Bearer {token}" for auth in tiles.values()), "every tile carries the token"
+    assert drawn > 10, "the day's fixes are drawn as points"
