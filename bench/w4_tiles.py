@@ -63,7 +63,7 @@ def run(tickets: int = 100_000, seconds: int = 8) -> dict[str, Any]:
     raw: dict[int, float] = {}
     for z in ZOOMS:
         x, y = tile_of(*centre, z)
-        cap = TILE_LAYERS["tickets"].cap(z)  # the zoom's feature cap, as the server binds it
+        cap = TILE_LAYERS["tickets"].bound_cap(z)  # the zoom's feature cap, as the server binds it
         raw[z] = pgbench(url, f"\\set z {z}\n\\set x {x}\n\\set y {y}\n\\set cap {cap}\n{sql}", seconds=seconds)
     with uvicorn_servers("api.app:app_factory", url) as (port,), tipg_server(url) as tipg_port:
         for z in ZOOMS:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from gis import tiles
 from gis.models import Compound, User
 from gis.patrol import tiles as patrol_tiles
 from gis.patrol.access import day_bounds
@@ -269,3 +271,39 @@ def test_a_tile_past_the_statement_timeout_is_a_503(
     finally:
         savepoint.rollback()  # the cancelled statement aborted it; the setting goes with it
     assert r.status_code == 503 and r.headers["retry-after"] == "5" and "timeout" in r.json()["message"]
+
+
+def test_a_dense_ticket_tile_keeps_its_cap_spread_over_the_tile(
+    client: TestClient, session: Session, make_user: Maker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """300 tickets on one corner of a z14 tile (the oldest ids) and one ticket on the opposite corner: with the cap
+    at 2 a square (128 a tile), the tile holds at most 2 of the crowd and the lone ticket too — the first 128 by
+    id would have been the crowd alone."""
+    spec = tiles.TILE_LAYERS["tickets"]
+    monkeypatch.setitem(tiles.TILE_LAYERS, "tickets", replace(spec, zoom_caps=((14, 128),)))
+    _, admin = make_user("admin")
+    z = 14
+    x, y = tile_of(100.0, 30.0, z)  # far from the demo 街道: nothing else in the tile
+    west, south, east, north = tile_bbox(z, x, y)
+    dx, dy = (east - west) / 64, (north - south) / 64
+    corner = [(west + dx * (1 + i % 3), north - dy * (1 + i // 100)) for i in range(300)]
+    cell = session.scalar(text("SELECT code FROM grid_cells WHERE valid_to IS NULL ORDER BY code LIMIT 1"))
+    insert = text(
+        "INSERT INTO tickets (token, category, description, geom, channel, state, cell_code, unit_type, sla_profile, "
+        "tier, opened_at, due_at, created_at, updated_at, attributes) SELECT 'dense-' || g, 'garbage', 'dense', "
+        "ST_SetSRID(ST_MakePoint((CAST(:lon AS float8[]))[g], (CAST(:lat AS float8[]))[g]), 4326), 'staff', 'dispatched', "
+        ":cell, 'community', 'four_level', 'normal', now(), now() + interval '1 day', now(), now(), '{}' "
+        "FROM generate_series(1, cardinality(CAST(:lon AS float8[]))) AS g RETURNING id"
+    )
+    points = [*corner, (east - dx, south + dy)]
+    ids = session.scalars(insert, {"lon": [p[0] for p in points], "lat": [p[1] for p in points], "cell": cell}).all()
+    session.commit()
+    try:
+        got = decode(client.get(f"/tiles/tickets/{z}/{x}/{y}.pbf", headers=admin).content)["tickets"]
+        kept = {f["properties"]["ticket_id"] for f in got}
+        assert max(ids) in kept  # the lone ticket, newest id
+        assert 1 <= len(kept & set(ids[:-1])) <= 2  # the crowd: its square's share
+        assert len(got) == len(kept)  # no feature twice
+    finally:
+        session.execute(text("DELETE FROM tickets WHERE id = ANY(:ids)"), {"ids": list(ids)})
+        session.commit()
