@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import make_url
 from sqlalchemy.orm import Session
 
 from gis.db import ensure_database, sibling_database_url  # noqa: F401  (re-exported for the benches)
@@ -26,8 +27,14 @@ from gis.db import ensure_database, sibling_database_url  # noqa: F401  (re-expo
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def bench_url() -> str:
-    return sibling_database_url("bench", "GRIDGOV_BENCH_DATABASE_URL")
+def bench_url(workload: str | None = None) -> str:
+    """The bench database (the demo 街道 at the suite's scale); a workload that builds a synthetic 街道 of its own
+    passes its name and gets a database of its own (`…_bench_w6`), so it never changes what the others read."""
+    url = sibling_database_url("bench", "GRIDGOV_BENCH_DATABASE_URL")
+    if workload is None:
+        return url
+    u = make_url(url)
+    return u.set(database=f"{u.database}_{workload}").render_as_string(hide_password=False)
 
 
 def timed(fn: Callable[[], Any], n: int) -> list[float]:

@@ -3,12 +3,13 @@
 
     .venv/bin/python -m bench.w11_kpis [--tickets 1000000] [--repeat 3]
 
-Synthetic 街道 990011000 in the bench database (8 communities × 40 cells), tickets spread evenly over 2025-01 …
-2026-12 (so the year-on-year hotline figure has a year to compare with), generated in SQL with a fixed seed and
-kept between runs (regenerated when the count differs): ~3 events per ticket (claim, resolve, some overdue at the
-claim stage, some 吹哨), ratings for 40 %, follow-ups for half of the solved. The pandas reference reads the
-period's rows (tickets, their events, ratings, follow-ups, the working calendar) with one query each and
-computes the same figures; it is timed with and without that read. Both answers are compared figure by figure.
+Synthetic 街道 990011000 (8 communities × 40 cells) in a bench database of its own (`…_bench_w11`), tickets spread
+evenly over 2025-01 … 2026-12 (so the year-on-year hotline figure has a year to compare with), generated in SQL
+with a fixed seed and kept between runs (regenerated when the count differs): ~3 events per ticket (claim, resolve,
+some overdue at the claim stage, some 吹哨), ratings for 40 %, follow-ups for half of the solved. The pandas
+reference reads the period's rows (tickets, their events, ratings, follow-ups, the working calendar) with one query
+each and computes the same figures; it is timed with and without that read. Both answers are compared figure by
+figure.
 """
 
 from __future__ import annotations
@@ -280,7 +281,7 @@ def first_paint(url: str, runs: int) -> dict[str, Any]:
 
 
 def run(tickets: int, repeat: int, dashboard_only: bool = False) -> dict[str, Any]:
-    url = bench_url()
+    url = bench_url("w11")  # its own database: beside the demo, its 8 communities made W1 reload the demo
     ensure_database(url)
     upgrade(url)
     eng = create_engine(url)

@@ -19,7 +19,6 @@ from typing import Any
 import httpx
 from shapely.geometry import MultiPolygon, box
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from bench.common import bench_url, cli, ensure_database, token_page, uvicorn_servers, write_result
@@ -63,8 +62,7 @@ INSERT_TICKETS = text(
 
 
 def w6_url() -> str:
-    url = make_url(bench_url())
-    return url.set(database=f"{url.database}_w6").render_as_string(hide_password=False)
+    return bench_url("w6")
 
 
 def _ewkt(geom: Any) -> str:
