@@ -106,10 +106,15 @@ chain(i, t, x, y, jump) AS (
     WHERE c.i < cardinality(ga.ts)
 ),
 jumped AS (SELECT g.t FROM chain JOIN g ON g.i = chain.i WHERE chain.jump),
-j AS (
-    SELECT ST_Union(c.geom) AS geom FROM grid_cells AS c, who
-    WHERE c.valid_to IS NULL AND who.role = 'grid_worker'
-      AND (c.code = ANY(who.jurisdiction) OR c.code IN (SELECT cell_code FROM cell_staff WHERE user_id = who.id))
+j AS (  -- the worker's cells: their codes first (an OR per cell read every live cell: 27 ms at 10,000 cells)
+    SELECT ST_Union(c.geom) AS geom
+    FROM who
+    CROSS JOIN LATERAL (
+        SELECT CAST(who.jurisdiction AS text[])
+               || ARRAY(SELECT CAST(s.cell_code AS text) FROM cell_staff AS s WHERE s.user_id = who.id) AS codes
+    ) AS k
+    JOIN grid_cells AS c ON c.code = ANY(k.codes) AND c.valid_to IS NULL
+    WHERE who.role = 'grid_worker'
 ),
 ins AS (
     INSERT INTO patrol_fixes (patrol_id, t, geom, accuracy_m, speed_mps, heading_deg, flags)

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gis.models import Compound
-from gis.patrol.models import PatrolFix, PatrolLog
+from gis.models import CellStaff, Compound
+from gis.patrol.models import FLAG_OUTSIDE, PatrolFix, PatrolLog
 from gis.patrol.tasks import nightly_patrols
 from gis.tickets.models import Ticket
 from tests.patrol.conftest import COMPOUND, PatrolArea, local, ring_walk
@@ -77,6 +77,24 @@ def test_bad_fixes_are_flagged_and_future_ones_refused(client: TestClient, sessi
     assert client.post(f"/v1/patrols/{pid}/fixes", json=naive, headers=parea.worker_h).json()["accepted"] == 1
     stored = session.scalar(select(PatrolFix.t).where(PatrolFix.patrol_id == pid).order_by(PatrolFix.t))
     assert stored == datetime(2024, 5, 1, 0, 0, tzinfo=UTC)
+
+
+def test_far_outside_is_judged_on_the_cells_a_worker_staffs(
+    client: TestClient, session: Session, parea: PatrolArea, make_user: Any
+) -> None:
+    """A worker whose cells come from the staff table only (no jurisdiction on the account): a fix in their cell is
+    not flagged, one 100 km away is (FLAG_OUTSIDE); a worker with no cells at all has nothing to be outside of."""
+    staffed, staffed_h = make_user("grid_worker")
+    session.add(CellStaff(cell_code=parea.left, user_id=staffed.id, duty="worker"))
+    session.commit()
+    _, loose_h = make_user("grid_worker")
+    t0 = datetime.now(UTC) - timedelta(hours=1)
+    for h, far_flag in ((staffed_h, FLAG_OUTSIDE), (loose_h, 0)):
+        pid = _start(client, h)
+        fixes = [_fix(t0), _fix(t0 + timedelta(hours=2 / 60), lon=101.0)]  # 100 km in 2 min: a jump as well
+        assert client.post(f"/v1/patrols/{pid}/fixes", json={"batch_key": "o", "fixes": fixes}, headers=h).is_success
+        flags = session.scalars(select(PatrolFix.flags).where(PatrolFix.patrol_id == pid).order_by(PatrolFix.t)).all()
+        assert flags[0] == 0 and flags[1] & FLAG_OUTSIDE == far_flag
 
 
 def test_someone_elses_patrol_is_403(client: TestClient, parea: PatrolArea) -> None:
