@@ -135,6 +135,7 @@ def ensure_demo(url: str, scale: int) -> None:
     another scale is there)."""
     from sqlalchemy import create_engine, func, select, text
 
+    from data.demo import DISTRICT_CODE
     from data.demo_load import load_demo
     from gis.migrate import upgrade
     from gis.models import AdminArea
@@ -143,7 +144,9 @@ def ensure_demo(url: str, scale: int) -> None:
     upgrade(url)
     engine = create_engine(url)
     with Session(engine) as session:
-        have = session.scalar(select(func.count()).where(AdminArea.level == "community")) or 0
+        # the demo's own communities: W2, W7, W9 and W10 add synthetic ones of their own beside it
+        demo = (AdminArea.level == "community", AdminArea.code.startswith(DISTRICT_CODE))
+        have = session.scalar(select(func.count()).where(*demo)) or 0
         if have != 8 * scale:
             load_demo(session, scale=scale, replace=True)
             session.commit()
