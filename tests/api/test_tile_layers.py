@@ -291,8 +291,8 @@ def test_a_dense_ticket_tile_keeps_its_cap_spread_over_the_tile(
     insert = text(
         "INSERT INTO tickets (token, category, description, geom, channel, state, cell_code, unit_type, sla_profile, "
         "tier, opened_at, due_at, created_at, updated_at, attributes) SELECT 'dense-' || g, 'garbage', 'dense', "
-        "ST_SetSRID(ST_MakePoint((CAST(:lon AS float8[]))[g], (CAST(:lat AS float8[]))[g]), 4326), 'staff', 'dispatched', "
-        ":cell, 'community', 'four_level', 'normal', now(), now() + interval '1 day', now(), now(), '{}' "
+        "ST_SetSRID(ST_MakePoint((CAST(:lon AS float8[]))[g], (CAST(:lat AS float8[]))[g]), 4326), 'staff', "
+        "'dispatched', :cell, 'community', 'four_level', 'normal', now(), now() + interval '1 day', now(), now(), '{}' "
         "FROM generate_series(1, cardinality(CAST(:lon AS float8[]))) AS g RETURNING id"
     )
     points = [*corner, (east - dx, south + dy)]
