@@ -63,15 +63,7 @@ def test_fast_path_answers_as_the_route(
         headers = {"Authorization": "Basic dXNlcjpwYXNz"}
     elif who is not None:
         headers = make_user(who, jurisdiction=["370102010001"] if who == "manager" else None)[1]
-    taken: list[bool] = []
-    real = ogc._fast_args
-
-    def spy(request: Any) -> Any:
-        args = real(request)
-        taken.append(args is not None)
-        return args
-
-    monkeypatch.setattr(ogc, "_fast_args", spy)
+    taken = _spy(monkeypatch, ogc)
     quick = client.get(url, headers=headers)
     assert taken == ([] if fast is None else [fast])
     monkeypatch.setattr(fast_paths, "ENABLED", False)
