@@ -18,7 +18,7 @@ from api import errors, logs
 from api.fast_paths import FastPaths
 from api.ingest_db import close_pool
 from api.ingest_route import FAST_ROUTE as FIXES_FAST_ROUTE
-from api.routers import ROUTERS, locate, ogc
+from api.routers import ROUTERS, locate, ogc, tiles
 from gis.db import engine_for, session_factory
 from gis.notify import config as notify_config
 from gis.settings import Settings, get_settings
@@ -254,8 +254,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     limits = settings.limits
-    # innermost: locate (W1), the OGC item pages (W3) and GPS batches (W9) without FastAPI's routing
-    app.add_middleware(FastPaths, routes=(locate.FAST_ROUTE, ogc.FAST_ROUTE, FIXES_FAST_ROUTE))
+    # innermost: locate (W1), the OGC item pages (W3), tiles (W4) and GPS batches (W9) without FastAPI's routing
+    fast = (locate.FAST_ROUTE, ogc.FAST_ROUTE, tiles.FAST_ROUTE, FIXES_FAST_ROUTE)
+    app.add_middleware(FastPaths, routes=fast)
     app.add_middleware(BindTicketConfig, config=app.state.ticket_config)
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, upload_bytes=limits.max_upload_bytes)
     app.add_middleware(RequestId)  # BodyLimit's 401/413 carry the id too

@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from api import fast_paths
-from api.routers import locate, ogc
+from api.routers import locate, ogc, tiles
+from tests.api.test_ogc_tiles import tile_of
 
 Maker = Callable[..., tuple[Any, dict[str, str]]]
 VARYING = {"content-security-policy", "x-request-id"}  # a fresh nonce and id on every answer
@@ -78,8 +79,8 @@ def _spy(monkeypatch: pytest.MonkeyPatch, module: Any) -> list[bool]:
     taken: list[bool] = []
     real = module._fast_args
 
-    def spy(request: Any) -> Any:
-        args = real(request)
+    def spy(*given: Any) -> Any:
+        args = real(*given)
         taken.append(args is not None)
         return args
 
@@ -115,3 +116,43 @@ def test_locate_fast_route_answers_as_the_route(
     assert taken == [fast]  # the route alone
     assert _answer(quick) == _answer(slow)
     assert quick.status_code < 500
+
+
+X, Y = tile_of(117.05, 36.67, 14)  # a tile of the demo 街道
+
+
+@pytest.mark.parametrize(
+    ("path", "who", "fast", "status"),
+    [
+        (f"/tiles/cells/14/{X}/{Y}.pbf", None, True, 200),  # public fields
+        (f"/tiles/cells/14/{X}/{Y}.pbf", "admin", True, 200),
+        (f"/tiles/tickets/14/{X}/{Y}.pbf", "admin", True, 200),
+        (f"/tiles/tickets/14/{X}/{Y}.pbf", "manager", True, 200),
+        (f"/tiles/tickets/14/{X}/{Y}.pbf", None, True, 401),  # by the app's handler
+        (f"/tiles/tickets/14/{X}/{Y}.pbf", "bad", True, 401),
+        ("/tiles/cells/5/1/1.pbf", None, True, 422),  # below the layer's zoom
+        ("/tiles/cells/3/9/1.pbf", None, True, 422),  # no such tile
+        (f"/tiles/tickets/14/{X}/{Y}.pbf?state=dispatched", "admin", False, 200),  # filters: the route
+        (f"/tiles/tickets/14/{X}/{Y}.pbf?state=nope", "admin", False, 422),
+        (f"/tiles/cells/14/{X}/{Y}.pbf", "basic", False, 200),
+        ("/tiles/nope/14/1/1.pbf", None, False, 404),
+        ("/tiles/patrol_fixes/14/1/1.pbf", "admin", False, 422),  # its own route (a date is needed)
+    ],
+)
+def test_tile_fast_route_answers_as_the_route(
+    client: TestClient, make_user: Maker, monkeypatch: pytest.MonkeyPatch, path: str, who: str | None, fast: bool,
+    status: int,
+) -> None:  # fmt: skip
+    headers: dict[str, str] = {}
+    if who == "bad":
+        headers = {"Authorization": "Bearer not-a-token"}
+    elif who == "basic":
+        headers = {"Authorization": "Basic dXNlcjpwYXNz"}
+    elif who is not None:
+        headers = make_user(who, jurisdiction=["370102010001"] if who == "manager" else None)[1]
+    taken = _spy(monkeypatch, tiles)
+    quick = client.get(path, headers=headers)
+    assert (taken, quick.status_code) == ([fast], status)
+    monkeypatch.setattr(fast_paths, "ENABLED", False)
+    slow = client.get(path, headers=headers)
+    assert _answer(quick) == _answer(slow)
