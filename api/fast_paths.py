@@ -29,6 +29,16 @@ class FastRoute:
     handler: FastHandler  # None: not taken as it is, the declared route answers
 
 
+def plain_bearer(request: Request) -> tuple[bool, str | None]:
+    """(taken, token) of the Authorization header as a fast route takes it: none → (True, None), `Bearer <token>`
+    → (True, token); anything else → (False, None), and the declared route reads it (HTTPBearer) and answers."""
+    authorization = request.headers.get("authorization")
+    if authorization is None:
+        return True, None
+    scheme, _, token = authorization.partition(" ")
+    return (True, token) if scheme.lower() == "bearer" and token else (False, None)
+
+
 async def error_answer(request: Request, exc: Exception) -> Response:
     """The app's own answer to `exc` (its handler of the nearest class), as the router would give it."""
     for cls in type(exc).__mro__:

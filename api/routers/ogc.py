@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import URL
 
 from api.deps import BBoxQuery, BearerCredentials, OptionalUser, ReadBindDep, SettingsDep, parse_bbox
-from api.fast_paths import FastRoute
+from api.fast_paths import FastRoute, plain_bearer
 from api.paging import GEOJSON
 from api.schemas.common import FeaturePagePublic, FeaturePublic, LinkPublic, error_responses
 from gis import access, cql2_filter, feature_json
@@ -440,12 +440,9 @@ def _fast_args(request: Request) -> ItemsArgs | None:
     params = request.query_params
     if len(params) != len(params.multi_items()):  # a repeated parameter: the route says what it takes
         return None
-    authorization = request.headers.get("authorization")
-    token = None
-    if authorization is not None:
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            return None
+    taken, token = plain_bearer(request)
+    if not taken:
+        return None
     settings: Settings = request.app.state.settings
     try:
         limit = params.get("limit", "100")

@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from api.deps import BearerCredentials, CurrentUser, ReadBindDep, SessionDep, TicketFiltersQuery
-from api.fast_paths import FastRoute
+from api.fast_paths import FastRoute, plain_bearer
 from api.schemas.common import error_responses
 from gis.db import read_bind
 from gis.errors import Unauthorized
@@ -245,12 +245,9 @@ def _fast_args(request: Request, found: re.Match[str]) -> tuple[str, int, int, i
     None (the route answers: its validation and errors)."""
     if found[1] not in TILE_LAYERS or request.url.query:
         return None
-    authorization = request.headers.get("authorization")
-    token = None
-    if authorization is not None:
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            return None
+    taken, token = plain_bearer(request)
+    if not taken:
+        return None
     return found[1], int(found[2]), int(found[3]), int(found[4]), token
 
 
